@@ -1,0 +1,112 @@
+package org.vdibroker;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Typed configuration of the broker: every key under {@code broker.}. */
+@ConfigMapping(prefix = "broker")
+public interface BrokerConfig {
+
+    /** Directory for the embedded H2 database and the generated secret key. */
+    @WithDefault("./data")
+    String dataDir();
+
+    Cluster cluster();
+
+    Secrets secrets();
+
+    Tickets tickets();
+
+    PoolManager poolManager();
+
+    Sessions sessions();
+
+    Demo demo();
+
+    Requests requests();
+
+    Keycloak keycloak();
+
+    Rdp rdp();
+
+    Login login();
+
+    interface Keycloak {
+        /** Base URL of the Keycloak server (the realm URL is {@code quarkus.oidc.auth-server-url}). */
+        @WithDefault("http://127.0.0.1:8180")
+        String url();
+    }
+
+    interface Rdp {
+        /** RD Gateway host written into .rdp files; the connection ticket becomes its access token. */
+        Optional<String> gatewayHost();
+    }
+
+    interface Login {
+        /** Public client thin clients sign in with (device code, password). */
+        @WithDefault("vdi-client")
+        String clientId();
+
+        /** Public client of the browser portal (code flow with PKCE). */
+        @WithDefault("vdi-portal")
+        String portalClientId();
+    }
+
+    interface Cluster {
+        /** Infinispan XML on the class path or file system: infinispan-local.xml or infinispan-cluster.xml. */
+        @WithDefault("infinispan-local.xml")
+        String config();
+    }
+
+    interface Secrets {
+        /**
+         * Base64 AES-256 key that encrypts hypervisor credentials at rest. Required in production; when absent, a
+         * key is generated once into {@code <data-dir>/secret.key} (fine for one embedded node only).
+         */
+        Optional<String> key();
+    }
+
+    interface Tickets {
+        /** How long a connection ticket may be used after it is issued. */
+        @WithDefault("60s")
+        Duration lifetime();
+    }
+
+    interface PoolManager {
+        /** How often each node runs the pool manager for the pools whose key it owns. */
+        @WithDefault("1s")
+        Duration interval();
+
+        /** At most this many desktops are started per pool and tick, so one bad template cannot spin the loop. */
+        @WithDefault("50")
+        int batchSize();
+
+        /** A desktop that fails this many operations in a row is retired. */
+        @WithDefault("3")
+        int maxFailures();
+    }
+
+    interface Sessions {
+        /** A queued request that nobody polls for this long is abandoned and leaves the queue. */
+        @WithDefault("10m")
+        Duration queueAbandonAfter();
+
+        /** Ended sessions are kept this long so clients polling them see ENDED rather than 404. */
+        @WithDefault("10m")
+        Duration endedRetention();
+    }
+
+    interface Demo {
+        /** Creates the simulator hypervisor {@code simulator-1} and the pool {@code demo} when the database is empty. */
+        @WithDefault("false")
+        boolean enabled();
+    }
+
+    interface Requests {
+        /** Largest request body accepted, in bytes; larger ones get 413. */
+        @WithDefault("65536")
+        long maxBodyBytes();
+    }
+}

@@ -1,0 +1,170 @@
+package org.vdibroker.access;
+
+import io.smallrye.common.annotation.Blocking;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import jakarta.ws.rs.core.Context;
+import java.net.URI;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import org.vdibroker.BrokerConfig;
+import org.vdibroker.api.ProblemException;
+import org.vdibroker.pool.Pool;
+import org.vdibroker.protocol.Connection;
+import org.vdibroker.protocol.ConnectionFiles;
+import org.vdibroker.security.Caller;
+import org.vdibroker.security.Roles;
+import org.vdibroker.session.SessionService;
+import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStore;
+
+/** The end-user API: entitled pools, desktop requests, sessions, connection details and files, logoff. */
+@Path("/api/v1/me")
+@RolesAllowed(Roles.USER)
+@Produces(MediaType.APPLICATION_JSON)
+@Blocking
+public class AccessResource {
+
+    @Inject
+    Caller caller;
+
+    @Inject
+    DesktopRequestService requests;
+
+    @Inject
+    SessionStore sessions;
+
+    @Inject
+    SessionService sessionService;
+
+    @Inject
+    ConnectionService connections;
+
+    @Inject
+    BrokerConfig config;
+
+    Clock clock = Clock.systemUTC();
+
+    @GET
+    @Path("/pools")
+    public List<PoolAvailability> pools() {
+        return requests.entitledPools(caller).stream().map(this::availability).toList();
+    }
+
+    @POST
+    @Path("/pools/{poolId}/desktop")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public CompletionStage<Response> requestDesktop(@PathParam("poolId") String poolId,
+            @HeaderParam("Idempotency-Key") String idempotencyKey, @Valid DesktopRequest body,
+            @Context UriInfo uri) {
+        AccessIds.name("Pool", poolId);
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
+            throw ProblemException.invalid("Idempotency-Key must be 1-200 characters");
+        }
+        SessionState session = requests.request(caller, poolId, body == null ? null : body.protocol(),
+                idempotencyKey);
+        URI location = uri.getBaseUriBuilder().path("api/v1/me/sessions/{id}").build(session.id());
+        if (session.status().hasDesktop()) {
+            return withConnection(session, session.protocol(), uri)
+                    .thenApply(s -> Response.ok(s).location(location).build());
+        }
+        return java.util.concurrent.CompletableFuture.completedFuture(
+                Response.accepted(view(session, null)).location(location).build());
+    }
+
+    @GET
+    @Path("/sessions")
+    public List<SessionRepresentation> mySessions() {
+        return sessions.ofUser(caller.user()).stream().filter(s -> s.status().live()).map(s -> view(s, null))
+                .toList();
+    }
+
+    @GET
+    @Path("/sessions/{sessionId}")
+    public SessionRepresentation session(@PathParam("sessionId") String sessionId) {
+        return view(mine(sessionId), null);
+    }
+
+    @POST
+    @Path("/sessions/{sessionId}/connection")
+    public CompletionStage<ConnectionRepresentation> connection(@PathParam("sessionId") String sessionId,
+            @Context UriInfo uri) {
+        SessionState session = mine(sessionId);
+        return connections.issue(session, session.protocol()).thenApply(c -> representation(c, session, uri));
+    }
+
+    @GET
+    @Path("/sessions/{sessionId}/connection.rdp")
+    @Produces({ ConnectionFiles.RDP_MEDIA_TYPE, MediaType.APPLICATION_JSON })
+    public CompletionStage<Response> rdpFile(@PathParam("sessionId") String sessionId) {
+        SessionState session = mine(sessionId);
+        return connections.issue(session, "rdp").thenApply(c -> file(ConnectionFiles.rdp(c,
+                config.rdp().gatewayHost().orElse(null)), ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
+    }
+
+    @GET
+    @Path("/sessions/{sessionId}/connection.vv")
+    @Produces({ ConnectionFiles.VV_MEDIA_TYPE, MediaType.APPLICATION_JSON })
+    public CompletionStage<Response> vvFile(@PathParam("sessionId") String sessionId) {
+        SessionState session = mine(sessionId);
+        String protocol = "vnc".equals(session.protocol()) ? "vnc" : "spice";
+        return connections.issue(session, protocol).thenApply(c -> file(ConnectionFiles.vv(c, clock.instant()),
+                ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
+    }
+
+    @POST
+    @Path("/sessions/{sessionId}/logoff")
+    public SessionRepresentation logoff(@PathParam("sessionId") String sessionId) {
+        SessionState session = mine(sessionId);
+        return view(sessionService.end(session.id(), "logoff", caller.user()).orElse(session), null);
+    }
+
+    /** The caller's session; another user's is reported exactly like a missing one. */
+    private SessionState mine(String sessionId) {
+        AccessIds.uuid("Session", sessionId);
+        return sessions.get(sessionId).filter(s -> s.user().equals(caller.user()))
+                .orElseThrow(() -> ProblemException.notFound("Session", sessionId));
+    }
+
+    private CompletionStage<SessionRepresentation> withConnection(SessionState session, String protocol,
+            UriInfo uri) {
+        return connections.issue(session, protocol).thenApply(c -> view(session, representation(c, session, uri)));
+    }
+
+    private SessionRepresentation view(SessionState s, ConnectionRepresentation connection) {
+        int position = requests.queuePosition(s);
+        return new SessionRepresentation(s.id(), s.poolId(), s.user(), s.desktopId(),
+                requests.visibleState(s, position), position == 0 ? null : position,
+                position == 0 ? null : requests.etaSeconds(s, position), s.createdAt(), connection);
+    }
+
+    private static ConnectionRepresentation representation(Connection c, SessionState s, UriInfo uri) {
+        String base = uri.getBaseUriBuilder().path("api/v1/me/sessions/{id}").build(s.id()).toString();
+        return new ConnectionRepresentation(c.protocol(), c.host(), c.port(), c.ticket(), c.expiresAt(),
+                Map.of("rdp", base + "/connection.rdp", "vv", base + "/connection.vv"));
+    }
+
+    private PoolAvailability availability(Pool p) {
+        return new PoolAvailability(p.id(), p.id(), p.displayName(), p.assignment().name().toLowerCase(),
+                p.protocols(), requests.desktopsReady(p), requests.queueLength(p), requests.estimatedWait(p));
+    }
+
+    private static Response file(String content, String mediaType, String fileName) {
+        String safe = fileName.replaceAll("[^A-Za-z0-9._-]", "_");
+        return Response.ok(content, mediaType).header("Content-Disposition", "attachment; filename=\"" + safe + "\"")
+                .header("Cache-Control", "no-store").build();
+    }
+}

@@ -1,0 +1,8 @@
+package org.vdibroker.access;
+
+import jakarta.validation.constraints.Pattern;
+
+/** Body of a desktop request; everything optional. */
+public record DesktopRequest(
+        @Pattern(regexp = "rdp|spice|vnc", message = "must be one of rdp, spice, vnc") String protocol) {
+}

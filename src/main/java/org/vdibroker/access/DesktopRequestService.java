@@ -1,0 +1,185 @@
+package org.vdibroker.access;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.List;
+import java.util.Optional;
+import org.infinispan.Cache;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.vdibroker.api.ProblemException;
+import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.desktop.DesktopService;
+import org.vdibroker.pool.Pool;
+import org.vdibroker.pool.PoolCatalog;
+import org.vdibroker.pool.ProvisioningStats;
+import org.vdibroker.security.Caller;
+import org.vdibroker.session.SessionService;
+import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStatus;
+import org.vdibroker.session.SessionStore;
+
+/** A user asks for a desktop: entitlement, one session per user and pool, claim or queue. */
+@ApplicationScoped
+public class DesktopRequestService {
+
+    @Inject
+    PoolCatalog catalog;
+
+    @Inject
+    SessionStore sessions;
+
+    @Inject
+    SessionService sessionService;
+
+    @Inject
+    DesktopService desktops;
+
+    @Inject
+    ProvisioningStats stats;
+
+    @Inject
+    EmbeddedCacheManager manager;
+
+    @Inject
+    MeterRegistry meters;
+
+    private Cache<String, String> idempotency;
+    private Timer assignment;
+
+    @PostConstruct
+    void init() {
+        idempotency = manager.getCache(CacheNames.IDEMPOTENCY);
+        assignment = Timer.builder("vdi.assignment.latency").description("time to answer a desktop request")
+                .publishPercentileHistogram().register(meters);
+    }
+
+    /** The pool, if it exists and the caller may use it; 404 or 403 problems otherwise. */
+    public Pool entitledPool(Caller caller, String poolId) {
+        Pool pool = catalog.get(poolId).orElseThrow(() -> ProblemException.notFound("Pool", poolId));
+        if (!pool.entitles(caller.user(), caller.groups())) {
+            throw new ProblemException(403, "not-entitled", "Not entitled",
+                    "you are not entitled to pool " + poolId);
+        }
+        if (!pool.enabled()) {
+            throw new ProblemException(409, "pool-disabled", "Pool disabled", "pool " + poolId + " is disabled");
+        }
+        return pool;
+    }
+
+    public List<Pool> entitledPools(Caller caller) {
+        return catalog.all().stream().filter(p -> p.enabled() && p.entitles(caller.user(), caller.groups()))
+                .toList();
+    }
+
+    /** Returns the caller's session for the pool: the existing live one, or a new one (assigned or queued). */
+    public SessionState request(Caller caller, String poolId, String protocol, String idempotencyKey) {
+        Timer.Sample sample = Timer.start(meters);
+        try {
+            Pool pool = entitledPool(caller, poolId);
+            String chosen = protocol == null ? pool.defaultProtocol() : protocol;
+            if (!pool.protocols().contains(chosen)) {
+                throw new ProblemException(400, "protocol-not-allowed", "Protocol not allowed",
+                        "pool " + poolId + " offers " + String.join(", ", pool.protocols()));
+            }
+            String idemKey = idempotencyKey == null ? null : caller.user() + '|' + idempotencyKey;
+            if (idemKey != null) {
+                Optional<SessionState> earlier = Optional.ofNullable(idempotency.get(idemKey))
+                        .flatMap(sessions::get);
+                if (earlier.isPresent()) {
+                    if (!earlier.get().poolId().equals(poolId)) {
+                        throw new ProblemException(422, "idempotency-key-reused", "Idempotency key reused",
+                                "this Idempotency-Key was used for another pool");
+                    }
+                    return earlier.get();
+                }
+            }
+            SessionState session = sessions.openOrGet(poolId, caller.user(), chosen);
+            if (idemKey != null) {
+                idempotency.putIfAbsent(idemKey, session.id());
+            }
+            if (session.status() == SessionStatus.QUEUED && mayClaimNow(session, pool)) {
+                SessionState waiting = session;
+                return sessionService.tryAssign(waiting, pool)
+                        .orElseGet(() -> sessions.get(waiting.id()).orElse(waiting));
+            }
+            return session;
+        } finally {
+            sample.stop(assignment);
+        }
+    }
+
+    /**
+     * First come, first served: a new session takes a ready desktop directly only when there are more ready
+     * desktops than sessions ahead of it; otherwise the pool manager hands desktops out in queue order.
+     */
+    private boolean mayClaimNow(SessionState session, Pool pool) {
+        if (pool.dedicated() && desktops.ownedBy(pool.id(), session.user()).isPresent()) {
+            return true;
+        }
+        return queuePosition(session) <= desktops.readyCount(pool.id());
+    }
+
+    /** 1 for the head of the queue; 0 when not waiting. */
+    public int queuePosition(SessionState session) {
+        if (session.status() != SessionStatus.QUEUED && session.status() != SessionStatus.PROVISIONING) {
+            return 0;
+        }
+        int ahead = 0;
+        for (SessionState other : sessions.queue(session.poolId())) {
+            if (other.queueTicket() < session.queueTicket()) {
+                ahead++;
+            }
+        }
+        return ahead + 1;
+    }
+
+    /** Seconds until the session likely has a desktop, from observed provisioning times. */
+    public long etaSeconds(SessionState session, int position) {
+        if (position == 0) {
+            return 0;
+        }
+        int ready = desktops.readyCount(session.poolId());
+        if (position <= ready) {
+            return 1;
+        }
+        long inFlight = desktops.ofPool(session.poolId()).stream().filter(DesktopService::coming).count();
+        long parallel = Math.max(1, inFlight);
+        long rounds = (position - ready + parallel - 1) / parallel;
+        return Math.round(rounds * stats.averageSeconds(session.poolId()));
+    }
+
+    /** The state a client sees: QUEUED turns into PROVISIONING once a desktop is being made for it. */
+    public String visibleState(SessionState session, int position) {
+        if (session.status() == SessionStatus.QUEUED && position > 0) {
+            long inFlight = desktops.ofPool(session.poolId()).stream().filter(DesktopService::coming).count();
+            int ready = desktops.readyCount(session.poolId());
+            if (position > ready && position <= ready + inFlight) {
+                return SessionStatus.PROVISIONING.name();
+            }
+        }
+        return session.status().name();
+    }
+
+    /** Estimated wait for a newcomer to the pool. */
+    public long estimatedWait(Pool pool) {
+        int queued = sessions.queueLength(pool.id());
+        int ready = desktops.readyCount(pool.id());
+        if (queued < ready) {
+            return 0;
+        }
+        long inFlight = desktops.ofPool(pool.id()).stream().filter(DesktopService::coming).count();
+        long rounds = (queued - ready + Math.max(1, inFlight)) / Math.max(1, inFlight);
+        return Math.round(rounds * stats.averageSeconds(pool.id()));
+    }
+
+    public int desktopsReady(Pool pool) {
+        return desktops.readyCount(pool.id());
+    }
+
+    public int queueLength(Pool pool) {
+        return sessions.queueLength(pool.id());
+    }
+}

@@ -1,0 +1,80 @@
+package org.vdibroker.admin;
+
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Inject;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.util.Comparator;
+import java.util.List;
+import org.vdibroker.access.AccessIds;
+import org.vdibroker.desktop.DesktopService;
+import org.vdibroker.pool.PoolRepresentation;
+import org.vdibroker.pool.PoolService;
+import org.vdibroker.security.Caller;
+import org.vdibroker.security.Roles;
+
+/** Admin API for pools and their desktops. */
+@Path("/api/v1/admin/pools")
+@RolesAllowed(Roles.ADMIN)
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+public class PoolResource {
+
+    @Inject
+    PoolService pools;
+
+    @Inject
+    DesktopService desktops;
+
+    @Inject
+    Caller caller;
+
+    @GET
+    public List<PoolRepresentation> list() {
+        return pools.list();
+    }
+
+    @POST
+    public Response create(@NotNull @Valid PoolRepresentation body) {
+        PoolRepresentation created = pools.create(body, caller.user());
+        return Response.created(URI.create("/api/v1/admin/pools/" + created.id())).entity(created).build();
+    }
+
+    @GET
+    @Path("/{id}")
+    public PoolRepresentation get(@PathParam("id") String id) {
+        return pools.get(AccessIds.name("Pool", id));
+    }
+
+    @PUT
+    @Path("/{id}")
+    public PoolRepresentation update(@PathParam("id") String id, @NotNull @Valid PoolRepresentation body) {
+        return pools.update(AccessIds.name("Pool", id), body, caller.user());
+    }
+
+    @DELETE
+    @Path("/{id}")
+    public Response delete(@PathParam("id") String id) {
+        pools.delete(AccessIds.name("Pool", id), caller.user());
+        return Response.noContent().build();
+    }
+
+    @GET
+    @Path("/{id}/desktops")
+    public List<DesktopRepresentation> desktops(@PathParam("id") String id) {
+        pools.get(AccessIds.name("Pool", id)); // 404 for an unknown pool
+        return desktops.ofPool(id).stream().map(DesktopRepresentation::of)
+                .sorted(Comparator.comparing(DesktopRepresentation::name)).toList();
+    }
+}

@@ -1,0 +1,61 @@
+package org.vdibroker.agent;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.vdibroker.api.ProblemException;
+import org.vdibroker.desktop.DesktopInventory;
+import org.vdibroker.desktop.DesktopService;
+import org.vdibroker.desktop.DesktopState;
+import org.vdibroker.desktop.DesktopStatus;
+import org.vdibroker.desktop.DesktopTransitions;
+import org.vdibroker.security.AgentSecrets;
+import org.vdibroker.session.SessionService;
+import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStore;
+
+/** Applies agent events to sessions and desktops, after checking the desktop's secret. */
+@ApplicationScoped
+public class AgentEventService {
+
+    @Inject
+    DesktopService desktops;
+    @Inject
+    DesktopTransitions transitions;
+    @Inject
+    DesktopInventory inventory;
+    @Inject
+    SessionStore sessions;
+    @Inject
+    SessionService sessionService;
+
+    /** Secret hashes already read from the inventory, so heartbeats do not hit the database. */
+    private final Map<String, String> secretHashes = new ConcurrentHashMap<>();
+
+    public void handle(String desktopId, String secret, AgentEvent event) {
+        DesktopState desktop = desktops.get(desktopId).orElse(null);
+        String hash = desktop == null ? null : secretHashes.computeIfAbsent(desktopId,
+                id -> inventory.find(id).map(e -> e.agentSecretHash).orElse(null));
+        if (desktop == null || !AgentSecrets.matches(secret, hash)) {
+            // the same answer for an unknown desktop and a wrong secret
+            throw new ProblemException(401, "unauthorized", "Unauthorized", "unknown desktop or wrong secret");
+        }
+        Optional<SessionState> session = Optional.ofNullable(desktop.sessionId()).flatMap(sessions::get);
+        switch (event.type()) {
+            case "ready" -> {
+                if (desktop.status() == DesktopStatus.STARTING) {
+                    transitions.started(desktop);
+                }
+            }
+            case "logon" -> session.ifPresent(sessionService::connected);
+            case "disconnect" -> session.ifPresent(sessionService::disconnected);
+            case "logoff" -> session.ifPresent(s -> sessionService.end(s.id(), "logoff reported by the desktop",
+                    "agent"));
+            default -> {
+                // heartbeat: proof of life; idle tracking arrives with the pool manager's timeouts
+            }
+        }
+    }
+}

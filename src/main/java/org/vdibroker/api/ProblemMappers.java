@@ -1,0 +1,99 @@
+package org.vdibroker.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
+import jakarta.validation.ConstraintViolationException;
+import jakarta.ws.rs.NotAllowedException;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.NotSupportedException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Every error leaves as problem+json with the right status; nothing internal (no stack trace) reaches a client. */
+public class ProblemMappers {
+
+    private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+
+    @ServerExceptionMapper
+    public Response problem(ProblemException e) {
+        return e.problem().toResponse();
+    }
+
+    @ServerExceptionMapper({ AuthenticationFailedException.class, UnauthorizedException.class })
+    public Response unauthorized(RuntimeException e) {
+        return Response.fromResponse(Problem.of(401, "unauthorized", "Unauthorized",
+                "a valid bearer token from the identity provider is required").toResponse())
+                .header(HttpHeaders.WWW_AUTHENTICATE, "Bearer").build();
+    }
+
+    @ServerExceptionMapper
+    public Response forbidden(ForbiddenException e) {
+        return Problem.of(403, "forbidden", "Forbidden", "your roles do not allow this").toResponse();
+    }
+
+    @ServerExceptionMapper
+    public Response invalid(ConstraintViolationException e) {
+        Map<String, Object> errors = new LinkedHashMap<>();
+        e.getConstraintViolations().forEach(v -> errors.put(leaf(v.getPropertyPath().toString()), v.getMessage()));
+        return new Problem(Problem.of(400, "invalid-request", "", "").type(), "Invalid request", 400,
+                "the request has invalid fields", errors).toResponse();
+    }
+
+    @ServerExceptionMapper
+    public Response malformed(JsonProcessingException e) {
+        return Problem.of(400, "malformed-json", "Malformed JSON",
+                "the body is not valid JSON for this endpoint: " + e.getOriginalMessage()).toResponse();
+    }
+
+    @ServerExceptionMapper
+    public Response notFound(NotFoundException e) {
+        return Problem.of(404, "not-found", "Not found", "no such resource").toResponse();
+    }
+
+    @ServerExceptionMapper
+    public Response notAllowed(NotAllowedException e) {
+        return Response.fromResponse(Problem.of(405, "method-not-allowed", "Method not allowed",
+                "this resource does not support that method").toResponse())
+                .allow(e.getResponse().getAllowedMethods()).build();
+    }
+
+    @ServerExceptionMapper
+    public Response unsupported(NotSupportedException e) {
+        return Problem.of(415, "unsupported-media-type", "Unsupported media type", "send application/json")
+                .toResponse();
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse().getStatus();
+        if (e.getCause() instanceof JsonProcessingException json) {
+            return malformed(json);
+        }
+        if (status >= 500) {
+            LOG.error("Request failed", e);
+            return Problem.of(status, "internal", "Internal error", "the broker could not complete the request")
+                    .toResponse();
+        }
+        return Problem.of(status, "http-" + status, Response.Status.fromStatusCode(status) == null ? "Error"
+                : Response.Status.fromStatusCode(status).getReasonPhrase(), "the request was refused").toResponse();
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(RuntimeException e) {
+        LOG.error("Request failed", e);
+        return Problem.of(500, "internal", "Internal error", "the broker could not complete the request")
+                .toResponse();
+    }
+
+    private static String leaf(String path) {
+        int dot = path.lastIndexOf('.');
+        return dot < 0 ? path : path.substring(dot + 1);
+    }
+}

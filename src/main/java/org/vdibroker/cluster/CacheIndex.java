@@ -1,0 +1,100 @@
+package org.vdibroker.cluster;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import org.infinispan.Cache;
+import org.infinispan.configuration.cache.CacheMode;
+import org.infinispan.notifications.Listener;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryExpired;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryModified;
+import org.infinispan.notifications.cachelistener.annotation.CacheEntryRemoved;
+import org.infinispan.notifications.cachelistener.event.CacheEntryEvent;
+
+/**
+ * A node-local secondary index over a shared cache (e.g. ready desktops by pool), kept current by cache listeners.
+ * It is only a hint for finding candidates fast: every decision is still made by a conditional write on the entry
+ * itself, so a stale index can cost a retry but never break an invariant.
+ */
+public final class CacheIndex<V> {
+
+    private final Function<V, String> indexKeyOf;
+    private final Map<String, Set<String>> byIndexKey = new ConcurrentHashMap<>();
+    private final Map<String, String> indexKeyByEntry = new ConcurrentHashMap<>();
+
+    private CacheIndex(Function<V, String> indexKeyOf) {
+        this.indexKeyOf = indexKeyOf;
+    }
+
+    /**
+     * Indexes {@code cache} by {@code indexKeyOf} (null means "not in the index") and follows its changes, also those
+     * made on other nodes when the cache is clustered.
+     */
+    public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf) {
+        CacheIndex<V> index = new CacheIndex<>(indexKeyOf);
+        CacheMode mode = cache.getCacheConfiguration().clustering().cacheMode();
+        cache.addListener(mode.isClustered() ? index.new ClusteredListener() : index.new LocalListener());
+        cache.forEach(index::update);
+        return index;
+    }
+
+    public Set<String> get(String indexKey) {
+        Set<String> keys = byIndexKey.get(indexKey);
+        return keys == null ? Set.of() : Collections.unmodifiableSet(keys);
+    }
+
+    public int size(String indexKey) {
+        Set<String> keys = byIndexKey.get(indexKey);
+        return keys == null ? 0 : keys.size();
+    }
+
+    void update(String entryKey, V value) {
+        String newIndexKey = value == null ? null : indexKeyOf.apply(value);
+        String oldIndexKey = newIndexKey == null ? indexKeyByEntry.remove(entryKey)
+                : indexKeyByEntry.put(entryKey, newIndexKey);
+        if (oldIndexKey != null && !oldIndexKey.equals(newIndexKey)) {
+            Set<String> old = byIndexKey.get(oldIndexKey);
+            if (old != null) {
+                old.remove(entryKey);
+            }
+        }
+        if (newIndexKey != null) {
+            byIndexKey.computeIfAbsent(newIndexKey, k -> ConcurrentHashMap.newKeySet()).add(entryKey);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    void onEvent(CacheEntryEvent<?, ?> event) {
+        if (event.isPre()) {
+            return;
+        }
+        boolean gone = event instanceof org.infinispan.notifications.cachelistener.event.CacheEntryRemovedEvent
+                || event instanceof org.infinispan.notifications.cachelistener.event.CacheEntryExpiredEvent;
+        update((String) event.getKey(), gone ? null : (V) event.getValue());
+    }
+
+    @Listener(observation = Listener.Observation.POST)
+    public class LocalListener {
+        @CacheEntryCreated
+        @CacheEntryModified
+        @CacheEntryRemoved
+        @CacheEntryExpired
+        public void changed(CacheEntryEvent<?, ?> event) {
+            onEvent(event);
+        }
+    }
+
+    @Listener(clustered = true, observation = Listener.Observation.POST)
+    public class ClusteredListener {
+        @CacheEntryCreated
+        @CacheEntryModified
+        @CacheEntryRemoved
+        @CacheEntryExpired
+        public void changed(CacheEntryEvent<?, ?> event) {
+            onEvent(event);
+        }
+    }
+}

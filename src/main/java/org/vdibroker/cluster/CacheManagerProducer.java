@@ -1,0 +1,40 @@
+package org.vdibroker.cluster;
+
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.infinispan.manager.DefaultCacheManager;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.jboss.logging.Logger;
+import org.vdibroker.BrokerConfig;
+
+/** Starts the embedded Infinispan cache manager from the XML file named in {@code broker.cluster.config}. */
+@ApplicationScoped
+public class CacheManagerProducer {
+
+    private static final Logger LOG = Logger.getLogger(CacheManagerProducer.class);
+
+    private EmbeddedCacheManager manager;
+
+    @Produces
+    @Singleton
+    EmbeddedCacheManager cacheManager(BrokerConfig config) {
+        try {
+            manager = new DefaultCacheManager(config.cluster().config(), true);
+            LOG.infof("Infinispan started from %s as %s", config.cluster().config(), manager.getAddress());
+            return manager;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read Infinispan configuration " + config.cluster().config(), e);
+        }
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        if (manager != null) {
+            manager.stop();
+        }
+    }
+}

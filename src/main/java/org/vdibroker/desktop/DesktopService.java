@@ -1,0 +1,116 @@
+package org.vdibroker.desktop;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import org.infinispan.Cache;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.vdibroker.cluster.CacheIndex;
+import org.vdibroker.cluster.CacheNames;
+
+/**
+ * Reads desktops' live state and claims desktops for sessions. Claiming tries ready desktops of the pool one by one
+ * with a conditional write each; losing a race just means trying the next one.
+ */
+@ApplicationScoped
+public class DesktopService {
+
+    @Inject
+    EmbeddedCacheManager manager;
+
+    @Inject
+    DesktopTransitions transitions;
+
+    private Cache<String, DesktopState> desktops;
+    private Cache<String, String> owners;
+    private CacheIndex<DesktopState> byPool;
+    private CacheIndex<DesktopState> readyByPool;
+
+    @PostConstruct
+    void init() {
+        desktops = manager.getCache(CacheNames.DESKTOPS);
+        owners = manager.getCache(CacheNames.DESKTOP_OWNERS);
+        byPool = CacheIndex.attach(desktops, DesktopState::poolId);
+        readyByPool = CacheIndex.attach(desktops, d -> d.status() == DesktopStatus.READY && d.owner() == null
+                && d.sessionId() == null ? d.poolId() : null);
+    }
+
+    public Optional<DesktopState> get(String desktopId) {
+        return Optional.ofNullable(desktops.get(desktopId));
+    }
+
+    /** Live state of every desktop of a pool known to this node. */
+    public List<DesktopState> ofPool(String poolId) {
+        List<DesktopState> result = new ArrayList<>();
+        for (String id : byPool.get(poolId)) {
+            DesktopState d = desktops.get(id);
+            if (d != null) {
+                result.add(d);
+            }
+        }
+        return result;
+    }
+
+    /** Ready, unassigned desktops of a pool (from the local index: an estimate, exact once quiet). */
+    public int readyCount(String poolId) {
+        return readyByPool.size(poolId);
+    }
+
+    /** The desktop a dedicated pool keeps for {@code user}, if any. */
+    public Optional<DesktopState> ownedBy(String poolId, String user) {
+        String id = owners.get(ownerKey(poolId, user));
+        return id == null ? Optional.empty() : get(id);
+    }
+
+    /**
+     * Claims a desktop of the pool for a session: for a dedicated pool the user's own desktop first, else any ready
+     * unowned desktop. Returns the claimed desktop, or empty if none is free now.
+     */
+    public Optional<DesktopState> claim(String poolId, String sessionId, String user, boolean dedicated) {
+        if (dedicated) {
+            Optional<DesktopState> own = ownedBy(poolId, user);
+            if (own.isPresent()) {
+                // the owner's desktop, even if it is still being refreshed: they wait for it rather than get another
+                return transitions.claimed(own.get(), sessionId, user, true);
+            }
+        }
+        List<String> candidates = new ArrayList<>(readyByPool.get(poolId));
+        // start at a random place so that nodes and threads racing for desktops rarely pick the same one
+        Collections.shuffle(candidates);
+        for (String id : candidates) {
+            DesktopState d = desktops.get(id);
+            if (d == null || d.status() != DesktopStatus.READY || d.owner() != null || d.sessionId() != null) {
+                continue;
+            }
+            Optional<DesktopState> won = transitions.claimed(d, sessionId, user, dedicated);
+            if (won.isPresent()) {
+                if (dedicated) {
+                    owners.put(ownerKey(poolId, user), id);
+                }
+                return won;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Forgets a dedicated desktop's owner (the desktop is being retired). */
+    public void forgetOwner(DesktopState desktop) {
+        if (desktop.owner() != null) {
+            owners.remove(ownerKey(desktop.poolId(), desktop.owner()), desktop.id());
+        }
+    }
+
+    /** Being made ready (cloned, booted or refreshed): will be READY soon. */
+    public static boolean coming(DesktopState d) {
+        return d.status() == DesktopStatus.PROVISIONING || d.status() == DesktopStatus.STARTING
+                || d.status() == DesktopStatus.REFRESHING;
+    }
+
+    private static String ownerKey(String poolId, String user) {
+        return poolId + '|' + user;
+    }
+}

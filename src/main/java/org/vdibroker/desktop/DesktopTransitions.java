@@ -1,0 +1,201 @@
+package org.vdibroker.desktop;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import org.infinispan.Cache;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.hypervisor.TaskRef;
+
+/**
+ * Every change of a desktop's live state, one method per transition of the life cycle in ARCHITECTURE.md. Each
+ * checks its precondition on the value it is given and writes with a conditional replace against that value: it
+ * returns the new state if this caller won, empty if the desktop changed meanwhile (someone else won) or the
+ * transition does not apply. Nothing here blocks or locks.
+ */
+@ApplicationScoped
+public class DesktopTransitions {
+
+    @Inject
+    EmbeddedCacheManager manager;
+
+    Clock clock = Clock.systemUTC();
+
+    private volatile Cache<String, DesktopState> cache;
+
+    Cache<String, DesktopState> cache() {
+        Cache<String, DesktopState> c = cache;
+        if (c == null) {
+            c = manager.getCache(CacheNames.DESKTOPS);
+            cache = c;
+        }
+        return c;
+    }
+
+    /** A new desktop whose clone was just requested. */
+    public Optional<DesktopState> created(String id, String poolId, String hypervisorId, String name, String owner,
+            int publication, TaskRef cloneTask) {
+        DesktopState state = new DesktopState(id, poolId, hypervisorId, name, null, DesktopStatus.PROVISIONING, null,
+                owner, publication, cloneTask, 0, now(), 1);
+        return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
+    }
+
+    /** PROVISIONING -> STARTING: the clone exists, power-on requested. */
+    public Optional<DesktopState> provisioned(DesktopState current, String vmRef, TaskRef powerOnTask) {
+        if (current.status() != DesktopStatus.PROVISIONING) {
+            return Optional.empty();
+        }
+        return write(current, new DesktopState(current.id(), current.poolId(), current.hypervisorId(),
+                current.name(), vmRef, DesktopStatus.STARTING, null, current.owner(), current.publication(),
+                powerOnTask, 0, now(), current.version() + 1));
+    }
+
+    /** STARTING -> READY: booted (the hypervisor says it runs, or the agent said ready). */
+    public Optional<DesktopState> started(DesktopState current) {
+        if (current.status() != DesktopStatus.STARTING) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.READY, null, current.owner(), null, 0, now()));
+    }
+
+    /**
+     * READY -> ASSIGNED for a floating desktop or an unowned dedicated one; ASSIGNED (owner, no session) -> ASSIGNED
+     * (owner, session) for the owner of a dedicated desktop coming back.
+     */
+    public Optional<DesktopState> claimed(DesktopState current, String sessionId, String user, boolean dedicated) {
+        if (current.sessionId() != null) {
+            return Optional.empty();
+        }
+        boolean free = current.status() == DesktopStatus.READY && current.owner() == null;
+        boolean ownersOwn = dedicated && Objects.equals(current.owner(), user)
+                && (current.status() == DesktopStatus.READY || current.status() == DesktopStatus.ASSIGNED
+                        || current.status() == DesktopStatus.DISCONNECTED);
+        if (!free && !ownersOwn) {
+            return Optional.empty();
+        }
+        String owner = dedicated ? user : null;
+        DesktopStatus status = current.status() == DesktopStatus.DISCONNECTED ? DesktopStatus.DISCONNECTED
+                : DesktopStatus.ASSIGNED;
+        return write(current, current.next(status, sessionId, owner, null, current.failures(), now()));
+    }
+
+    /**
+     * ASSIGNED (never connected) -> READY: the claim could not be handed to its session (it was given another desktop
+     * meanwhile); nobody used the desktop, so it needs no refresh.
+     */
+    public Optional<DesktopState> unclaimed(DesktopState current, String sessionId) {
+        if (!Objects.equals(current.sessionId(), sessionId) || current.status() != DesktopStatus.ASSIGNED) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.READY, null, current.owner(), null, 0, now()));
+    }
+
+    /** ASSIGNED/DISCONNECTED -> IN_USE: the user logged on. */
+    public Optional<DesktopState> connected(DesktopState current, String sessionId) {
+        if (!Objects.equals(current.sessionId(), sessionId)
+                || !(current.status() == DesktopStatus.ASSIGNED || current.status() == DesktopStatus.DISCONNECTED)) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.IN_USE, sessionId, current.owner(), null, 0, now()));
+    }
+
+    /** IN_USE -> DISCONNECTED: the client went away, the user's desktop session stays. */
+    public Optional<DesktopState> disconnected(DesktopState current, String sessionId) {
+        if (!Objects.equals(current.sessionId(), sessionId) || current.status() != DesktopStatus.IN_USE) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.DISCONNECTED, sessionId, current.owner(), null, 0, now()));
+    }
+
+    /** Held -> REFRESHING (floating, refresh requested): nobody gets it before the refresh is done (invariant 3). */
+    public Optional<DesktopState> releasedForRefresh(DesktopState current, String sessionId, TaskRef revertTask) {
+        if (!Objects.equals(current.sessionId(), sessionId) || !current.status().held()) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.REFRESHING, null, null, revertTask, 0, now()));
+    }
+
+    /** Held -> ASSIGNED to its owner with no session (dedicated): it waits for its owner. */
+    public Optional<DesktopState> releasedToOwner(DesktopState current, String sessionId) {
+        if (!Objects.equals(current.sessionId(), sessionId) || !current.status().held()) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.ASSIGNED, null, current.owner(), null, 0, now()));
+    }
+
+    /** READY, or kept for its owner without a session -> REFRESHING: an admin asked for a fresh desktop. */
+    public Optional<DesktopState> recycled(DesktopState current) {
+        boolean unused = current.sessionId() == null && (current.status() == DesktopStatus.READY
+                || current.status() == DesktopStatus.ASSIGNED);
+        if (!unused) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.REFRESHING, null, current.owner(), null, 0, now()));
+    }
+
+    /** REFRESHING -> STARTING: reverted to the template, power-on requested. */
+    public Optional<DesktopState> refreshed(DesktopState current, TaskRef powerOnTask) {
+        if (current.status() != DesktopStatus.REFRESHING) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.STARTING, null, current.owner(), powerOnTask, 0, now()));
+    }
+
+    /** The pending step (refresh, retire) was handed to the hypervisor as {@code task}. */
+    public Optional<DesktopState> stepIssued(DesktopState current, TaskRef task) {
+        if (current.task() != null) {
+            return Optional.empty();
+        }
+        return write(current, current.next(current.status(), current.sessionId(), current.owner(), task,
+                current.failures(), now()));
+    }
+
+    /** The pending step failed but may be tried again with {@code retryTask}; counts the failure. */
+    public Optional<DesktopState> retried(DesktopState current, TaskRef retryTask) {
+        return write(current, current.next(current.status(), current.sessionId(), current.owner(), retryTask,
+                current.failures() + 1, now()));
+    }
+
+    /** Any -> FAILED: an operation failed for good; the pool manager retires it. */
+    public Optional<DesktopState> failed(DesktopState current) {
+        if (current.status() == DesktopStatus.FAILED || current.status() == DesktopStatus.RETIRING) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.FAILED, null, current.owner(), null,
+                current.failures() + 1, now()));
+    }
+
+    /** Any unheld -> RETIRING: deletion requested. */
+    public Optional<DesktopState> retiring(DesktopState current, TaskRef deleteTask) {
+        if (current.sessionId() != null) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.RETIRING, null, null, deleteTask, current.failures(), now()));
+    }
+
+    /** Any -> LOST: its hypervisor stopped answering or the VM vanished. */
+    public Optional<DesktopState> lost(DesktopState current) {
+        if (current.status() == DesktopStatus.LOST) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.LOST, current.sessionId(), current.owner(), null,
+                current.failures(), now()));
+    }
+
+    /** RETIRING -> DELETED: the VM is gone; the live entry is removed. */
+    public boolean deleted(DesktopState current) {
+        return cache().remove(current.id(), current);
+    }
+
+    private Optional<DesktopState> write(DesktopState expected, DesktopState next) {
+        return cache().replace(expected.id(), expected, next) ? Optional.of(next) : Optional.empty();
+    }
+
+    private Instant now() {
+        return clock.instant();
+    }
+}

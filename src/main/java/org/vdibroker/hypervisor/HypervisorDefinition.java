@@ -1,0 +1,25 @@
+package org.vdibroker.hypervisor;
+
+import java.util.Map;
+
+/**
+ * What a driver needs to connect to one hypervisor. {@code credentials} are decrypted and must stay in memory:
+ * drivers never log them.
+ */
+public record HypervisorDefinition(String id, String driver, String endpoint, Map<String, String> config,
+        Map<String, String> credentials, HostCapacity capacity) {
+
+    public HypervisorDefinition {
+        config = Map.copyOf(config);
+        credentials = Map.copyOf(credentials);
+    }
+
+    public String config(String key, String fallback) {
+        return config.getOrDefault(key, fallback);
+    }
+
+    @Override
+    public String toString() {
+        return "HypervisorDefinition[id=" + id + ", driver=" + driver + ", endpoint=" + endpoint + "]";
+    }
+}

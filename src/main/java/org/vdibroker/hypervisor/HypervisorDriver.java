@@ -1,0 +1,40 @@
+package org.vdibroker.hypervisor;
+
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The small contract every hypervisor offers the broker. Long operations return a {@link TaskRef} at once; the pool
+ * manager polls {@link #pollTask(TaskRef)} after the suggested delay, from any broker node, so no request thread ever
+ * waits on a hypervisor. Optional abilities are separate interfaces ({@link SupportsConsoleTicket},
+ * {@link SupportsLinkedClone}, {@link SupportsGuestIp}).
+ */
+public interface HypervisorDriver extends AutoCloseable {
+
+    /** Capacity and current usage of the host or cluster behind this connection. */
+    CompletionStage<HostUsage> usage();
+
+    /** VMs whose name starts with {@code namePrefix}, as the hypervisor sees them (the truth for reconciliation). */
+    CompletionStage<List<VmInfo>> listVms(String namePrefix);
+
+    /** Clones (or creates) a VM from a template; the finished task's {@code vmRef} names the new VM. */
+    CompletionStage<TaskRef> provision(ProvisionSpec spec);
+
+    CompletionStage<TaskRef> powerOn(String vmRef);
+
+    CompletionStage<TaskRef> powerOff(String vmRef);
+
+    /** Brings a VM back to its template's state (revert a snapshot, recreate an overlay) and leaves it powered off. */
+    CompletionStage<TaskRef> revert(String vmRef);
+
+    CompletionStage<TaskRef> delete(String vmRef);
+
+    CompletionStage<TaskStatus> pollTask(TaskRef task);
+
+    /** Where a client connects for the given protocol. */
+    CompletionStage<ConsoleAddress> consoleAddress(String vmRef, String protocol);
+
+    @Override
+    default void close() {
+    }
+}

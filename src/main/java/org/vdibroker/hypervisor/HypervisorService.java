@@ -1,0 +1,188 @@
+package org.vdibroker.hypervisor;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.transaction.Transactional;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.vdibroker.api.ProblemException;
+import org.vdibroker.audit.AuditService;
+import org.vdibroker.persistence.Database;
+import org.vdibroker.security.SecretCipher;
+
+/** Admin operations on hypervisor definitions; credentials are encrypted before they reach the database. */
+@ApplicationScoped
+public class HypervisorService {
+
+    @Inject
+    Database database;
+    @Inject
+    HypervisorRegistry registry;
+    @Inject
+    SecretCipher cipher;
+    @Inject
+    ObjectMapper json;
+    @Inject
+    AuditService audit;
+
+    Clock clock = Clock.systemUTC();
+
+    @Transactional
+    public List<HypervisorRepresentation> list() {
+        return database.session().createSelectionQuery("from HypervisorEntity order by id", HypervisorEntity.class)
+                .getResultList().stream().map(this::toRepresentation).toList();
+    }
+
+    @Transactional
+    public HypervisorRepresentation get(String id) {
+        return toRepresentation(find(id));
+    }
+
+    public HypervisorRepresentation create(HypervisorRepresentation r, String actor) {
+        HypervisorRepresentation created = createInTx(r);
+        registry.reload();
+        audit.record("hypervisor.created", actor, null, null, null, r.id());
+        return created;
+    }
+
+    public HypervisorRepresentation update(String id, HypervisorRepresentation r, String actor) {
+        if (r.id() != null && !r.id().equals(id)) {
+            throw ProblemException.invalid("the id in the body differs from the id in the path");
+        }
+        HypervisorRepresentation updated = updateInTx(id, r);
+        registry.reload();
+        audit.record("hypervisor.updated", actor, null, null, null, id);
+        return updated;
+    }
+
+    public HypervisorRepresentation maintenance(String id, boolean on, String actor) {
+        HypervisorRepresentation updated = setMaintenance(id, on);
+        registry.reload();
+        audit.record(on ? "hypervisor.maintenance-on" : "hypervisor.maintenance-off", actor, null, null, null, id);
+        return updated;
+    }
+
+    public void delete(String id, String actor) {
+        deleteInTx(id);
+        registry.reload();
+        audit.record("hypervisor.deleted", actor, null, null, null, id);
+    }
+
+    @Transactional
+    HypervisorRepresentation createInTx(HypervisorRepresentation r) {
+        if (database.session().find(HypervisorEntity.class, r.id()) != null) {
+            throw ProblemException.conflict("hypervisor " + r.id() + " exists");
+        }
+        HypervisorEntity e = new HypervisorEntity();
+        e.id = r.id();
+        e.createdAt = clock.instant();
+        apply(e, r, Map.of());
+        database.session().persist(e);
+        return toRepresentation(e);
+    }
+
+    @Transactional
+    HypervisorRepresentation updateInTx(String id, HypervisorRepresentation r) {
+        HypervisorEntity e = find(id);
+        if (!e.driver.equals(r.driver())) {
+            throw ProblemException.invalid("the driver type of a hypervisor cannot change; create a new one");
+        }
+        Map<String, String> stored = e.credentialsEncrypted == null ? Map.of()
+                : registry.readMap(cipher.decrypt(e.credentialsEncrypted));
+        apply(e, r, stored);
+        return toRepresentation(e);
+    }
+
+    @Transactional
+    HypervisorRepresentation setMaintenance(String id, boolean on) {
+        HypervisorEntity e = find(id);
+        e.maintenance = on;
+        e.updatedAt = clock.instant();
+        return toRepresentation(e);
+    }
+
+    @Transactional
+    void deleteInTx(String id) {
+        HypervisorEntity e = find(id);
+        long templates = database.session()
+                .createSelectionQuery("select count(t) from PoolTemplateEntity t where t.hypervisorId = :id",
+                        Long.class)
+                .setParameter("id", id).getSingleResult();
+        long desktops = database.session()
+                .createSelectionQuery("select count(d) from DesktopEntity d where d.hypervisorId = :id"
+                        + " and d.retiredAt is null", Long.class)
+                .setParameter("id", id).getSingleResult();
+        if (templates > 0 || desktops > 0) {
+            throw new ProblemException(409, "hypervisor-in-use", "Hypervisor in use", "hypervisor " + id
+                    + " still has " + templates + " pool templates and " + desktops + " desktops");
+        }
+        database.session().remove(e);
+    }
+
+    private HypervisorEntity find(String id) {
+        HypervisorEntity e = database.session().find(HypervisorEntity.class, id);
+        if (e == null) {
+            throw ProblemException.notFound("Hypervisor", id);
+        }
+        return e;
+    }
+
+    /** Validates with the driver's factory, then copies; credentials not given keep their stored values. */
+    private void apply(HypervisorEntity e, HypervisorRepresentation r, Map<String, String> storedCredentials) {
+        HypervisorDriverFactory factory = registry.factory(r.driver()).orElseThrow(() -> new ProblemException(400,
+                "unknown-driver", "Unknown driver", "no hypervisor driver of type " + r.driver()));
+        Set<String> secretNames = factory.properties().stream().filter(DriverProperty::secret)
+                .map(DriverProperty::name).collect(Collectors.toSet());
+        Map<String, String> config = r.config() == null ? Map.of() : r.config();
+        for (String key : config.keySet()) {
+            if (secretNames.contains(key)) {
+                throw ProblemException.invalid("'" + key + "' is a credential: send it in credentials, not config");
+            }
+        }
+        Map<String, String> credentials = new HashMap<>(storedCredentials);
+        if (r.credentials() != null) {
+            credentials.putAll(r.credentials());
+        }
+        HostCapacity capacity = new HostCapacity(r.capacity().vcpus(), r.capacity().memoryMb(),
+                r.capacity().maxDesktops());
+        try {
+            factory.validate(new HypervisorDefinition(e.id, r.driver(), r.endpoint(), config, credentials, capacity));
+        } catch (InvalidHypervisorConfigException ex) {
+            throw new ProblemException(400, "invalid-hypervisor", "Invalid hypervisor", ex.getMessage(),
+                    Map.of(ex.property(), ex.getMessage()));
+        }
+        e.driver = r.driver();
+        e.endpoint = r.endpoint();
+        e.configJson = write(config);
+        e.credentialsEncrypted = credentials.isEmpty() ? null : cipher.encrypt(write(credentials));
+        e.vcpus = capacity.vcpus();
+        e.memoryMb = capacity.memoryMb();
+        e.maxDesktops = capacity.maxDesktops();
+        e.concurrencyLimit = r.concurrencyLimit() == null ? 20 : r.concurrencyLimit();
+        e.cpuOvercommit = r.cpuOvercommit() == null ? 4.0 : r.cpuOvercommit();
+        e.memoryOvercommit = r.memoryOvercommit() == null ? 1.0 : r.memoryOvercommit();
+        e.maintenance = Boolean.TRUE.equals(r.maintenance());
+        e.updatedAt = clock.instant();
+    }
+
+    private String write(Map<String, String> map) {
+        try {
+            return json.writeValueAsString(map);
+        } catch (JsonProcessingException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    HypervisorRepresentation toRepresentation(HypervisorEntity e) {
+        return new HypervisorRepresentation(e.id, e.driver, e.endpoint, registry.readMap(e.configJson), null,
+                new HypervisorRepresentation.Capacity(e.vcpus, e.memoryMb, e.maxDesktops), e.concurrencyLimit,
+                e.cpuOvercommit, e.memoryOvercommit, e.maintenance, e.credentialsEncrypted != null, e.createdAt,
+                e.updatedAt);
+    }
+}

@@ -1,0 +1,5 @@
+package org.vdibroker.hypervisor;
+
+/** A driver whose {@code provision} makes copy-on-write clones, so provisioning is cheap and fast. */
+public interface SupportsLinkedClone {
+}

@@ -1,0 +1,50 @@
+package org.vdibroker.pool;
+
+import java.util.List;
+import java.util.Set;
+
+/** A pool as the broker uses it: an immutable snapshot of the admin's definition. */
+public record Pool(String id, String displayName, PoolEntity.Assignment assignment, int minSize, int spare,
+        int maxSize, List<String> protocols, int desktopVcpus, long desktopMemoryMb, long idleTimeoutSeconds,
+        long disconnectTimeoutSeconds, boolean refreshOnLogoff, String timeZone, boolean enabled,
+        List<Template> templates, Set<String> entitledGroups, Set<String> entitledUsers) {
+
+    /** How desktops are made on one hypervisor. */
+    public record Template(String hypervisorId, String templateRef, int publication) {
+    }
+
+    public boolean dedicated() {
+        return assignment == PoolEntity.Assignment.DEDICATED;
+    }
+
+    /** Entitled by user name, or by membership of an entitled group or one of its subgroups. */
+    public boolean entitles(String user, Set<String> groups) {
+        if (entitledUsers.contains(user)) {
+            return true;
+        }
+        for (String group : groups) {
+            for (String entitled : entitledGroups) {
+                if (group.equals(entitled) || group.startsWith(entitled.endsWith("/") ? entitled : entitled + "/")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    public String defaultProtocol() {
+        return protocols.get(0);
+    }
+
+    static Pool of(PoolEntity e) {
+        return new Pool(e.id, e.displayName, e.assignment, e.minSize, e.spare, e.maxSize,
+                List.of(e.protocols.split(",")), e.desktopVcpus, e.desktopMemoryMb, e.idleTimeoutSeconds,
+                e.disconnectTimeoutSeconds, e.refreshOnLogoff, e.timeZone, e.enabled,
+                e.templates.stream().map(t -> new Template(t.hypervisorId, t.templateRef, t.publication)).toList(),
+                entitled(e, EntitlementEmbeddable.Kind.GROUP), entitled(e, EntitlementEmbeddable.Kind.USER));
+    }
+
+    private static Set<String> entitled(PoolEntity e, EntitlementEmbeddable.Kind kind) {
+        return Set.copyOf(e.entitlements.stream().filter(x -> x.kind == kind).map(x -> x.name).toList());
+    }
+}

@@ -1,0 +1,86 @@
+package org.vdibroker.pool;
+
+import jakarta.persistence.CascadeType;
+import jakarta.persistence.CollectionTable;
+import jakarta.persistence.Column;
+import jakarta.persistence.ElementCollection;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.FetchType;
+import jakarta.persistence.Id;
+import jakarta.persistence.JoinColumn;
+import jakarta.persistence.OneToMany;
+import jakarta.persistence.OrderBy;
+import jakarta.persistence.Table;
+import jakarta.persistence.Version;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A pool as an admin defined it. */
+@Entity
+@Table(name = "pool")
+public class PoolEntity {
+
+    @Id
+    public String id;
+
+    @Column(name = "display_name", nullable = false)
+    public String displayName;
+
+    @Enumerated(EnumType.STRING)
+    @Column(nullable = false)
+    public Assignment assignment;
+
+    @Column(name = "min_size")
+    public int minSize;
+
+    public int spare;
+
+    @Column(name = "max_size")
+    public int maxSize;
+
+    /** Comma-separated protocols in order of preference, e.g. {@code rdp,spice}. */
+    @Column(nullable = false)
+    public String protocols;
+
+    @Column(name = "desktop_vcpus")
+    public int desktopVcpus;
+
+    @Column(name = "desktop_memory_mb")
+    public long desktopMemoryMb;
+
+    @Column(name = "idle_timeout_seconds")
+    public long idleTimeoutSeconds;
+
+    @Column(name = "disconnect_timeout_seconds")
+    public long disconnectTimeoutSeconds;
+
+    @Column(name = "refresh_on_logoff")
+    public boolean refreshOnLogoff;
+
+    @Column(name = "time_zone")
+    public String timeZone;
+
+    public boolean enabled;
+
+    @OneToMany(mappedBy = "pool", cascade = CascadeType.ALL, orphanRemoval = true, fetch = FetchType.EAGER)
+    @OrderBy("hypervisorId")
+    public List<PoolTemplateEntity> templates = new ArrayList<>();
+
+    @ElementCollection(fetch = FetchType.EAGER)
+    @CollectionTable(name = "pool_entitlement", joinColumns = @JoinColumn(name = "pool_id"))
+    public List<EntitlementEmbeddable> entitlements = new ArrayList<>();
+
+    @Column(name = "created_at")
+    public Instant createdAt;
+
+    @Column(name = "updated_at")
+    public Instant updatedAt;
+
+    @Version
+    public long version;
+
+    public enum Assignment { FLOATING, DEDICATED }
+}

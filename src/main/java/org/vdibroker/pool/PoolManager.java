@@ -1,0 +1,319 @@
+package org.vdibroker.pool;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+import org.vdibroker.BrokerConfig;
+import org.vdibroker.audit.AuditService;
+import org.vdibroker.cluster.KeyOwnership;
+import org.vdibroker.desktop.DesktopEntity;
+import org.vdibroker.desktop.DesktopInventory;
+import org.vdibroker.desktop.DesktopService;
+import org.vdibroker.desktop.DesktopState;
+import org.vdibroker.desktop.DesktopStatus;
+import org.vdibroker.desktop.DesktopTransitions;
+import org.vdibroker.hypervisor.HypervisorDriver;
+import org.vdibroker.hypervisor.HypervisorException;
+import org.vdibroker.hypervisor.HypervisorRegistry;
+import org.vdibroker.hypervisor.ProvisionSpec;
+import org.vdibroker.hypervisor.TaskRef;
+import org.vdibroker.hypervisor.TaskStatus;
+import org.vdibroker.security.AgentSecrets;
+import org.vdibroker.session.SessionService;
+import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStore;
+
+/**
+ * Keeps each pool's desktops moving: drives pending hypervisor tasks to the next life-cycle state, hands ready
+ * desktops to the queue in order, and keeps {@code spare} ready desktops within min and max. Runs for the pools whose
+ * key this node owns, a bounded amount of work per tick.
+ */
+@Singleton
+public class PoolManager {
+
+    private static final Logger LOG = Logger.getLogger(PoolManager.class);
+    private static final long CALL_TIMEOUT_SECONDS = 10;
+
+    @Inject
+    BrokerConfig config;
+    @Inject
+    PoolCatalog catalog;
+    @Inject
+    KeyOwnership ownership;
+    @Inject
+    DesktopService desktops;
+    @Inject
+    DesktopTransitions transitions;
+    @Inject
+    DesktopInventory inventory;
+    @Inject
+    HypervisorRegistry hypervisors;
+    @Inject
+    Placement placement;
+    @Inject
+    SessionStore sessions;
+    @Inject
+    SessionService sessionService;
+    @Inject
+    ProvisioningStats stats;
+    @Inject
+    AuditService audit;
+    @Inject
+    MeterRegistry meters;
+
+    Clock clock = Clock.systemUTC();
+
+    private final SecureRandom random = new SecureRandom();
+    /** When this node asked for a desktop to be made ready, to measure provisioning times for ETAs. */
+    private final Map<String, Instant> startedAt = new ConcurrentHashMap<>();
+    private final Set<String> gauged = ConcurrentHashMap.newKeySet();
+
+    @Scheduled(every = "${broker.pool-manager.interval}", delayed = "1s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void tick() {
+        for (Pool pool : catalog.all()) {
+            if (!ownership.isPrimaryOwner(pool.id())) {
+                continue;
+            }
+            try {
+                manage(pool);
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "Pool manager tick failed for pool %s", pool.id());
+            }
+        }
+    }
+
+    /** One bounded round of work for one pool. */
+    public void manage(Pool pool) {
+        registerGauge(pool.id());
+        List<DesktopState> all = desktops.ofPool(pool.id());
+        Map<String, Integer> operations = new HashMap<>();
+        for (DesktopState d : all) {
+            if (d.task() != null || DesktopService.coming(d)) {
+                operations.merge(d.hypervisorId(), 1, Integer::sum);
+            }
+        }
+        for (DesktopState d : all) {
+            advance(d, pool);
+        }
+        assignQueue(pool);
+        grow(pool, operations);
+        housekeeping(pool);
+    }
+
+    private void advance(DesktopState d, Pool pool) {
+        Optional<HypervisorDriver> driver = hypervisors.driver(d.hypervisorId());
+        if (driver.isEmpty()) {
+            return;
+        }
+        try {
+            switch (d.status()) {
+                case PROVISIONING -> whenDone(d, driver.get(), done -> {
+                    TaskRef powerOn = call(driver.get().powerOn(done.vmRef()));
+                    transitions.provisioned(d, done.vmRef(), powerOn)
+                            .ifPresent(x -> inventory.setVmRef(d.id(), done.vmRef()));
+                });
+                case STARTING -> whenDone(d, driver.get(), done -> transitions.started(d).ifPresent(ready -> {
+                    Instant began = startedAt.remove(d.id());
+                    if (began != null) {
+                        stats.observed(pool.id(), Duration.between(began, clock.instant()));
+                    }
+                }));
+                case REFRESHING -> {
+                    if (d.task() == null) {
+                        startedAt.put(d.id(), clock.instant());
+                        transitions.stepIssued(d, call(driver.get().revert(d.vmRef())));
+                    } else {
+                        whenDone(d, driver.get(),
+                                done -> transitions.refreshed(d, call(driver.get().powerOn(d.vmRef()))));
+                    }
+                }
+                case FAILED -> retire(d, driver.get());
+                case RETIRING -> whenDone(d, driver.get(), done -> deleted(d));
+                default -> {
+                }
+            }
+        } catch (HypervisorException e) {
+            onFailure(d, e.getMessage(), e.retryable());
+        }
+    }
+
+    /** Polls the desktop's task and runs {@code next} when it succeeded; failures count towards retirement. */
+    private void whenDone(DesktopState d, HypervisorDriver driver, java.util.function.Consumer<TaskStatus> next) {
+        if (d.task() == null) {
+            return;
+        }
+        TaskStatus status = call(driver.pollTask(d.task()));
+        switch (status.state()) {
+            case SUCCEEDED -> next.accept(status);
+            case FAILED -> {
+                if (d.status() == DesktopStatus.RETIRING && !status.retryable()) {
+                    deleted(d); // nothing left to delete
+                } else {
+                    onFailure(d, status.error(), status.retryable());
+                }
+            }
+            case RUNNING -> {
+            }
+        }
+    }
+
+    private void onFailure(DesktopState d, String error, boolean retryable) {
+        LOG.infof("Desktop %s (%s) operation failed: %s", d.id(), d.status(), error);
+        if (d.status() == DesktopStatus.RETIRING) {
+            if (d.failures() + 1 >= config.poolManager().maxFailures()) {
+                deleted(d); // give up on a VM the hypervisor will not delete; reconciliation reports it
+            } else {
+                transitions.retried(d, null).ifPresent(x -> transitions.failed(x));
+            }
+            return;
+        }
+        transitions.failed(d).ifPresent(f -> audit.record("desktop.failed", "pool-manager", d.poolId(), d.id(),
+                d.sessionId(), error));
+    }
+
+    private void retire(DesktopState d, HypervisorDriver driver) {
+        desktops.forgetOwner(d);
+        if (d.vmRef() == null) {
+            transitions.retiring(d, null).ifPresent(this::deleted);
+            return;
+        }
+        transitions.retiring(d, call(driver.delete(d.vmRef())));
+    }
+
+    private void deleted(DesktopState d) {
+        if (transitions.deleted(d)) {
+            startedAt.remove(d.id());
+            inventory.retired(d.id());
+            audit.record("desktop.deleted", "pool-manager", d.poolId(), d.id(), null, null);
+        }
+    }
+
+    /** Ready desktops go to waiting sessions in queue order. */
+    private void assignQueue(Pool pool) {
+        for (SessionState waiting : sessions.queue(pool.id())) {
+            boolean assigned = sessionService.tryAssign(waiting, pool).isPresent();
+            if (!assigned && !pool.dedicated()) {
+                break; // nothing ready for the head, so nothing for those behind it either
+            }
+        }
+    }
+
+    /** Starts desktops so that {@code spare} are ready for newcomers beyond those waiting, within min and max. */
+    private void grow(Pool pool, Map<String, Integer> operations) {
+        if (!pool.enabled()) {
+            return;
+        }
+        List<DesktopState> all = desktops.ofPool(pool.id());
+        long counted = all.stream().filter(d -> d.status().counted()).count();
+        long held = all.stream().filter(d -> d.status().held() || d.owner() != null).count();
+        long waiting = sessions.queueLength(pool.id());
+        long wanted = Math.max(pool.minSize(), held + waiting + pool.spare());
+        long toCreate = Math.min(Math.min(wanted, pool.maxSize()) - counted, config.poolManager().batchSize());
+        for (int i = 0; i < toCreate; i++) {
+            Optional<Pool.Template> where = placement.choose(pool, operations);
+            if (where.isEmpty()) {
+                LOG.debugf("Pool %s: no hypervisor has room for another desktop", pool.id());
+                return;
+            }
+            if (!provision(pool, where.get())) {
+                return;
+            }
+            operations.merge(where.get().hypervisorId(), 1, Integer::sum);
+        }
+    }
+
+    private boolean provision(Pool pool, Pool.Template template) {
+        HypervisorDriver driver = hypervisors.driver(template.hypervisorId()).orElse(null);
+        if (driver == null) {
+            return false;
+        }
+        String id = UUID.randomUUID().toString();
+        String name = pool.id() + "-" + id.substring(0, 8);
+        String secret = HexFormat.of().formatHex(randomBytes());
+        DesktopEntity entity = new DesktopEntity();
+        entity.id = id;
+        entity.poolId = pool.id();
+        entity.hypervisorId = template.hypervisorId();
+        entity.name = name;
+        entity.publication = template.publication();
+        entity.agentSecretHash = AgentSecrets.hash(secret);
+        try {
+            inventory.add(entity);
+        } catch (RuntimeException e) {
+            LOG.warnf("Pool %s: not provisioning while the inventory cannot be written: %s", pool.id(),
+                    e.getMessage());
+            return false;
+        }
+        try {
+            TaskRef task = call(driver.provision(new ProvisionSpec(name, template.templateRef(), pool.desktopVcpus(),
+                    pool.desktopMemoryMb(), Map.of("vdi.desktop-id", id, AgentSecrets.METADATA_KEY, secret))));
+            startedAt.put(id, clock.instant());
+            transitions.created(id, pool.id(), template.hypervisorId(), name, null, template.publication(), task);
+            audit.record("desktop.provisioning", "pool-manager", pool.id(), id, null, template.hypervisorId());
+            return true;
+        } catch (HypervisorException e) {
+            LOG.infof("Pool %s: provisioning on %s failed: %s", pool.id(), template.hypervisorId(), e.getMessage());
+            inventory.retired(id);
+            return false;
+        }
+    }
+
+    /** Ended sessions are forgotten after a while; queued ones nobody asks about any more leave the queue. */
+    private void housekeeping(Pool pool) {
+        Instant now = clock.instant();
+        for (SessionState s : sessions.queue(pool.id())) {
+            if (s.lastSeenAt().plus(config.sessions().queueAbandonAfter()).isBefore(now)) {
+                sessionService.end(s.id(), "abandoned", "pool-manager");
+            }
+        }
+    }
+
+    private byte[] randomBytes() {
+        byte[] b = new byte[24];
+        random.nextBytes(b);
+        return b;
+    }
+
+    private void registerGauge(String poolId) {
+        if (gauged.add(poolId)) {
+            Gauge.builder("vdi.pool.ready.spares", () -> desktops.readyCount(poolId)).tag("pool", poolId)
+                    .description("ready, unassigned desktops").register(meters);
+            Gauge.builder("vdi.pool.queue.depth", () -> sessions.queueLength(poolId)).tag("pool", poolId)
+                    .description("sessions waiting for a desktop").register(meters);
+        }
+    }
+
+    /** Waits for a driver call on the pool manager's thread (never a request thread), bounded. */
+    private static <T> T call(java.util.concurrent.CompletionStage<T> stage) {
+        try {
+            return stage.toCompletableFuture().get(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException("interrupted", true);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof HypervisorException he) {
+                throw he;
+            }
+            throw new HypervisorException(String.valueOf(e.getCause().getMessage()), true, e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new HypervisorException("hypervisor did not answer in " + CALL_TIMEOUT_SECONDS + " s", true);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package org.vdibroker.pool;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.transaction.Transactional;
+import java.time.Clock;
+import java.time.DateTimeException;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import org.vdibroker.api.ProblemException;
+import org.vdibroker.audit.AuditService;
+import org.vdibroker.desktop.DesktopService;
+import org.vdibroker.hypervisor.HypervisorEntity;
+import org.vdibroker.persistence.Database;
+
+/** Admin operations on pools; the catalog every node serves from is reloaded after each change. */
+@ApplicationScoped
+public class PoolService {
+
+    @Inject
+    Database database;
+    @Inject
+    PoolCatalog catalog;
+    @Inject
+    DesktopService desktops;
+    @Inject
+    AuditService audit;
+
+    Clock clock = Clock.systemUTC();
+
+    @Transactional
+    public List<PoolRepresentation> list() {
+        return database.session().createSelectionQuery("from PoolEntity order by id", PoolEntity.class)
+                .getResultList().stream().map(PoolService::toRepresentation).toList();
+    }
+
+    @Transactional
+    public PoolRepresentation get(String id) {
+        return toRepresentation(find(id));
+    }
+
+    public PoolRepresentation create(PoolRepresentation r, String actor) {
+        PoolRepresentation created = createInTx(r);
+        catalog.reload();
+        audit.record("pool.created", actor, r.id(), null, null, null);
+        return created;
+    }
+
+    public PoolRepresentation update(String id, PoolRepresentation r, String actor) {
+        if (r.id() != null && !r.id().equals(id)) {
+            throw ProblemException.invalid("the id in the body differs from the id in the path");
+        }
+        PoolRepresentation updated = updateInTx(id, r);
+        catalog.reload();
+        audit.record("pool.updated", actor, id, null, null, null);
+        return updated;
+    }
+
+    public void delete(String id, String actor) {
+        if (!desktops.ofPool(id).isEmpty()) {
+            throw new ProblemException(409, "pool-has-desktops", "Pool has desktops", "pool " + id
+                    + " still has desktops: set minSize, spare and maxSize to 0, let them retire, then delete");
+        }
+        deleteInTx(id);
+        catalog.reload();
+        audit.record("pool.deleted", actor, id, null, null, null);
+    }
+
+    @Transactional
+    PoolRepresentation createInTx(PoolRepresentation r) {
+        if (database.session().find(PoolEntity.class, r.id()) != null) {
+            throw ProblemException.conflict("pool " + r.id() + " exists");
+        }
+        PoolEntity e = new PoolEntity();
+        e.id = r.id();
+        e.createdAt = clock.instant();
+        apply(e, r);
+        database.session().persist(e);
+        return toRepresentation(e);
+    }
+
+    @Transactional
+    PoolRepresentation updateInTx(String id, PoolRepresentation r) {
+        PoolEntity e = find(id);
+        apply(e, r);
+        return toRepresentation(e);
+    }
+
+    @Transactional
+    void deleteInTx(String id) {
+        database.session().remove(find(id));
+    }
+
+    private PoolEntity find(String id) {
+        PoolEntity e = database.session().find(PoolEntity.class, id);
+        if (e == null) {
+            throw ProblemException.notFound("Pool", id);
+        }
+        return e;
+    }
+
+    /** Checks what bean validation cannot (relations between fields, references), then copies. */
+    private void apply(PoolEntity e, PoolRepresentation r) {
+        Map<String, Object> errors = new LinkedHashMap<>();
+        if (r.minSize() > r.maxSize()) {
+            errors.put("minSize", "must not be greater than maxSize");
+        }
+        PoolEntity.Assignment assignment = PoolEntity.Assignment.valueOf(r.assignment().toUpperCase());
+        if (r.timeZone() != null) {
+            try {
+                ZoneId.of(r.timeZone());
+            } catch (DateTimeException ex) {
+                errors.put("timeZone", "unknown time zone " + r.timeZone());
+            }
+        }
+        LinkedHashSet<String> hypervisorIds = new LinkedHashSet<>();
+        for (PoolRepresentation.Template t : r.templates()) {
+            if (!hypervisorIds.add(t.hypervisorId())) {
+                errors.put("templates", "one template per hypervisor: " + t.hypervisorId() + " appears twice");
+            } else if (database.session().find(HypervisorEntity.class, t.hypervisorId()) == null) {
+                errors.put("templates", "unknown hypervisor " + t.hypervisorId());
+            }
+        }
+        List<String> groups = r.entitlements().groups() == null ? List.of() : r.entitlements().groups();
+        List<String> users = r.entitlements().users() == null ? List.of() : r.entitlements().users();
+        if (!errors.isEmpty()) {
+            throw new ProblemException(400, "invalid-pool", "Invalid pool", "the pool definition is invalid",
+                    errors);
+        }
+        e.displayName = r.displayName();
+        e.assignment = assignment;
+        e.minSize = r.minSize();
+        e.spare = r.spare();
+        e.maxSize = r.maxSize();
+        e.protocols = String.join(",", new LinkedHashSet<>(r.protocols()));
+        e.desktopVcpus = r.desktop().vcpus();
+        e.desktopMemoryMb = r.desktop().memoryMb();
+        e.idleTimeoutSeconds = r.idleTimeoutSeconds() == null ? 0 : r.idleTimeoutSeconds();
+        e.disconnectTimeoutSeconds = r.disconnectTimeoutSeconds() == null ? 0 : r.disconnectTimeoutSeconds();
+        // floating desktops are always refreshed before the next user (invariant 3)
+        e.refreshOnLogoff = assignment == PoolEntity.Assignment.FLOATING;
+        e.timeZone = r.timeZone() == null ? "UTC" : r.timeZone();
+        e.enabled = r.enabled() == null || r.enabled();
+        e.updatedAt = clock.instant();
+        mergeTemplates(e, r.templates());
+        e.entitlements.clear();
+        groups.stream().distinct()
+                .forEach(g -> e.entitlements.add(new EntitlementEmbeddable(EntitlementEmbeddable.Kind.GROUP, g)));
+        users.stream().distinct()
+                .forEach(u -> e.entitlements.add(new EntitlementEmbeddable(EntitlementEmbeddable.Kind.USER, u)));
+    }
+
+    /** A changed template reference is a new publication; desktops of older publications are rolled over. */
+    private static void mergeTemplates(PoolEntity e, List<PoolRepresentation.Template> wanted) {
+        List<PoolTemplateEntity> keep = new ArrayList<>();
+        for (PoolRepresentation.Template t : wanted) {
+            PoolTemplateEntity existing = e.templates.stream().filter(x -> x.hypervisorId.equals(t.hypervisorId()))
+                    .findFirst().orElse(null);
+            if (existing == null) {
+                existing = new PoolTemplateEntity();
+                existing.id = UUID.randomUUID().toString();
+                existing.pool = e;
+                existing.hypervisorId = t.hypervisorId();
+                existing.templateRef = t.templateRef();
+                existing.publication = 1;
+            } else if (!Objects.equals(existing.templateRef, t.templateRef())) {
+                existing.templateRef = t.templateRef();
+                existing.publication++;
+            }
+            keep.add(existing);
+        }
+        e.templates.retainAll(keep);
+        for (PoolTemplateEntity t : keep) {
+            if (!e.templates.contains(t)) {
+                e.templates.add(t);
+            }
+        }
+    }
+
+    static PoolRepresentation toRepresentation(PoolEntity e) {
+        return new PoolRepresentation(e.id, e.displayName, e.assignment.name().toLowerCase(), e.minSize, e.spare,
+                e.maxSize, List.of(e.protocols.split(",")),
+                new PoolRepresentation.DesktopSize(e.desktopVcpus, e.desktopMemoryMb), e.idleTimeoutSeconds,
+                e.disconnectTimeoutSeconds, e.timeZone, e.enabled,
+                e.templates.stream().map(t -> new PoolRepresentation.Template(t.hypervisorId, t.templateRef,
+                        t.publication)).toList(),
+                new PoolRepresentation.Entitlements(
+                        e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.GROUP)
+                                .map(x -> x.name).toList(),
+                        e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.USER)
+                                .map(x -> x.name).toList()),
+                e.createdAt, e.updatedAt);
+    }
+}

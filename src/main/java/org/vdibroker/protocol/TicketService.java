@@ -1,0 +1,84 @@
+package org.vdibroker.protocol;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.infinispan.Cache;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.vdibroker.BrokerConfig;
+import org.vdibroker.cluster.CacheNames;
+
+/**
+ * One-time, expiring connection tickets. Issued for a session's desktop; redeemed once by whatever checks it (a
+ * console proxy or gateway) with an atomic remove, so a second use fails on every node.
+ */
+@ApplicationScoped
+public class TicketService {
+
+    @Inject
+    EmbeddedCacheManager manager;
+
+    @Inject
+    BrokerConfig config;
+
+    Clock clock = Clock.systemUTC();
+
+    private final SecureRandom random = new SecureRandom();
+    private Cache<String, TicketState> tickets;
+
+    @PostConstruct
+    void init() {
+        tickets = manager.getCache(CacheNames.TICKETS);
+    }
+
+    /** Issues a new ticket; the returned string is the only copy of it. */
+    public IssuedTicket issue(String sessionId, String desktopId, String user, String protocol) {
+        byte[] raw = new byte[18];
+        random.nextBytes(raw);
+        String ticket = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        Instant expiresAt = clock.instant().plus(config.tickets().lifetime());
+        long lifespan = config.tickets().lifetime().toMillis();
+        tickets.put(hash(ticket), new TicketState(sessionId, desktopId, user, protocol, expiresAt), lifespan,
+                TimeUnit.MILLISECONDS);
+        return new IssuedTicket(ticket, expiresAt);
+    }
+
+    /** Uses a ticket up: its state if it was valid and unused, else empty. */
+    public Optional<TicketState> redeem(String ticket) {
+        if (ticket == null || ticket.isEmpty() || ticket.length() > 128) {
+            return Optional.empty();
+        }
+        TicketState state = tickets.remove(hash(ticket));
+        if (state == null || !clock.instant().isBefore(state.expiresAt())) {
+            return Optional.empty();
+        }
+        return Optional.of(state);
+    }
+
+    /** A freshly issued ticket. */
+    public record IssuedTicket(String ticket, Instant expiresAt) {
+        @Override
+        public String toString() {
+            return "IssuedTicket[expiresAt=" + expiresAt + "]";
+        }
+    }
+
+    static String hash(String ticket) {
+        try {
+            return HexFormat.of().formatHex(
+                    MessageDigest.getInstance("SHA-256").digest(ticket.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package org.vdibroker.session;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.UnaryOperator;
+import org.infinispan.Cache;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.vdibroker.cluster.CacheIndex;
+import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.cluster.Counters;
+
+/**
+ * Sessions in the cluster. The {@code user-sessions} cache maps pool|user to the live session; creating a session
+ * is a putIfAbsent there, so one user holds at most one live session per pool, whichever node they ask (invariant 2).
+ */
+@ApplicationScoped
+public class SessionStore {
+
+    @Inject
+    EmbeddedCacheManager manager;
+
+    @Inject
+    Counters counters;
+
+    Clock clock = Clock.systemUTC();
+
+    private Cache<String, SessionState> sessions;
+    private Cache<String, String> userSessions;
+    private CacheIndex<SessionState> byUser;
+    private CacheIndex<SessionState> queuedByPool;
+    private CacheIndex<SessionState> liveByPool;
+
+    @PostConstruct
+    void init() {
+        sessions = manager.getCache(CacheNames.SESSIONS);
+        userSessions = manager.getCache(CacheNames.USER_SESSIONS);
+        byUser = CacheIndex.attach(sessions, SessionState::user);
+        queuedByPool = CacheIndex.attach(sessions,
+                s -> s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING ? s.poolId()
+                        : null);
+        liveByPool = CacheIndex.attach(sessions, s -> s.status().live() ? s.poolId() : null);
+    }
+
+    public Optional<SessionState> get(String sessionId) {
+        return Optional.ofNullable(sessions.get(sessionId));
+    }
+
+    /** The user's live session in the pool, if any. */
+    public Optional<SessionState> liveSession(String poolId, String user) {
+        String id = userSessions.get(userKey(poolId, user));
+        if (id == null) {
+            return Optional.empty();
+        }
+        return get(id).filter(s -> s.status().live());
+    }
+
+    /**
+     * Returns the user's live session in the pool, creating a QUEUED one if there is none. Racing callers (threads
+     * or nodes) all get the same session.
+     */
+    public SessionState openOrGet(String poolId, String user, String protocol) {
+        String key = userKey(poolId, user);
+        while (true) {
+            Optional<SessionState> existing = liveSession(poolId, user);
+            if (existing.isPresent()) {
+                return existing.get();
+            }
+            Instant now = clock.instant();
+            SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, user, SessionStatus.QUEUED,
+                    null, protocol, counters.next("queue:" + poolId), now, now, now, null, 1);
+            // write the session before publishing it in the index, so whoever finds the id also finds the session
+            sessions.put(fresh.id(), fresh);
+            String winner = userSessions.putIfAbsent(key, fresh.id());
+            if (winner == null) {
+                return fresh;
+            }
+            sessions.remove(fresh.id());
+            SessionState other = sessions.get(winner);
+            if (other == null || !other.status().live()) {
+                // a stale index entry from an ended session: clear it and try again
+                userSessions.remove(key, winner);
+            }
+        }
+    }
+
+    /** Applies {@code change} with a conditional replace, retrying on concurrent changes; empty if gone. */
+    public Optional<SessionState> update(String sessionId, UnaryOperator<SessionState> change) {
+        while (true) {
+            SessionState current = sessions.get(sessionId);
+            if (current == null) {
+                return Optional.empty();
+            }
+            SessionState next = change.apply(current);
+            if (next == null || next.equals(current)) {
+                return Optional.of(current);
+            }
+            if (sessions.replace(sessionId, current, next)) {
+                if (!next.status().live()) {
+                    userSessions.remove(userKey(next.poolId(), next.user()), sessionId);
+                }
+                return Optional.of(next);
+            }
+        }
+    }
+
+    /** Writes {@code next} only if the session is still {@code expected}. */
+    public boolean replace(SessionState expected, SessionState next) {
+        boolean won = sessions.replace(expected.id(), expected, next);
+        if (won && !next.status().live()) {
+            userSessions.remove(userKey(next.poolId(), next.user()), next.id());
+        }
+        return won;
+    }
+
+    public void remove(SessionState session) {
+        sessions.remove(session.id(), session);
+    }
+
+    /** The user's sessions (live and recently ended), newest first. */
+    public List<SessionState> ofUser(String user) {
+        return collect(byUser.get(user));
+    }
+
+    /** Waiting sessions of a pool in queue order. */
+    public List<SessionState> queue(String poolId) {
+        List<SessionState> queued = collect(queuedByPool.get(poolId));
+        queued.removeIf(s -> !(s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING));
+        queued.sort(Comparator.comparingLong(SessionState::queueTicket));
+        return queued;
+    }
+
+    public int queueLength(String poolId) {
+        return queuedByPool.size(poolId);
+    }
+
+    /** Live sessions of a pool. */
+    public List<SessionState> liveOfPool(String poolId) {
+        List<SessionState> live = collect(liveByPool.get(poolId));
+        live.removeIf(s -> !s.status().live());
+        return live;
+    }
+
+    /** Every session this node knows, for admins and housekeeping. */
+    public List<SessionState> all() {
+        return new ArrayList<>(sessions.values());
+    }
+
+    private List<SessionState> collect(Iterable<String> ids) {
+        List<SessionState> result = new ArrayList<>();
+        for (String id : ids) {
+            SessionState s = sessions.get(id);
+            if (s != null) {
+                result.add(s);
+            }
+        }
+        result.sort(Comparator.comparing(SessionState::createdAt).reversed());
+        return result;
+    }
+
+    private static String userKey(String poolId, String user) {
+        return poolId + '|' + user;
+    }
+}
