@@ -15,7 +15,11 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
 import jakarta.ws.rs.core.Context;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import java.net.URI;
+import java.time.Duration;
+import org.jboss.resteasy.reactive.RestStreamElementType;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -96,6 +100,33 @@ public class AccessResource {
     @Path("/sessions/{sessionId}")
     public SessionRepresentation session(@PathParam("sessionId") String sessionId) {
         return view(mine(sessionId), null);
+    }
+
+    /**
+     * The session as server-sent events: one event now and one whenever state, position or ETA changes, until the
+     * session has a desktop or ends (at most 10 minutes; clients reconnect after that).
+     */
+    @GET
+    @Path("/sessions/{sessionId}/events")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @RestStreamElementType(MediaType.APPLICATION_JSON)
+    public Multi<SessionRepresentation> events(@PathParam("sessionId") String sessionId) {
+        String id = mine(sessionId).id();
+        boolean[] finished = new boolean[1];
+        return Multi.createFrom().ticks().startingAfter(Duration.ZERO).every(Duration.ofSeconds(1))
+                .onOverflow().drop()
+                .emitOn(Infrastructure.getDefaultWorkerPool())
+                .map(tick -> sessions.get(id).map(s -> view(s, null)).orElse(null))
+                .select().where(java.util.Objects::nonNull)
+                .skip().repetitions()
+                .select().first(v -> {
+                    if (finished[0]) {
+                        return false;
+                    }
+                    finished[0] = !"QUEUED".equals(v.state()) && !"PROVISIONING".equals(v.state());
+                    return true;
+                })
+                .select().first(Duration.ofMinutes(10));
     }
 
     @POST

@@ -8,6 +8,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -43,11 +44,16 @@ public class TicketService {
 
     /** Issues a new ticket; the returned string is the only copy of it. */
     public IssuedTicket issue(String sessionId, String desktopId, String user, String protocol) {
+        return issue(sessionId, desktopId, user, protocol, config.tickets().lifetime());
+    }
+
+    /** Issues a ticket valid for {@code lifetime}. */
+    public IssuedTicket issue(String sessionId, String desktopId, String user, String protocol, Duration lifetime) {
         byte[] raw = new byte[18];
         random.nextBytes(raw);
         String ticket = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-        Instant expiresAt = clock.instant().plus(config.tickets().lifetime());
-        long lifespan = config.tickets().lifetime().toMillis();
+        Instant expiresAt = clock.instant().plus(lifetime);
+        long lifespan = lifetime.toMillis();
         tickets.put(hash(ticket), new TicketState(sessionId, desktopId, user, protocol, expiresAt), lifespan,
                 TimeUnit.MILLISECONDS);
         return new IssuedTicket(ticket, expiresAt);

@@ -37,6 +37,7 @@ public class SessionStore {
     private CacheIndex<SessionState> byUser;
     private CacheIndex<SessionState> queuedByPool;
     private CacheIndex<SessionState> liveByPool;
+    private CacheIndex<SessionState> byStatus;
 
     @PostConstruct
     void init() {
@@ -47,6 +48,7 @@ public class SessionStore {
                 s -> s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING ? s.poolId()
                         : null);
         liveByPool = CacheIndex.attach(sessions, s -> s.status().live() ? s.poolId() : null);
+        byStatus = CacheIndex.attach(sessions, s -> s.status().name());
     }
 
     public Optional<SessionState> get(String sessionId) {
@@ -139,6 +141,11 @@ public class SessionStore {
 
     public int queueLength(String poolId) {
         return queuedByPool.size(poolId);
+    }
+
+    /** How many sessions this node knows in the given state. */
+    public int countIn(SessionStatus status) {
+        return byStatus.size(status.name());
     }
 
     /** Live sessions of a pool. */

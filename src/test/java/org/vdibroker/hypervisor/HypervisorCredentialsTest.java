@@ -1,0 +1,71 @@
+package org.vdibroker.hypervisor;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.agroal.api.AgroalDataSource;
+import io.quarkus.agroal.DataSource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import jakarta.inject.Inject;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.vdibroker.security.SecretCipher;
+import org.vdibroker.testsupport.Api;
+
+/** Hypervisor credentials are write-only in the API and encrypted in the database (H2 here). */
+@QuarkusTest
+public class HypervisorCredentialsTest {
+
+    static final String SECRET = "s3cret-Pa55word-never-shown";
+
+    @Inject
+    @DataSource("embedded")
+    AgroalDataSource embedded;
+
+    @Inject
+    SecretCipher cipher;
+
+    @Test
+    void credentialsAreNeverReturnedAndStoredEncrypted() throws Exception {
+        credentialsAreNeverReturnedAndStoredEncrypted("hv-secret", embedded, cipher);
+    }
+
+    static void credentialsAreNeverReturnedAndStoredEncrypted(String id, AgroalDataSource db, SecretCipher cipher)
+            throws Exception {
+        String created = given().auth().oauth2(Api.ADMIN).contentType(ContentType.JSON)
+                .body(Map.of("id", id, "driver", "simulator", "endpoint", "simulator://x",
+                        "credentials", Map.of("username", "root", "password", SECRET),
+                        "capacity", Map.of("vcpus", 8, "memoryMb", 16384, "maxDesktops", 4)))
+                .post("/api/v1/admin/hypervisors").then().statusCode(201).extract().asString();
+        assertThat(created).doesNotContain(SECRET).doesNotContain("credentials").contains("\"hasCredentials\":true");
+        assertThat(given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/hypervisors/" + id).then().statusCode(200)
+                .extract().asString()).doesNotContain(SECRET).doesNotContain("\"password\"");
+        assertThat(given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/hypervisors").then().statusCode(200)
+                .extract().asString()).doesNotContain(SECRET);
+        // an update without credentials keeps the stored ones
+        given().auth().oauth2(Api.ADMIN).contentType(ContentType.JSON)
+                .body(Map.of("id", id, "driver", "simulator", "endpoint", "simulator://y",
+                        "capacity", Map.of("vcpus", 8, "memoryMb", 16384, "maxDesktops", 4)))
+                .put("/api/v1/admin/hypervisors/" + id).then().statusCode(200);
+        // audit events do not carry it either
+        assertThat(given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/audit?size=500").then().statusCode(200)
+                .extract().asString()).doesNotContain(SECRET);
+
+        try (Connection c = db.getConnection(); ResultSet rs = c.createStatement().executeQuery(
+                "select * from hypervisor where id = '" + id + "'")) {
+            assertThat(rs.next()).isTrue();
+            int columns = rs.getMetaData().getColumnCount();
+            for (int i = 1; i <= columns; i++) {
+                String value = rs.getString(i);
+                assertThat(value == null ? "" : value).as("column " + rs.getMetaData().getColumnName(i))
+                        .doesNotContain(SECRET);
+            }
+            String stored = rs.getString("credentials_encrypted");
+            assertThat(stored).startsWith("v1:");
+            assertThat(cipher.decrypt(stored)).contains(SECRET).contains("root");
+        }
+    }
+}
