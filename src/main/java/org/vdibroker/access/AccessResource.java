@@ -3,8 +3,6 @@ package org.vdibroker.access;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
-import jakarta.validation.Valid;
-import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
@@ -60,6 +58,9 @@ public class AccessResource {
     @Inject
     BrokerConfig config;
 
+    @Inject
+    com.fasterxml.jackson.databind.ObjectMapper json;
+
     Clock clock = Clock.systemUTC();
 
     @GET
@@ -68,12 +69,17 @@ public class AccessResource {
         return requests.entitledPools(caller).stream().map(this::availability).toList();
     }
 
+    /** The body is optional (a thin client may send none), so it is read here rather than by content type. */
     @POST
     @Path("/pools/{poolId}/desktop")
-    @Consumes(MediaType.APPLICATION_JSON)
     public CompletionStage<Response> requestDesktop(@PathParam("poolId") String poolId,
-            @HeaderParam("Idempotency-Key") String idempotencyKey, @Valid DesktopRequest body,
-            @Context UriInfo uri) {
+            @HeaderParam("Idempotency-Key") String idempotencyKey, String rawBody, @Context UriInfo uri)
+            throws com.fasterxml.jackson.core.JsonProcessingException {
+        DesktopRequest body = rawBody == null || rawBody.isBlank() ? null
+                : json.readValue(rawBody, DesktopRequest.class);
+        if (body != null && body.protocol() != null && !body.protocol().matches("rdp|spice|vnc")) {
+            throw ProblemException.invalid("protocol must be one of rdp, spice, vnc");
+        }
         AccessIds.name("Pool", poolId);
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
             throw ProblemException.invalid("Idempotency-Key must be 1-200 characters");
@@ -166,8 +172,9 @@ public class AccessResource {
     /** The caller's session; another user's is reported exactly like a missing one. */
     private SessionState mine(String sessionId) {
         AccessIds.uuid("Session", sessionId);
-        return sessions.get(sessionId).filter(s -> s.user().equals(caller.user()))
+        SessionState session = sessions.get(sessionId).filter(s -> s.user().equals(caller.user()))
                 .orElseThrow(() -> ProblemException.notFound("Session", sessionId));
+        return sessions.touch(session);
     }
 
     private CompletionStage<SessionRepresentation> withConnection(SessionState session, String protocol,

@@ -145,7 +145,13 @@ public class PoolManager {
                     }
                 }
                 case FAILED -> retire(d, driver.get());
-                case RETIRING -> whenDone(d, driver.get(), done -> deleted(d));
+                case RETIRING -> {
+                    if (d.task() == null) {
+                        issueDelete(d, driver.get());
+                    } else {
+                        whenDone(d, driver.get(), done -> deleted(d));
+                    }
+                }
                 default -> {
                 }
             }
@@ -180,7 +186,7 @@ public class PoolManager {
             if (d.failures() + 1 >= config.poolManager().maxFailures()) {
                 deleted(d); // give up on a VM the hypervisor will not delete; reconciliation reports it
             } else {
-                transitions.retried(d, null).ifPresent(x -> transitions.failed(x));
+                transitions.retried(d, null); // the next tick asks again
             }
             return;
         }
@@ -188,13 +194,18 @@ public class PoolManager {
                 d.sessionId(), error));
     }
 
+    /** Marks the desktop RETIRING first (so nobody can claim it any more), then asks the hypervisor to delete it. */
     private void retire(DesktopState d, HypervisorDriver driver) {
         desktops.forgetOwner(d);
-        if (d.vmRef() == null) {
-            transitions.retiring(d, null).ifPresent(this::deleted);
+        transitions.retiring(d, null).ifPresent(r -> issueDelete(r, driver));
+    }
+
+    private void issueDelete(DesktopState retiring, HypervisorDriver driver) {
+        if (retiring.vmRef() == null) {
+            deleted(retiring);
             return;
         }
-        transitions.retiring(d, call(driver.delete(d.vmRef())));
+        transitions.stepIssued(retiring, call(driver.delete(retiring.vmRef())));
     }
 
     private void deleted(DesktopState d) {
@@ -225,7 +236,12 @@ public class PoolManager {
         long held = all.stream().filter(d -> d.status().held() || d.owner() != null).count();
         long waiting = sessions.queueLength(pool.id());
         long wanted = Math.max(pool.minSize(), held + waiting + pool.spare());
-        long toCreate = Math.min(Math.min(wanted, pool.maxSize()) - counted, config.poolManager().batchSize());
+        long target = Math.min(wanted, pool.maxSize());
+        if (counted > target) {
+            shrink(pool, all, counted - target);
+            return;
+        }
+        long toCreate = Math.min(target - counted, config.poolManager().batchSize());
         for (int i = 0; i < toCreate; i++) {
             Optional<Pool.Template> where = placement.choose(pool, operations);
             if (where.isEmpty()) {
@@ -236,6 +252,31 @@ public class PoolManager {
                 return;
             }
             operations.merge(where.get().hypervisorId(), 1, Integer::sum);
+        }
+    }
+
+    /** Retires surplus ready desktops (the pool shrank); desktops in use are never taken. */
+    private void shrink(Pool pool, List<DesktopState> all, long surplus) {
+        long retired = 0;
+        for (DesktopState d : all) {
+            if (retired >= Math.min(surplus, config.poolManager().batchSize())) {
+                return;
+            }
+            if (d.status() == DesktopStatus.READY && d.owner() == null && d.sessionId() == null) {
+                Optional<HypervisorDriver> driver = hypervisors.driver(d.hypervisorId());
+                if (driver.isPresent()) {
+                    Optional<DesktopState> retiring = transitions.retiring(d, null);
+                    if (retiring.isPresent()) {
+                        retired++;
+                        try {
+                            issueDelete(retiring.get(), driver.get());
+                        } catch (HypervisorException e) {
+                            LOG.infof("Pool %s: delete of surplus desktop %s not issued yet: %s", pool.id(), d.id(),
+                                    e.getMessage());
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -113,6 +113,19 @@ public class SessionStore {
         }
     }
 
+    /**
+     * Notes that the user still asks about a waiting session (so it is not abandoned); written at most every 15 s
+     * to keep polling cheap.
+     */
+    public SessionState touch(SessionState session) {
+        Instant now = clock.instant();
+        if (session.status() != SessionStatus.QUEUED || session.lastSeenAt().plusSeconds(15).isAfter(now)) {
+            return session;
+        }
+        SessionState seen = session.seen(now);
+        return sessions.replace(session.id(), session, seen) ? seen : session;
+    }
+
     /** Writes {@code next} only if the session is still {@code expected}. */
     public boolean replace(SessionState expected, SessionState next) {
         boolean won = sessions.replace(expected.id(), expected, next);
