@@ -12,7 +12,12 @@ import org.infinispan.notifications.cachelistener.annotation.CacheEntryCreated;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryExpired;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryModified;
 import org.infinispan.notifications.cachelistener.annotation.CacheEntryRemoved;
+import org.infinispan.notifications.cachelistener.event.CacheEntryCreatedEvent;
 import org.infinispan.notifications.cachelistener.event.CacheEntryEvent;
+import org.infinispan.notifications.cachelistener.event.CacheEntryExpiredEvent;
+import org.infinispan.notifications.cachelistener.event.CacheEntryModifiedEvent;
+import org.infinispan.notifications.cachelistener.event.CacheEntryRemovedEvent;
+import org.infinispan.notifications.cachelistener.event.Event;
 
 /**
  * A node-local secondary index over a shared cache (e.g. ready desktops by pool), kept current by cache listeners.
@@ -36,7 +41,7 @@ public final class CacheIndex<V> {
     public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf) {
         CacheIndex<V> index = new CacheIndex<>(indexKeyOf);
         CacheMode mode = cache.getCacheConfiguration().clustering().cacheMode();
-        cache.addListener(mode.isClustered() ? index.new ClusteredListener() : index.new LocalListener());
+        cache.addListener(mode.isClustered() ? new ClusteredListener(index) : new LocalListener(index));
         cache.forEach(index::update);
         return index;
     }
@@ -71,30 +76,68 @@ public final class CacheIndex<V> {
         if (event.isPre()) {
             return;
         }
-        boolean gone = event instanceof org.infinispan.notifications.cachelistener.event.CacheEntryRemovedEvent
-                || event instanceof org.infinispan.notifications.cachelistener.event.CacheEntryExpiredEvent;
+        // one event class implements every event interface, so ask for the type rather than instanceof
+        boolean gone = event.getType() == Event.Type.CACHE_ENTRY_REMOVED
+                || event.getType() == Event.Type.CACHE_ENTRY_EXPIRED;
         update((String) event.getKey(), gone ? null : (V) event.getValue());
     }
 
+    // Listener classes are public and static so Infinispan can invoke them; each event type has its own method.
     @Listener(observation = Listener.Observation.POST)
-    public class LocalListener {
+    public static class LocalListener {
+        private final CacheIndex<?> index;
+
+        LocalListener(CacheIndex<?> index) {
+            this.index = index;
+        }
+
         @CacheEntryCreated
+        public void created(CacheEntryCreatedEvent<?, ?> event) {
+            index.onEvent(event);
+        }
+
         @CacheEntryModified
+        public void modified(CacheEntryModifiedEvent<?, ?> event) {
+            index.onEvent(event);
+        }
+
         @CacheEntryRemoved
+        public void removed(CacheEntryRemovedEvent<?, ?> event) {
+            index.onEvent(event);
+        }
+
         @CacheEntryExpired
-        public void changed(CacheEntryEvent<?, ?> event) {
-            onEvent(event);
+        public void expired(CacheEntryExpiredEvent<?, ?> event) {
+            index.onEvent(event);
         }
     }
 
     @Listener(clustered = true, observation = Listener.Observation.POST)
-    public class ClusteredListener {
+    public static class ClusteredListener {
+        private final CacheIndex<?> index;
+
+        ClusteredListener(CacheIndex<?> index) {
+            this.index = index;
+        }
+
         @CacheEntryCreated
+        public void created(CacheEntryCreatedEvent<?, ?> event) {
+            index.onEvent(event);
+        }
+
         @CacheEntryModified
+        public void modified(CacheEntryModifiedEvent<?, ?> event) {
+            index.onEvent(event);
+        }
+
         @CacheEntryRemoved
+        public void removed(CacheEntryRemovedEvent<?, ?> event) {
+            index.onEvent(event);
+        }
+
         @CacheEntryExpired
-        public void changed(CacheEntryEvent<?, ?> event) {
-            onEvent(event);
+        public void expired(CacheEntryExpiredEvent<?, ?> event) {
+            index.onEvent(event);
         }
     }
 }
