@@ -4,6 +4,7 @@ import jakarta.inject.Inject;
 import jakarta.inject.Provider;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 import org.vdibroker.BrokerConfig;
 
@@ -15,7 +16,7 @@ public class BodySizeFilter {
     Provider<BrokerConfig> configs;
 
     @ServerRequestFilter(preMatching = true)
-    public void limit(ContainerRequestContext context) {
+    public Response limit(ContainerRequestContext context) {
         BrokerConfig config = configs.get();
         String length = context.getHeaderString(HttpHeaders.CONTENT_LENGTH);
         boolean tooLarge;
@@ -25,8 +26,9 @@ public class BodySizeFilter {
             throw ProblemException.invalid("Content-Length is not a number");
         }
         if (tooLarge) {
-            context.abortWith(Problem.of(413, "payload-too-large", "Payload too large",
-                    "the body is larger than " + config.requests().maxBodyBytes() + " bytes").toResponse());
+            return Problem.of(413, "payload-too-large", "Payload too large",
+                    "the body is larger than " + config.requests().maxBodyBytes() + " bytes").toResponse();
         }
+        return null; // go on
     }
 }

@@ -1,6 +1,10 @@
 package org.vdibroker.api;
 
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
@@ -46,10 +50,14 @@ public class ProblemMappers {
                 "the request has invalid fields", errors).toResponse();
     }
 
-    @ServerExceptionMapper
+    @ServerExceptionMapper({ JsonProcessingException.class, MismatchedInputException.class, JsonParseException.class,
+            JsonMappingException.class, InvalidFormatException.class })
     public Response malformed(JsonProcessingException e) {
+        // say where, not what the parser thought: its messages name internal classes
+        String where = e.getLocation() == null ? ""
+                : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
         return Problem.of(400, "malformed-json", "Malformed JSON",
-                "the body is not valid JSON for this endpoint: " + e.getOriginalMessage()).toResponse();
+                "the body is not valid JSON of the expected shape" + where).toResponse();
     }
 
     @ServerExceptionMapper

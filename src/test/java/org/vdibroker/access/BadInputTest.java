@@ -13,7 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.testsupport.Api;
 import org.vdibroker.testsupport.Tokens;
@@ -26,8 +26,8 @@ class BadInputTest {
     static final String ALICE = Tokens.user("alice", "/engineering");
     static final String BOB = Tokens.user("bob", "/sales");
 
-    @BeforeAll
-    static void pool() {
+    @BeforeEach
+    void pool() {
         if (given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/pools/bad-input").statusCode() == 404) {
             Api.simulator("sim-bad", 10, 50, 50);
             Api.createPool(Api.pool("bad-input", "floating", 1, 1, 2, "sim-bad", List.of("/engineering")));
