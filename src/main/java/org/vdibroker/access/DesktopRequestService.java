@@ -145,7 +145,7 @@ public class DesktopRequestService {
         if (position <= ready) {
             return 1;
         }
-        long inFlight = desktops.ofPool(session.poolId()).stream().filter(DesktopService::coming).count();
+        long inFlight = desktops.comingCount(session.poolId());
         long parallel = Math.max(1, inFlight);
         long rounds = (position - ready + parallel - 1) / parallel;
         return Math.round(rounds * stats.averageSeconds(session.poolId()));
@@ -154,7 +154,7 @@ public class DesktopRequestService {
     /** The state a client sees: QUEUED turns into PROVISIONING once a desktop is being made for it. */
     public String visibleState(SessionState session, int position) {
         if (session.status() == SessionStatus.QUEUED && position > 0) {
-            long inFlight = desktops.ofPool(session.poolId()).stream().filter(DesktopService::coming).count();
+            long inFlight = desktops.comingCount(session.poolId());
             int ready = desktops.readyCount(session.poolId());
             if (position > ready && position <= ready + inFlight) {
                 return SessionStatus.PROVISIONING.name();
@@ -170,7 +170,7 @@ public class DesktopRequestService {
         if (queued < ready) {
             return 0;
         }
-        long inFlight = desktops.ofPool(pool.id()).stream().filter(DesktopService::coming).count();
+        long inFlight = desktops.comingCount(pool.id());
         long rounds = (queued - ready + Math.max(1, inFlight)) / Math.max(1, inFlight);
         return Math.round(rounds * stats.averageSeconds(pool.id()));
     }

@@ -29,6 +29,7 @@ public class DesktopService {
     private Cache<String, String> owners;
     private CacheIndex<DesktopState> byPool;
     private CacheIndex<DesktopState> readyByPool;
+    private CacheIndex<DesktopState> comingByPool;
 
     @PostConstruct
     void init() {
@@ -37,6 +38,7 @@ public class DesktopService {
         byPool = CacheIndex.attach(desktops, DesktopState::poolId);
         readyByPool = CacheIndex.attach(desktops, d -> d.status() == DesktopStatus.READY && d.owner() == null
                 && d.sessionId() == null ? d.poolId() : null);
+        comingByPool = CacheIndex.attach(desktops, d -> coming(d) ? d.poolId() : null);
     }
 
     public Optional<DesktopState> get(String desktopId) {
@@ -58,6 +60,11 @@ public class DesktopService {
     /** Ready, unassigned desktops of a pool (from the local index: an estimate, exact once quiet). */
     public int readyCount(String poolId) {
         return readyByPool.size(poolId);
+    }
+
+    /** Desktops of a pool being cloned, booted or refreshed (from the local index). */
+    public int comingCount(String poolId) {
+        return comingByPool.size(poolId);
     }
 
     /** The desktop a dedicated pool keeps for {@code user}, if any. */
