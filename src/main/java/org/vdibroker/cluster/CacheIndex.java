@@ -82,12 +82,14 @@ public final class CacheIndex<V> {
         update((String) event.getKey(), gone ? null : (V) event.getValue());
     }
 
-    // Listener classes are public and static so Infinispan can invoke them; each event type has its own method.
-    @Listener(observation = Listener.Observation.POST)
-    public static class LocalListener {
+    /**
+     * Receives the cache's events for one index. Listener classes are public and static so Infinispan can invoke
+     * them; the two subclasses differ only in their {@code @Listener} annotation.
+     */
+    public abstract static class IndexListener {
         private final CacheIndex<?> index;
 
-        LocalListener(CacheIndex<?> index) {
+        IndexListener(CacheIndex<?> index) {
             this.index = index;
         }
 
@@ -112,32 +114,19 @@ public final class CacheIndex<V> {
         }
     }
 
+    /** For local caches: sees every change. */
+    @Listener(observation = Listener.Observation.POST)
+    public static class LocalListener extends IndexListener {
+        LocalListener(CacheIndex<?> index) {
+            super(index);
+        }
+    }
+
+    /** For distributed caches: a clustered listener sees changes of entries owned by any node. */
     @Listener(clustered = true, observation = Listener.Observation.POST)
-    public static class ClusteredListener {
-        private final CacheIndex<?> index;
-
+    public static class ClusteredListener extends IndexListener {
         ClusteredListener(CacheIndex<?> index) {
-            this.index = index;
-        }
-
-        @CacheEntryCreated
-        public void created(CacheEntryCreatedEvent<?, ?> event) {
-            index.onEvent(event);
-        }
-
-        @CacheEntryModified
-        public void modified(CacheEntryModifiedEvent<?, ?> event) {
-            index.onEvent(event);
-        }
-
-        @CacheEntryRemoved
-        public void removed(CacheEntryRemovedEvent<?, ?> event) {
-            index.onEvent(event);
-        }
-
-        @CacheEntryExpired
-        public void expired(CacheEntryExpiredEvent<?, ?> event) {
-            index.onEvent(event);
+            super(index);
         }
     }
 }

@@ -30,8 +30,7 @@ class AgentEventTest {
         String token = Tokens.user("worker", "/engineering");
         JsonPath session = Api.requestDesktop(token, "agents").then().statusCode(200).extract().jsonPath();
         String desktopId = session.getString("desktopId");
-        String vmRef = (String) Api.desktops("agents").stream().filter(d -> desktopId.equals(d.get("id")))
-                .findFirst().orElseThrow().get("vmRef");
+        String vmRef = (String) Api.desktop("agents", desktopId).get("vmRef");
         String secret = simulator.guestMetadata("sim-agent", vmRef).get(AgentSecrets.METADATA_KEY);
         assertThat(secret).isNotBlank();
         String events = "/api/v1/agent/desktops/" + desktopId + "/events";
@@ -56,8 +55,7 @@ class AgentEventTest {
                 .body("{\"type\":\"logoff\"}").post(events).then().statusCode(204);
         assertThat(given().auth().oauth2(token).get("/api/v1/me/sessions/" + session.getString("id")).then()
                 .extract().jsonPath().getString("state")).isEqualTo("ENDED");
-        String state = (String) Api.desktops("agents").stream().filter(d -> desktopId.equals(d.get("id")))
-                .findFirst().orElseThrow().get("state");
+        String state = (String) Api.desktop("agents", desktopId).get("state");
         assertThat(state).isIn("REFRESHING", "STARTING", "READY");
     }
 }

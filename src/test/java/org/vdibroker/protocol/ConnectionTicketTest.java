@@ -34,9 +34,7 @@ class ConnectionTicketTest {
         JsonPath session = given().auth().oauth2(token).contentType("application/json").body("{\"protocol\":\"vnc\"}")
                 .post("/api/v1/me/pools/tickets/desktop").then().statusCode(200).extract().jsonPath();
         String sessionId = session.getString("id");
-        String vmRef = (String) Api.desktops("tickets").stream()
-                .filter(d -> session.getString("desktopId").equals(d.get("id"))).findFirst().orElseThrow()
-                .get("vmRef");
+        String vmRef = (String) Api.desktop("tickets", session.getString("desktopId")).get("vmRef");
 
         JsonPath connection = given().auth().oauth2(token).post("/api/v1/me/sessions/" + sessionId + "/connection")
                 .then().statusCode(200).extract().jsonPath();

@@ -68,8 +68,7 @@ class LogoffTest {
         String desktopId = mine.getString("desktopId");
         given().auth().oauth2(owner).post("/api/v1/me/sessions/" + mine.getString("id") + "/logoff").then()
                 .statusCode(200);
-        Map<String, Object> kept = Api.desktops("dedicated").stream().filter(d -> desktopId.equals(d.get("id")))
-                .findFirst().orElseThrow();
+        Map<String, Object> kept = Api.desktop("dedicated", desktopId);
         assertThat(kept.get("owner")).isEqualTo("owner");
         assertThat(kept.get("sessionId")).isNull();
 
@@ -85,12 +84,10 @@ class LogoffTest {
     }
 
     static String state(String poolId, String desktopId) {
-        return (String) Api.desktops(poolId).stream().filter(d -> desktopId.equals(d.get("id"))).findFirst()
-                .orElseThrow().get("state");
+        return (String) Api.desktop(poolId, desktopId).get("state");
     }
 
     static String vmRef(String poolId, String desktopId) {
-        return (String) Api.desktops(poolId).stream().filter(d -> desktopId.equals(d.get("id"))).findFirst()
-                .orElseThrow().get("vmRef");
+        return (String) Api.desktop(poolId, desktopId).get("vmRef");
     }
 }

@@ -53,6 +53,12 @@ public final class Api {
                 .statusCode(200).extract().jsonPath().getList("$");
     }
 
+    /** One desktop of a pool as the admin API shows it. */
+    public static Map<String, Object> desktop(String poolId, String desktopId) {
+        return desktops(poolId).stream().filter(d -> desktopId.equals(d.get("id"))).findFirst()
+                .orElseThrow(() -> new AssertionError("no desktop " + desktopId + " in pool " + poolId));
+    }
+
     public static long desktopsIn(String poolId, String state) {
         return desktops(poolId).stream().filter(d -> state.equals(d.get("state"))).count();
     }
