@@ -30,6 +30,7 @@ public class DesktopService {
     private CacheIndex<DesktopState> byPool;
     private CacheIndex<DesktopState> readyByPool;
     private CacheIndex<DesktopState> comingByPool;
+    private CacheIndex<DesktopState> busyByHypervisor;
 
     @PostConstruct
     void init() {
@@ -39,6 +40,8 @@ public class DesktopService {
         readyByPool = CacheIndex.attach(desktops, d -> d.status() == DesktopStatus.READY && d.owner() == null
                 && d.sessionId() == null ? d.poolId() : null);
         comingByPool = CacheIndex.attach(desktops, d -> coming(d) ? d.poolId() : null);
+        busyByHypervisor = CacheIndex.attach(desktops,
+                d -> d.task() != null || coming(d) || d.status() == DesktopStatus.RETIRING ? d.hypervisorId() : null);
     }
 
     public Optional<DesktopState> get(String desktopId) {
@@ -65,6 +68,13 @@ public class DesktopService {
     /** Desktops of a pool being cloned, booted or refreshed (from the local index). */
     public int comingCount(String poolId) {
         return comingByPool.size(poolId);
+    }
+
+    /**
+     * Operations in flight on a hypervisor, over all pools and nodes: what its concurrency limit is checked against.
+     */
+    public int operationsOn(String hypervisorId) {
+        return busyByHypervisor.size(hypervisorId);
     }
 
     /** The desktop a dedicated pool keeps for {@code user}, if any. */

@@ -2,10 +2,10 @@ package org.vdibroker.pool;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
+import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.hypervisor.HostUsage;
 import org.vdibroker.hypervisor.Hypervisor;
 import org.vdibroker.hypervisor.HypervisorDriver;
@@ -24,10 +24,10 @@ public class Placement {
     @Inject
     HypervisorRegistry hypervisors;
 
-    /**
-     * @param operations operations in flight per hypervisor, as this tick counted them (updated by the caller)
-     */
-    public Optional<Pool.Template> choose(Pool pool, Map<String, Integer> operations) {
+    @Inject
+    DesktopService desktops;
+
+    public Optional<Pool.Template> choose(Pool pool) {
         Pool.Template best = null;
         double bestScore = 0;
         for (Pool.Template template : pool.templates()) {
@@ -36,7 +36,8 @@ public class Placement {
             if (h.isEmpty() || driver.isEmpty() || h.get().maintenance()) {
                 continue;
             }
-            if (operations.getOrDefault(h.get().id(), 0) >= h.get().concurrencyLimit()) {
+            // counted from the live state, so operations this tick started are already included
+            if (desktops.operationsOn(h.get().id()) >= h.get().concurrencyLimit()) {
                 continue;
             }
             double score = freeShare(h.get(), driver.get(), pool);

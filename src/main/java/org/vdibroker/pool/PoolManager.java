@@ -9,7 +9,6 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -102,18 +101,11 @@ public class PoolManager {
     /** One bounded round of work for one pool. */
     public void manage(Pool pool) {
         registerGauge(pool.id());
-        List<DesktopState> all = desktops.ofPool(pool.id());
-        Map<String, Integer> operations = new HashMap<>();
-        for (DesktopState d : all) {
-            if (d.task() != null || DesktopService.coming(d)) {
-                operations.merge(d.hypervisorId(), 1, Integer::sum);
-            }
-        }
-        for (DesktopState d : all) {
+        for (DesktopState d : desktops.ofPool(pool.id())) {
             advance(d, pool);
         }
         assignQueue(pool);
-        grow(pool, operations);
+        grow(pool);
         housekeeping(pool);
     }
 
@@ -227,7 +219,7 @@ public class PoolManager {
     }
 
     /** Starts desktops so that {@code spare} are ready for newcomers beyond those waiting, within min and max. */
-    private void grow(Pool pool, Map<String, Integer> operations) {
+    private void grow(Pool pool) {
         if (!pool.enabled()) {
             return;
         }
@@ -243,7 +235,7 @@ public class PoolManager {
         }
         long toCreate = Math.min(target - counted, config.poolManager().batchSize());
         for (int i = 0; i < toCreate; i++) {
-            Optional<Pool.Template> where = placement.choose(pool, operations);
+            Optional<Pool.Template> where = placement.choose(pool);
             if (where.isEmpty()) {
                 LOG.debugf("Pool %s: no hypervisor has room for another desktop", pool.id());
                 return;
@@ -251,7 +243,6 @@ public class PoolManager {
             if (!provision(pool, where.get())) {
                 return;
             }
-            operations.merge(where.get().hypervisorId(), 1, Integer::sum);
         }
     }
 

@@ -20,12 +20,16 @@ public final class Api {
 
     /** A simulator hypervisor with fast, fixed latencies. */
     public static void simulator(String id, int maxDesktops, long cloneMs, long bootMs) {
+        simulator(id, maxDesktops, cloneMs, bootMs, 1000);
+    }
+
+    public static void simulator(String id, int maxDesktops, long cloneMs, long bootMs, int concurrencyLimit) {
         given().auth().oauth2(ADMIN).contentType(ContentType.JSON)
                 .body(Map.of("id", id, "driver", "simulator", "endpoint", "simulator://" + id,
                         "config", Map.of("cloneLatencyMs", String.valueOf(cloneMs), "bootLatencyMs",
                                 String.valueOf(bootMs)),
                         "capacity", Map.of("vcpus", 100000, "memoryMb", 100000000L, "maxDesktops", maxDesktops),
-                        "concurrencyLimit", 1000))
+                        "concurrencyLimit", concurrencyLimit))
                 .post("/api/v1/admin/hypervisors").then().statusCode(201);
     }
 
