@@ -96,6 +96,8 @@ public class PoolManager {
                 LOG.warnf(e, "Pool manager tick failed for pool %s", pool.id());
             }
         }
+        sessions.purgeEnded(clock.instant().minus(config.sessions().endedRetention()),
+                config.poolManager().batchSize() * 20);
     }
 
     /** One bounded round of work for one pool. */

@@ -156,6 +156,25 @@ public class SessionStore {
         return queuedByPool.size(poolId);
     }
 
+    /**
+     * Forgets ended sessions older than {@code before}, at most {@code limit} of them; clients polling them got
+     * ENDED meanwhile. Runs on every node; the conditional remove makes that harmless.
+     */
+    public int purgeEnded(Instant before, int limit) {
+        int purged = 0;
+        for (String id : List.copyOf(byStatus.get(SessionStatus.ENDED.name()))) {
+            if (purged >= limit) {
+                break;
+            }
+            SessionState s = sessions.get(id);
+            if (s != null && s.status() == SessionStatus.ENDED && s.changedAt().isBefore(before)
+                    && sessions.remove(id, s)) {
+                purged++;
+            }
+        }
+        return purged;
+    }
+
     /** How many sessions this node knows in the given state. */
     public int countIn(SessionStatus status) {
         return byStatus.size(status.name());
