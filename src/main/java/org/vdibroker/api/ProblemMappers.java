@@ -17,6 +17,7 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.infinispan.partitionhandling.AvailabilityException;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -91,6 +92,14 @@ public class ProblemMappers {
         }
         return Problem.of(status, "http-" + status, Response.Status.fromStatusCode(status) == null ? "Error"
                 : Response.Status.fromStatusCode(status).getReasonPhrase(), "the request was refused").toResponse();
+    }
+
+    /** This node is in a minority partition: it refuses writes so no desktop gets two owners; try another node. */
+    @ServerExceptionMapper
+    public Response unavailable(AvailabilityException e) {
+        return Response.fromResponse(Problem.of(503, "cluster-unavailable", "Cluster unavailable",
+                "this broker node cannot reach enough of its cluster; retry, another node may serve you")
+                .toResponse()).header(HttpHeaders.RETRY_AFTER, "2").build();
     }
 
     @ServerExceptionMapper

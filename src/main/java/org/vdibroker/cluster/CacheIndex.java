@@ -122,8 +122,11 @@ public final class CacheIndex<V> {
         }
     }
 
-    /** For distributed caches: a clustered listener sees changes of entries owned by any node. */
-    @Listener(clustered = true, observation = Listener.Observation.POST)
+    /**
+     * For distributed caches: a clustered listener sees changes of entries owned by any node. Asynchronous, so a
+     * slow or paused node never holds up writes elsewhere; the index is only a hint.
+     */
+    @Listener(clustered = true, sync = false, observation = Listener.Observation.POST)
     public static class ClusteredListener extends IndexListener {
         ClusteredListener(CacheIndex<?> index) {
             super(index);

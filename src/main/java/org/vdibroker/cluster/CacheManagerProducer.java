@@ -1,6 +1,7 @@
 package org.vdibroker.cluster;
 
 import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
@@ -20,8 +21,10 @@ public class CacheManagerProducer {
 
     private EmbeddedCacheManager manager;
 
+    // @Startup: join the cluster when the node starts, not on the first request (which may be a probe on an event loop)
     @Produces
     @Singleton
+    @Startup
     EmbeddedCacheManager cacheManager(BrokerConfig config) {
         try {
             manager = new DefaultCacheManager(config.cluster().config(), true);

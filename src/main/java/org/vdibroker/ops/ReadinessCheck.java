@@ -6,6 +6,8 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.lifecycle.ComponentStatus;
+import org.infinispan.partitionhandling.AvailabilityMode;
+import org.vdibroker.cluster.CacheNames;
 
 /** Ready when the cache manager runs and the node is not draining; a load balancer stops sending work otherwise. */
 @Readiness
@@ -21,8 +23,13 @@ public class ReadinessCheck implements HealthCheck {
     public HealthCheckResponse call() {
         boolean running = manager.getStatus() == ComponentStatus.RUNNING;
         int members = manager.getMembers() == null ? 1 : manager.getMembers().size();
+        // a node in a minority partition refuses writes: the load balancer should send users elsewhere
+        AvailabilityMode availability = running
+                ? manager.getCache(CacheNames.DESKTOPS).getAdvancedCache().getAvailability()
+                : AvailabilityMode.DEGRADED_MODE;
         return HealthCheckResponse.named("broker-node")
-                .status(running && !node.draining())
+                .status(running && !node.draining() && availability == AvailabilityMode.AVAILABLE)
+                .withData("live-state", availability.name())
                 .withData("draining", node.draining())
                 .withData("cluster-members", members)
                 .withData("cache-manager", manager.getStatus().name())

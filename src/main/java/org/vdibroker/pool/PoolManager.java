@@ -2,7 +2,10 @@ package org.vdibroker.pool;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.security.SecureRandom;
@@ -82,11 +85,23 @@ public class PoolManager {
     /** When this node asked for a desktop to be made ready, to measure provisioning times for ETAs. */
     private final Map<String, Instant> startedAt = new ConcurrentHashMap<>();
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
+    private volatile boolean stopping;
+
+    /** Early in shutdown: no new ticks once the caches are about to stop. */
+    void onStop(@Observes @Priority(1) ShutdownEvent event) {
+        stopping = true;
+    }
 
     @Scheduled(every = "${broker.pool-manager.interval}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void tick() {
+        if (stopping) {
+            return;
+        }
         for (Pool pool : catalog.all()) {
+            if (stopping) {
+                return;
+            }
             if (!ownership.isPrimaryOwner(pool.id())) {
                 continue;
             }

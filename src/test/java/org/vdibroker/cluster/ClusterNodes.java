@@ -1,0 +1,228 @@
+package org.vdibroker.cluster;
+
+import static io.restassured.RestAssured.given;
+
+import io.restassured.response.Response;
+import io.restassured.specification.RequestSpecification;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * Broker nodes as separate JVMs started from the packaged application (target/quarkus-app/quarkus-run.jar), all on
+ * 127.0.0.1, clustered with infinispan-cluster.xml and the TCPPING stack, sharing one PostgreSQL. User tokens are
+ * signed with the test key (testsupport.Tokens), which the nodes are told to trust instead of Keycloak. Each node
+ * logs to {@code target/cluster-it/<name>/node-<n>.log}.
+ */
+public final class ClusterNodes implements AutoCloseable {
+
+    private static final Path JAR = Path.of("target", "quarkus-app", "quarkus-run.jar");
+
+    private final List<Node> nodes = new ArrayList<>();
+    private final Path logDir;
+    private final String jdbcUrl;
+    private final String secretsKey;
+    private final String initialHosts;
+
+    /** One broker JVM: its HTTP port, its JGroups port and the process. */
+    public record Node(int index, int httpPort, int clusterPort, Process process, Path log) {
+        public String baseUri() {
+            return "http://127.0.0.1:" + httpPort;
+        }
+
+        public RequestSpecification api() {
+            return given().baseUri(baseUri());
+        }
+    }
+
+    /** Starts {@code count} nodes at once (as a scheduler starting a cluster would) against the given database. */
+    public static ClusterNodes start(String name, int count, String jdbcUrl) {
+        return new ClusterNodes(name, count, jdbcUrl);
+    }
+
+    private ClusterNodes(String name, int count, String jdbcUrl) {
+        if (!Files.isRegularFile(JAR)) {
+            throw new IllegalStateException(JAR + " is missing: run `mvn verify` (it packages before the *IT tests)");
+        }
+        this.logDir = Path.of("target", "cluster-it", name);
+        this.jdbcUrl = jdbcUrl;
+        byte[] key = new byte[32];
+        new SecureRandom().nextBytes(key);
+        this.secretsKey = Base64.getEncoder().encodeToString(key);
+        List<Integer> clusterPorts = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            clusterPorts.add(freeClusterPort(clusterPorts));
+        }
+        this.initialHosts = clusterPorts.stream().map(p -> "127.0.0.1[" + p + "]").collect(Collectors.joining(","));
+        try {
+            Files.createDirectories(logDir);
+            for (int i = 0; i < count; i++) {
+                nodes.add(launch(i + 1, freePort(), clusterPorts.get(i)));
+            }
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
+        }
+    }
+
+    public List<Node> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    public Node node(int index) {
+        return nodes.get(index - 1);
+    }
+
+    private Node launch(int index, int httpPort, int clusterPort) throws IOException {
+        Path dataDir = Files.createDirectories(logDir.resolve("data-" + index));
+        Path log = logDir.resolve("node-" + index + ".log");
+        List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx384m", "-XX:+UseSerialGC",
+                "-Dquarkus.http.host=127.0.0.1",
+                "-Dquarkus.http.port=" + httpPort,
+                "-Dbroker.data-dir=" + dataDir.toAbsolutePath(),
+                "-Dbroker.secrets.key=" + secretsKey,
+                "-Dbroker.cluster.config=infinispan-cluster.xml",
+                "-Dvdi.cluster.stack=tcpping",
+                "-Dvdi.cluster.name=cluster-it-" + ProcessHandle.current().pid(),
+                "-Dvdi.cluster.node-name=node-" + index,
+                "-Dvdi.cluster.bind-address=127.0.0.1",
+                "-Dvdi.cluster.bind-port=" + clusterPort,
+                "-Dvdi.cluster.initial-hosts=" + initialHosts,
+                // trust the test signing key instead of Keycloak
+                "-Dquarkus.oidc.public-key=" + testPublicKey(),
+                "-Dquarkus.oidc.auth-server-url=",
+                "-Dquarkus.oidc.discovery-enabled=false",
+                "-Dquarkus.oidc.token.issuer=https://test.vdibroker/realms/vdi",
+                "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO",
+                "-jar", JAR.toAbsolutePath().toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        builder.environment().put("QUARKUS_PROFILE", "prod,postgresql");
+        builder.environment().put("BROKER_DB_URL", jdbcUrl);
+        builder.environment().put("BROKER_DB_USER", "postgres");
+        builder.environment().put("BROKER_DB_PASSWORD", "");
+        return new Node(index, httpPort, clusterPort, builder.start(), log);
+    }
+
+    /** Waits until every node is ready and sees {@code members} members; fails with the nodes' log tails if not. */
+    public void awaitMembers(int members, Duration timeout) {
+        Instant deadline = Instant.now().plus(timeout);
+        for (Node node : nodes) {
+            while (members(node) != members) {
+                if (!node.process().isAlive()) {
+                    throw new AssertionError("node " + node.index() + " exited:\n" + tail(node));
+                }
+                if (Instant.now().isAfter(deadline)) {
+                    throw new AssertionError("node " + node.index() + " does not see " + members + " members but "
+                            + members(node) + ":\n" + tail(node));
+                }
+                sleep(500);
+            }
+        }
+    }
+
+    /** Cluster members a node reports in its readiness check; -1 while it does not answer or is not ready. */
+    public static int members(Node node) {
+        try {
+            Response ready = node.api().get("/q/health/ready");
+            if (ready.statusCode() != 200) {
+                return -1;
+            }
+            Integer members = ready.jsonPath().get("checks.find { it.name == 'broker-node' }.data.cluster-members");
+            return members == null ? -1 : members;
+        } catch (Exception e) { // connection refused while starting (thrown undeclared by rest-assured)
+            return -1;
+        }
+    }
+
+    /** The last lines a node logged, for failure messages. */
+    public static String tail(Node node) {
+        try {
+            List<String> lines = Files.readAllLines(node.log());
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Node node : nodes) {
+            node.process().destroy();
+        }
+        for (Node node : nodes) {
+            try {
+                if (!node.process().waitFor(20, TimeUnit.SECONDS)) {
+                    node.process().destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                node.process().destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static String javaBinary() {
+        return ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    private static String testPublicKey() {
+        try (InputStream in = ClusterNodes.class.getResourceAsStream("/META-INF/microprofile-config.properties")) {
+            Properties properties = new Properties();
+            properties.load(in);
+            return properties.getProperty("test.oidc.public-key");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    /** A port p such that p (JGroups TCP) and p + 100 (FD_SOCK2) are both free on 127.0.0.1 and not yet taken. */
+    private static int freeClusterPort(List<Integer> taken) {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+            if (taken.stream().noneMatch(t -> Math.abs(t - port) <= 100)
+                    && free(port) && free(port + 100)) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no free port pair for JGroups");
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
