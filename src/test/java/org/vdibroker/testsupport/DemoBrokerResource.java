@@ -10,7 +10,7 @@ public class DemoBrokerResource implements QuarkusTestResourceLifecycleManager {
     public Map<String, String> start() {
         return Map.of(
                 "broker.demo.enabled", "true",
-                "broker.data-dir", "target/it-data-" + System.nanoTime(),
+                "broker.data-dir", "./target/it-data-" + System.nanoTime(),
                 "quarkus.http.host", "127.0.0.1");
     }
 
