@@ -48,8 +48,9 @@ class OperationsTest {
             org.assertj.core.api.Assertions.assertThat(e.get("actor")).isEqualTo("root");
         });
         for (int i = 1; i < events.size(); i++) {
-            org.assertj.core.api.Assertions.assertThat((String) events.get(i - 1).get("occurredAt"))
-                    .isGreaterThanOrEqualTo((String) events.get(i).get("occurredAt"));
+            org.assertj.core.api.Assertions.assertThat(java.time.Instant.parse((String) events.get(i - 1)
+                    .get("occurredAt"))).isAfterOrEqualTo(java.time.Instant.parse((String) events.get(i)
+                    .get("occurredAt")));
         }
         given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/audit?size=0").then().statusCode(400)
                 .contentType("application/problem+json");
