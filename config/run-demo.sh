@@ -87,8 +87,8 @@ java_feature_version() {
 }
 
 # ---- 1. build the broker ----
-log "building the broker (mvn -B -q -DskipTests package)"
-mvn -B -q -DskipTests package
+log "building the broker (mvn -B -q -DskipTests -Dlibvirt.setup.skip=true package)"
+mvn -B -q -DskipTests -Dlibvirt.setup.skip=true package
 
 # ---- 2. the Keycloak server from Maven Central ----
 if [[ ! -f "$KC_HOME/bin/kc.sh" ]]; then

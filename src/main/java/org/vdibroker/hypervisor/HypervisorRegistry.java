@@ -121,7 +121,7 @@ public class HypervisorRegistry {
         Map<String, String> credentials = e.credentialsEncrypted == null ? Map.of()
                 : readMap(cipher.decrypt(e.credentialsEncrypted));
         return new HypervisorDefinition(e.id, e.driver, e.endpoint, readMap(e.configJson), credentials,
-                new HostCapacity(e.vcpus, e.memoryMb, e.maxDesktops));
+                new HostCapacity(e.vcpus, e.memoryMb, e.maxDesktops), e.concurrencyLimit);
     }
 
     static Hypervisor toModel(HypervisorEntity e) {
