@@ -122,7 +122,7 @@ public class AccessResource {
         return Multi.createFrom().ticks().startingAfter(Duration.ZERO).every(Duration.ofSeconds(1))
                 .onOverflow().drop()
                 .emitOn(Infrastructure.getDefaultWorkerPool())
-                .map(tick -> sessions.get(id).map(s -> view(s, null)).orElse(null))
+                .map(tick -> sessions.get(id).map(sessions::touch).map(s -> view(s, null)).orElse(null))
                 .select().where(java.util.Objects::nonNull)
                 .skip().repetitions()
                 .select().first(v -> {
