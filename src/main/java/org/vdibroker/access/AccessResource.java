@@ -119,12 +119,12 @@ public class AccessResource {
     public Multi<SessionRepresentation> events(@PathParam("sessionId") String sessionId) {
         String id = mine(sessionId).id();
         boolean[] finished = new boolean[1];
-        return Multi.createFrom().ticks().startingAfter(Duration.ZERO).every(Duration.ofSeconds(1))
+        return Multi.createFrom().ticks().startingAfter(Duration.ofMillis(1)).every(Duration.ofSeconds(1))
                 .onOverflow().drop()
                 .emitOn(Infrastructure.getDefaultWorkerPool())
                 .map(tick -> sessions.get(id).map(sessions::touch).map(s -> view(s, null)).orElse(null))
                 .select().where(java.util.Objects::nonNull)
-                .skip().repetitions()
+                // inclusive "until": the first terminal state is emitted, the tick after it ends the stream
                 .select().first(v -> {
                     if (finished[0]) {
                         return false;
@@ -132,6 +132,7 @@ public class AccessResource {
                     finished[0] = !"QUEUED".equals(v.state()) && !"PROVISIONING".equals(v.state());
                     return true;
                 })
+                .skip().repetitions()
                 .select().first(Duration.ofMinutes(10));
     }
 
