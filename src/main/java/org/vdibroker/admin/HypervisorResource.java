@@ -27,7 +27,6 @@ import org.vdibroker.security.Roles;
 @Path("/api/v1/admin/hypervisors")
 @RolesAllowed(Roles.ADMIN)
 @Produces(MediaType.APPLICATION_JSON)
-@Consumes(MediaType.APPLICATION_JSON)
 public class HypervisorResource {
 
     @Inject
@@ -42,6 +41,7 @@ public class HypervisorResource {
     }
 
     @POST
+    @Consumes(MediaType.APPLICATION_JSON)
     public Response create(@NotNull @Valid HypervisorRepresentation body) {
         HypervisorRepresentation created = hypervisors.create(body, caller.user());
         return Response.created(URI.create("/api/v1/admin/hypervisors/" + created.id())).entity(created).build();
@@ -55,6 +55,7 @@ public class HypervisorResource {
 
     @PUT
     @Path("/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
     public HypervisorRepresentation update(@PathParam("id") String id, @NotNull @Valid HypervisorRepresentation body) {
         return hypervisors.update(AccessIds.name("Hypervisor", id), body, caller.user());
     }

@@ -28,7 +28,6 @@ import org.vdibroker.security.Roles;
 @Path("/api/v1/admin/pools")
 @RolesAllowed(Roles.ADMIN)
 @Produces(MediaType.APPLICATION_JSON)
-@Consumes(MediaType.APPLICATION_JSON)
 public class PoolResource {
 
     @Inject
@@ -46,6 +45,7 @@ public class PoolResource {
     }
 
     @POST
+    @Consumes(MediaType.APPLICATION_JSON)
     public Response create(@NotNull @Valid PoolRepresentation body) {
         PoolRepresentation created = pools.create(body, caller.user());
         return Response.created(URI.create("/api/v1/admin/pools/" + created.id())).entity(created).build();
@@ -59,6 +59,7 @@ public class PoolResource {
 
     @PUT
     @Path("/{id}")
+    @Consumes(MediaType.APPLICATION_JSON)
     public PoolRepresentation update(@PathParam("id") String id, @NotNull @Valid PoolRepresentation body) {
         return pools.update(AccessIds.name("Pool", id), body, caller.user());
     }

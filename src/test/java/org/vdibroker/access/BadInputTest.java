@@ -105,10 +105,26 @@ class BadInputTest {
                 "/api/v1/admin/audit", "/api/v1/admin/pools/bad-input/desktops")) {
             given().auth().oauth2(ALICE).get(path).then().statusCode(403).contentType(PROBLEM);
         }
-        given().auth().oauth2(ALICE).post("/api/v1/admin/nodes/self/drain").then().statusCode(403);
-        given().auth().oauth2(ALICE).contentType(ContentType.JSON).body("{}").post("/api/v1/admin/pools").then()
-                .statusCode(403);
-        given().auth().oauth2(ALICE).delete("/api/v1/admin/pools/bad-input").then().statusCode(403);
+        String someId = "00000000-0000-0000-0000-000000000000";
+        for (String path : List.of("/api/v1/admin/hypervisors/sim-bad", "/api/v1/admin/pools/bad-input",
+                "/api/v1/admin/desktops/" + someId)) {
+            given().auth().oauth2(ALICE).get(path).then().statusCode(403).contentType(PROBLEM);
+        }
+        for (String path : List.of("/api/v1/admin/nodes/self/drain", "/api/v1/admin/hypervisors/sim-bad/maintenance",
+                "/api/v1/admin/desktops/" + someId + "/recycle", "/api/v1/admin/sessions/" + someId + "/logoff")) {
+            given().auth().oauth2(ALICE).post(path).then().statusCode(403).contentType(PROBLEM);
+        }
+        for (String path : List.of("/api/v1/admin/pools", "/api/v1/admin/hypervisors")) {
+            given().auth().oauth2(ALICE).contentType(ContentType.JSON).body("{}").post(path).then().statusCode(403);
+        }
+        for (String path : List.of("/api/v1/admin/pools/bad-input", "/api/v1/admin/hypervisors/sim-bad")) {
+            given().auth().oauth2(ALICE).contentType(ContentType.JSON).body("{}").put(path).then().statusCode(403);
+            given().auth().oauth2(ALICE).delete(path).then().statusCode(403);
+        }
+        // and nothing was changed by those attempts
+        given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/pools/bad-input").then().statusCode(200);
+        given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/hypervisors/sim-bad").then().statusCode(200)
+                .body("maintenance", equalTo(false));
     }
 
     @Test
