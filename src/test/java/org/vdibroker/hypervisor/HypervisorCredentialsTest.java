@@ -10,7 +10,12 @@ import io.restassured.http.ContentType;
 import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.security.SecretCipher;
 import org.vdibroker.testsupport.Api;
@@ -30,7 +35,30 @@ public class HypervisorCredentialsTest {
 
     @Test
     void credentialsAreNeverReturnedAndStoredEncrypted() throws Exception {
-        credentialsAreNeverReturnedAndStoredEncrypted("hv-secret", embedded, cipher);
+        List<String> logged = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(String.valueOf(record.getMessage()) + " " + java.util.Arrays.toString(record.getParameters())
+                        + " " + (record.getThrown() == null ? "" : record.getThrown().toString()));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger root = Logger.getLogger("");
+        root.addHandler(capture);
+        try {
+            credentialsAreNeverReturnedAndStoredEncrypted("hv-secret", embedded, cipher);
+        } finally {
+            root.removeHandler(capture);
+        }
+        assertThat(logged).noneMatch(line -> line.contains(SECRET));
     }
 
     static void credentialsAreNeverReturnedAndStoredEncrypted(String id, AgroalDataSource db, SecretCipher cipher)
