@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.vdibroker.hypervisor.DriverConfigs;
 import org.vdibroker.hypervisor.DriverProperty;
 import org.vdibroker.hypervisor.HypervisorDefinition;
 import org.vdibroker.hypervisor.InvalidHypervisorConfigException;
@@ -52,20 +53,13 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
             DriverProperty.optional(USERNAME, "User name for SASL authentication (qemu+tcp, qemu+tls)."),
             DriverProperty.secret(PASSWORD, "Password for SASL authentication."));
 
-    private static final Set<String> NAMES = Set.of(CONSOLE_LISTEN, CONSOLE_HOST, CONSOLES, STORAGE_POOL, NETWORK,
-            DISK_BUS, DOMAIN_TYPE, CALL_TIMEOUT_MS, SHUTDOWN_TIMEOUT_MS, USERNAME);
     private static final Set<String> DISK_BUSES = Set.of("virtio", "sata", "scsi", "ide");
     private static final Pattern LIBVIRT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}");
     private static final long MAX_MS = Duration.ofHours(1).toMillis();
 
     /** Strict check before a definition is saved: unknown properties are refused, so a typo does not go unseen. */
     static LibvirtSettings validate(HypervisorDefinition definition) {
-        for (String name : definition.config().keySet()) {
-            if (!NAMES.contains(name)) {
-                throw new InvalidHypervisorConfigException(name, "Unknown libvirt property '" + name + "'; accepted: "
-                        + String.join(", ", PROPERTIES.stream().map(DriverProperty::name).toList()));
-            }
-        }
+        DriverConfigs.rejectUnknown("libvirt", definition, PROPERTIES);
         for (String name : definition.credentials().keySet()) {
             if (!PASSWORD.equals(name)) {
                 throw new InvalidHypervisorConfigException(name,
@@ -166,20 +160,7 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
     }
 
     private static long millis(HypervisorDefinition definition, String name, long fallback) {
-        String value = definition.config().get(name);
-        if (value == null) {
-            return fallback;
-        }
-        try {
-            long millis = Long.parseLong(value.trim());
-            if (millis >= 1 && millis <= MAX_MS) {
-                return millis;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new InvalidHypervisorConfigException(name,
-                name + " must be a whole number of milliseconds from 1 to " + MAX_MS + ", was '" + value + "'");
+        return DriverConfigs.millis(definition, name, fallback, 1, MAX_MS);
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.vdibroker.hypervisor.simulator;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import org.vdibroker.hypervisor.DriverConfigs;
 import org.vdibroker.hypervisor.DriverProperty;
 import org.vdibroker.hypervisor.HostCapacity;
 import org.vdibroker.hypervisor.HypervisorDefinition;
@@ -29,19 +30,11 @@ record SimulatorSettings(Duration cloneLatency, Duration bootLatency, double lat
             DriverProperty.optional(CONSOLE_BASE_PORT,
                     "First VNC/SPICE console port; each VM gets one from here on. Default 5900."));
 
-    private static final Set<String> NAMES = Set.of(CLONE_LATENCY_MS, BOOT_LATENCY_MS, LATENCY_JITTER, FAILURE_RATE,
-            CONSOLE_HOST, CONSOLE_BASE_PORT);
-
     private static final long MAX_LATENCY_MS = Duration.ofDays(1).toMillis();
 
     /** Strict check before a definition is saved: unknown properties are refused too, so a typo does not go unseen. */
     static SimulatorSettings validate(HypervisorDefinition definition) {
-        for (String name : definition.config().keySet()) {
-            if (!NAMES.contains(name)) {
-                throw new InvalidHypervisorConfigException(name,
-                        "Unknown simulator property '" + name + "'; accepted: " + String.join(", ", propertyNames()));
-            }
-        }
+        DriverConfigs.rejectUnknown("simulator", definition, PROPERTIES);
         return from(definition);
     }
 
@@ -58,20 +51,7 @@ record SimulatorSettings(Duration cloneLatency, Duration bootLatency, double lat
     }
 
     private static long millis(HypervisorDefinition definition, String name, long fallback) {
-        String value = definition.config().get(name);
-        if (value == null) {
-            return fallback;
-        }
-        try {
-            long millis = Long.parseLong(value.trim());
-            if (millis >= 0 && millis <= MAX_LATENCY_MS) {
-                return millis;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new InvalidHypervisorConfigException(name,
-                name + " must be a whole number of milliseconds from 0 to " + MAX_LATENCY_MS + ", was '" + value + "'");
+        return DriverConfigs.millis(definition, name, fallback, 0, MAX_LATENCY_MS);
     }
 
     private static double fraction(HypervisorDefinition definition, String name) {
@@ -131,9 +111,5 @@ record SimulatorSettings(Duration cloneLatency, Duration bootLatency, double lat
                     "maxDesktops must be at least 1, was " + capacity.maxDesktops());
         }
         return capacity;
-    }
-
-    private static List<String> propertyNames() {
-        return PROPERTIES.stream().map(DriverProperty::name).toList();
     }
 }
