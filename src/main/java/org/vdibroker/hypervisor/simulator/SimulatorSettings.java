@@ -2,7 +2,6 @@ package org.vdibroker.hypervisor.simulator;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import org.vdibroker.hypervisor.DriverConfigs;
 import org.vdibroker.hypervisor.DriverProperty;
 import org.vdibroker.hypervisor.HostCapacity;
