@@ -51,10 +51,18 @@ public final class ClusterNodes implements AutoCloseable {
 
     /** Starts {@code count} nodes at once (as a scheduler starting a cluster would) against the given database. */
     public static ClusterNodes start(String name, int count, String jdbcUrl) {
-        return new ClusterNodes(name, count, jdbcUrl);
+        return new ClusterNodes(name, count, jdbcUrl, 20000, 40000);
     }
 
-    private ClusterNodes(String name, int count, String jdbcUrl) {
+    /**
+     * As {@link #start(String, int, String)}, with JGroups ports taken from [clusterPortFrom, clusterPortTo) instead
+     * of [20000, 40000), so test classes that may run at the same time on one machine keep to separate port ranges.
+     */
+    public static ClusterNodes start(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo) {
+        return new ClusterNodes(name, count, jdbcUrl, clusterPortFrom, clusterPortTo);
+    }
+
+    private ClusterNodes(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo) {
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run `mvn verify` (it packages before the *IT tests)");
         }
@@ -65,7 +73,7 @@ public final class ClusterNodes implements AutoCloseable {
         this.secretsKey = Base64.getEncoder().encodeToString(key);
         List<Integer> clusterPorts = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            clusterPorts.add(freeClusterPort(clusterPorts));
+            clusterPorts.add(freeClusterPort(clusterPorts, clusterPortFrom, clusterPortTo));
         }
         this.initialHosts = clusterPorts.stream().map(p -> "127.0.0.1[" + p + "]").collect(Collectors.joining(","));
         try {
@@ -198,9 +206,9 @@ public final class ClusterNodes implements AutoCloseable {
     }
 
     /** A port p such that p (JGroups TCP) and p + 100 (FD_SOCK2) are both free on 127.0.0.1 and not yet taken. */
-    private static int freeClusterPort(List<Integer> taken) {
+    private static int freeClusterPort(List<Integer> taken, int from, int to) {
         for (int attempt = 0; attempt < 200; attempt++) {
-            int port = ThreadLocalRandom.current().nextInt(20000, 40000);
+            int port = ThreadLocalRandom.current().nextInt(from, to - 100);
             if (taken.stream().noneMatch(t -> Math.abs(t - port) <= 100)
                     && free(port) && free(port + 100)) {
                 return port;
