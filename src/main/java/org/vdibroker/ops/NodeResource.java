@@ -8,6 +8,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import java.util.Map;
 import org.vdibroker.audit.AuditService;
+import org.vdibroker.cluster.KeyOwnership;
 import org.vdibroker.security.Caller;
 import org.vdibroker.security.Roles;
 
@@ -24,13 +25,20 @@ public class NodeResource {
     AuditService audit;
 
     @Inject
+    KeyOwnership ownership;
+
+    @Inject
     Caller caller;
 
-    /** Readiness goes DOWN so the load balancer stops sending new requests; requests in flight complete. */
+    /**
+     * Readiness goes DOWN so the load balancer stops sending new requests; requests in flight complete; the pools
+     * this node managed move to the other owners of their keys.
+     */
     @POST
     @Path("/drain")
     public Map<String, Object> drain() {
         if (node.drain()) {
+            ownership.drainSelf(); // other owners take over this node's pools at their next tick
             audit.record("node.drain", caller.user(), null, null, null, null);
         }
         return Map.of("draining", true);

@@ -303,6 +303,18 @@ class FailoverIT {
             assertInvariants(node, "drain", 40);
         }
         assertThat(readiness(draining).status()).as("still draining").isEqualTo(503);
+
+        // pools created after the drain are managed by the other node, whichever node owns their keys first
+        List<String> handed = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            handed.add("handover-" + i);
+            pool(other, "handover-" + i, "sim-fast", "/handover", 1, 0, 1);
+        }
+        for (String poolId : handed) {
+            await(Duration.ofSeconds(30), "a ready desktop in " + poolId,
+                    () -> readyDesktops(other, poolId, "/handover") == 1);
+            assertThat(managers(poolId)).as("nodes that managed " + poolId).containsExactly(other);
+        }
     }
 
     // --- load --------------------------------------------------------------------------------------------------------
