@@ -52,6 +52,29 @@ public interface BrokerConfig {
         /** Public client of the browser portal (code flow with PKCE). */
         @WithDefault("vdi-portal")
         String portalClientId();
+
+        /** Token endpoint for POST /api/v1/login; default: the realm's ({@code quarkus.oidc.auth-server-url}). */
+        Optional<String> tokenEndpoint();
+
+        /** How long the broker waits for Keycloak's token endpoint (connect and answer) before answering 503. */
+        @WithDefault("5s")
+        Duration timeout();
+
+        RateLimit rateLimit();
+
+        /** Password sign-ins through the broker, limited per node in a sliding window. */
+        interface RateLimit {
+            /** Attempts per user name (case-insensitive) within the window. */
+            @WithDefault("10")
+            int perUser();
+
+            /** Attempts per client address within the window. */
+            @WithDefault("30")
+            int perAddress();
+
+            @WithDefault("1m")
+            Duration window();
+        }
     }
 
     interface Cluster {
@@ -86,6 +109,10 @@ public interface BrokerConfig {
         /** A desktop that fails this many operations in a row is retired. */
         @WithDefault("3")
         int maxFailures();
+
+        /** A desktop claimed for a session that never learned of it (its node died) is freed after this long. */
+        @WithDefault("30s")
+        Duration orphanGrace();
     }
 
     interface Sessions {

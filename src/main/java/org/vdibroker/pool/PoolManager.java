@@ -51,6 +51,7 @@ public class PoolManager {
 
     private static final Logger LOG = Logger.getLogger(PoolManager.class);
     private static final long CALL_TIMEOUT_SECONDS = 10;
+    private static final Duration ORPHAN_WINDOW = Duration.ofMinutes(10);
 
     @Inject
     BrokerConfig config;
@@ -154,6 +155,7 @@ public class PoolManager {
                     }
                 }
                 case FAILED -> retire(d, driver.get());
+                case ASSIGNED -> releaseIfOrphaned(d);
                 case RETIRING -> {
                     if (d.task() == null) {
                         issueDelete(d, driver.get());
@@ -166,6 +168,24 @@ public class PoolManager {
             }
         } catch (HypervisorException e) {
             onFailure(d, e.getMessage(), e.retryable());
+        }
+    }
+
+    /**
+     * A claim whose session never learned of it (the node died between the two writes of SessionService.tryAssign)
+     * would hold the desktop forever: after a grace period such a desktop goes back to READY. Nobody connected to it,
+     * so it needs no refresh. Only recent claims are checked, which is when such a leak appears.
+     */
+    private void releaseIfOrphaned(DesktopState d) {
+        Instant now = clock.instant();
+        if (d.sessionId() == null || d.changedAt().isAfter(now.minus(config.poolManager().orphanGrace()))
+                || d.changedAt().isBefore(now.minus(ORPHAN_WINDOW))) {
+            return;
+        }
+        boolean known = sessions.get(d.sessionId()).map(s -> d.id().equals(s.desktopId())).orElse(false);
+        if (!known && transitions.unclaimed(d, d.sessionId()).isPresent()) {
+            LOG.infof("Desktop %s was claimed for session %s that never got it; it is free again", d.id(),
+                    d.sessionId());
         }
     }
 

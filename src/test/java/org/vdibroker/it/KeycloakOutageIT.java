@@ -1,0 +1,83 @@
+package org.vdibroker.it;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.vdibroker.it.KeycloakLoginIT.brokerLogin;
+import static org.vdibroker.it.KeycloakLoginIT.desktop;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusIntegrationTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.vdibroker.testsupport.DemoBrokerResource;
+import org.vdibroker.testsupport.KeycloakServer;
+import org.vdibroker.testsupport.KeycloakTestResource;
+
+/**
+ * Keycloak stopped and started again while the broker runs: holders of valid tokens keep getting desktops, new
+ * sign-ins through the broker fail with 503 naming the identity provider, readiness stays UP; once Keycloak is back
+ * (with new signing keys) sign-in works again and the new tokens are accepted.
+ */
+@QuarkusIntegrationTest
+@QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
+class KeycloakOutageIT {
+
+    @AfterAll
+    static void keycloakRunsAgain() {
+        // whatever happened above, the next test class finds Keycloak running
+        KeycloakServer.start();
+    }
+
+    @Test
+    void keycloakDownAndBackUp() {
+        Response signIn = brokerLogin("demo", "demo");
+        signIn.then().statusCode(200);
+        String token = signIn.jsonPath().getString("access_token");
+        String refreshToken = signIn.jsonPath().getString("refresh_token");
+        Response first = desktop(token);
+        first.then().statusCode(200);
+        String session = first.jsonPath().getString("id");
+
+        KeycloakServer.stop();
+        try {
+            // a holder of a valid token still gets its desktop and a fresh connection: validation is local
+            given().auth().oauth2(token).get("/api/v1/me/pools").then().statusCode(200);
+            Response again = desktop(token);
+            again.then().statusCode(200);
+            assertThat(again.jsonPath().getString("id")).isEqualTo(session);
+            given().auth().oauth2(token).post("/api/v1/me/sessions/" + session + "/connection").then()
+                    .statusCode(200);
+
+            // new sign-ins and refreshes: 503 naming the identity provider
+            Response down = brokerLogin("demo", "demo");
+            down.then().statusCode(503).contentType("application/problem+json");
+            assertThat(down.jsonPath().getString("type")).endsWith("/identity-provider-unavailable");
+            assertThat(down.jsonPath().getString("title")).contains("Identity provider").contains("Keycloak");
+            assertThat(down.header("Retry-After")).isNotBlank();
+            Response refresh = given().contentType(ContentType.JSON).body(Map.of("refresh_token", refreshToken))
+                    .post("/api/v1/login/refresh");
+            refresh.then().statusCode(503);
+            assertThat(refresh.asString()).isEqualTo(down.asString());
+
+            // it is not the broker that is down
+            given().get("/q/health/ready").then().statusCode(200).body("status", org.hamcrest.Matchers.is("UP"));
+        } finally {
+            KeycloakServer.start();
+        }
+
+        // back up, with new keys and a fresh realm: sign-in works again and the new tokens are accepted
+        Response back = brokerLogin("demo", "demo");
+        back.then().statusCode(200);
+        String newToken = back.jsonPath().getString("access_token");
+        Response reconnect = desktop(newToken);
+        reconnect.then().statusCode(200);
+        assertThat(reconnect.jsonPath().getString("id")).isEqualTo(session);
+        String bob = brokerLogin("bob", "bob").then().statusCode(200).extract().path("access_token");
+        given().auth().oauth2(bob).post("/api/v1/me/pools/demo/desktop").then().statusCode(403);
+        given().get("/q/health/ready").then().statusCode(200);
+    }
+}
