@@ -19,6 +19,9 @@ public class ReadinessCheck implements HealthCheck {
     @Inject
     EmbeddedCacheManager manager;
 
+    @Inject
+    IdentityProviderProbe identityProvider;
+
     @Override
     public HealthCheckResponse call() {
         boolean running = manager.getStatus() == ComponentStatus.RUNNING;
@@ -31,6 +34,8 @@ public class ReadinessCheck implements HealthCheck {
                 .status(running && !node.draining() && availability == AvailabilityMode.AVAILABLE)
                 .withData("live-state", availability.name())
                 .withData("draining", node.draining())
+                // shown, not counted: with Keycloak down, holders of valid tokens are still served
+                .withData("identity-provider", identityProvider.state())
                 .withData("cluster-members", members)
                 .withData("cache-manager", manager.getStatus().name())
                 .build();

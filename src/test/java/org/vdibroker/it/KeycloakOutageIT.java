@@ -63,8 +63,11 @@ class KeycloakOutageIT {
             refresh.then().statusCode(503);
             assertThat(refresh.asString()).isEqualTo(down.asString());
 
-            // it is not the broker that is down
+            // it is not the broker that is down, but its health details say the identity provider is
             given().get("/q/health/ready").then().statusCode(200).body("status", org.hamcrest.Matchers.is("UP"));
+            org.vdibroker.testsupport.Api.await("identity provider shown DOWN", java.time.Duration.ofSeconds(20),
+                    () -> "DOWN".equals(identityProviderState()));
+            given().get("/q/health/ready").then().statusCode(200);
         } finally {
             KeycloakServer.start();
         }
@@ -79,5 +82,12 @@ class KeycloakOutageIT {
         String bob = brokerLogin("bob", "bob").then().statusCode(200).extract().path("access_token");
         given().auth().oauth2(bob).post("/api/v1/me/pools/demo/desktop").then().statusCode(403);
         given().get("/q/health/ready").then().statusCode(200);
+        org.vdibroker.testsupport.Api.await("identity provider shown UP again", java.time.Duration.ofSeconds(20),
+                () -> "UP".equals(identityProviderState()));
+    }
+
+    private static String identityProviderState() {
+        return given().get("/q/health/ready").then().extract().jsonPath()
+                .getString("checks.find { it.name == 'broker-node' }.data.'identity-provider'");
     }
 }
