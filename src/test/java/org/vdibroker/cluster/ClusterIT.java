@@ -7,7 +7,6 @@ import io.restassured.response.Response;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -185,16 +184,6 @@ class ClusterIT {
     }
 
     private void await(Duration timeout, String what, BooleanSupplier condition) {
-        Instant deadline = Instant.now().plus(timeout);
-        while (!condition.getAsBoolean()) {
-            if (Instant.now().isAfter(deadline)) {
-                StringBuilder logs = new StringBuilder();
-                for (Node node : cluster.nodes()) {
-                    logs.append("\n--- node ").append(node.index()).append('\n').append(ClusterNodes.tail(node));
-                }
-                throw new AssertionError("timed out waiting for " + what + logs);
-            }
-            ClusterNodes.sleep(250);
-        }
+        cluster.await(timeout, what, condition);
     }
 }

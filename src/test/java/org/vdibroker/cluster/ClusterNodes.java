@@ -225,6 +225,21 @@ public final class ClusterNodes implements AutoCloseable {
         }
     }
 
+    /** Waits for {@code condition}; on time-out fails with the tail of every node's log. */
+    void await(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
+        java.time.Instant deadline = java.time.Instant.now().plus(timeout);
+        while (!condition.getAsBoolean()) {
+            if (java.time.Instant.now().isAfter(deadline)) {
+                StringBuilder logs = new StringBuilder();
+                for (Node node : nodes()) {
+                    logs.append("\n--- node ").append(node.index()).append('\n').append(tail(node));
+                }
+                throw new AssertionError("timed out waiting for " + what + logs);
+            }
+            sleep(250);
+        }
+    }
+
     static void sleep(long millis) {
         try {
             Thread.sleep(millis);

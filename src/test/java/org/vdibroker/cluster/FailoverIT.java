@@ -585,16 +585,6 @@ class FailoverIT {
     }
 
     private void await(Duration timeout, String what, BooleanSupplier condition) {
-        Instant deadline = Instant.now().plus(timeout);
-        while (!condition.getAsBoolean()) {
-            if (Instant.now().isAfter(deadline)) {
-                StringBuilder logs = new StringBuilder();
-                for (Node node : cluster.nodes()) {
-                    logs.append("\n--- node ").append(node.index()).append('\n').append(ClusterNodes.tail(node));
-                }
-                throw new AssertionError("timed out waiting for " + what + logs);
-            }
-            ClusterNodes.sleep(250);
-        }
+        cluster.await(timeout, what, condition);
     }
 }
