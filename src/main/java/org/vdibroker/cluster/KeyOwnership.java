@@ -52,12 +52,4 @@ public class KeyOwnership {
     private Cache<String, Long> counters() {
         return manager.getCache(CacheNames.COUNTERS);
     }
-
-    public boolean isClustered() {
-        return manager.getCacheManagerConfiguration().isClustered();
-    }
-
-    public int members() {
-        return manager.getMembers() == null ? 1 : manager.getMembers().size();
-    }
 }

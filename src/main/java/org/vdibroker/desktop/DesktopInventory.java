@@ -4,7 +4,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
 import java.time.Clock;
-import java.util.List;
 import java.util.Optional;
 import org.vdibroker.persistence.Database;
 
@@ -32,14 +31,6 @@ public class DesktopInventory {
     }
 
     @Transactional
-    public void setOwner(String desktopId, String owner) {
-        DesktopEntity e = database.session().find(DesktopEntity.class, desktopId);
-        if (e != null) {
-            e.owner = owner;
-        }
-    }
-
-    @Transactional
     public void retired(String desktopId) {
         DesktopEntity e = database.session().find(DesktopEntity.class, desktopId);
         if (e != null && e.retiredAt == null) {
@@ -50,13 +41,5 @@ public class DesktopInventory {
     @Transactional
     public Optional<DesktopEntity> find(String desktopId) {
         return Optional.ofNullable(database.session().find(DesktopEntity.class, desktopId));
-    }
-
-    @Transactional
-    public List<DesktopEntity> activeOfPool(String poolId) {
-        return database.session()
-                .createSelectionQuery("from DesktopEntity where poolId = :pool and retiredAt is null",
-                        DesktopEntity.class)
-                .setParameter("pool", poolId).getResultList();
     }
 }

@@ -36,7 +36,6 @@ public class SessionStore {
     private Cache<String, String> userSessions;
     private CacheIndex<SessionState> byUser;
     private CacheIndex<SessionState> queuedByPool;
-    private CacheIndex<SessionState> liveByPool;
     private CacheIndex<SessionState> byStatus;
 
     @PostConstruct
@@ -47,7 +46,6 @@ public class SessionStore {
         queuedByPool = CacheIndex.attach(sessions,
                 s -> s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING ? s.poolId()
                         : null);
-        liveByPool = CacheIndex.attach(sessions, s -> s.status().live() ? s.poolId() : null);
         byStatus = CacheIndex.attach(sessions, s -> s.status().name());
     }
 
@@ -178,13 +176,6 @@ public class SessionStore {
     /** How many sessions this node knows in the given state. */
     public int countIn(SessionStatus status) {
         return byStatus.size(status.name());
-    }
-
-    /** Live sessions of a pool. */
-    public List<SessionState> liveOfPool(String poolId) {
-        List<SessionState> live = collect(liveByPool.get(poolId));
-        live.removeIf(s -> !s.status().live());
-        return live;
     }
 
     /** Every session this node knows, for admins and housekeeping. */
