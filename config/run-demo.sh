@@ -158,6 +158,8 @@ broker_args=(-Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$BROKER_PORT" -D
 if [[ $KEYCLOAK_PORT != 8180 ]]; then
     broker_args+=(-Dbroker.keycloak.url="http://127.0.0.1:$KEYCLOAK_PORT")
 fi
+# The demo realm's secret of the vdi-broker client (a demo value): its service account checks pool groups.
+export QUARKUS_OIDC_CREDENTIALS_SECRET=${QUARKUS_OIDC_CREDENTIALS_SECRET:-vdi-broker-demo-secret}
 log "starting the broker on http://127.0.0.1:$BROKER_PORT (Ctrl-C stops the broker and Keycloak)"
 # Started as a child and waited for, so that INT/TERM reach the trap at once and both servers get stopped.
 "$(java_cmd)" "${broker_args[@]}" -jar target/quarkus-app/quarkus-run.jar </dev/null &

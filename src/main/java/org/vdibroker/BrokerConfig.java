@@ -33,10 +33,30 @@ public interface BrokerConfig {
 
     Login login();
 
+    Entitlements entitlements();
+
     interface Keycloak {
         /** Base URL of the Keycloak server (the realm URL is {@code quarkus.oidc.auth-server-url}). */
         @WithDefault("http://127.0.0.1:8180")
         String url();
+
+        /** The realm users sign in to; its groups are the pools' entitlements. */
+        @WithDefault("vdi")
+        String realm();
+    }
+
+    /** How pool entitlements are checked against the identity provider's groups. */
+    interface Entitlements {
+        /**
+         * Check group entitlements in Keycloak (needs the broker's client secret): a pool naming an unknown group is
+         * refused, and groups renamed or removed later are reported in the pool's status.
+         */
+        @WithDefault("true")
+        boolean verifyGroups();
+
+        /** How often each pool's groups are checked again. */
+        @WithDefault("5m")
+        java.time.Duration checkInterval();
     }
 
     interface Rdp {
@@ -71,6 +91,10 @@ public interface BrokerConfig {
             /** Attempts per client address within the window. */
             @WithDefault("30")
             int perAddress();
+
+            /** Token refreshes per client address within the window. */
+            @WithDefault("120")
+            int refreshesPerAddress();
 
             @WithDefault("1m")
             Duration window();

@@ -38,10 +38,11 @@ public class DemoSeed {
                 Map.of("cloneLatencyMs", "2000", "bootLatencyMs", "3000", "latencyJitter", "0.2"), Map.of(),
                 new HypervisorRepresentation.Capacity(64, 262144, 200), 20, 4.0, 1.0, false, null, null, null),
                 "demo");
-        pools.create(new PoolRepresentation("demo", "Demo desktops", "floating", 2, 2, 20,
+        pools.createDeferringGroupChecks(new PoolRepresentation("demo", "Demo desktops", "floating", 2, 2, 20,
                 List.of("rdp", "spice", "vnc"), new PoolRepresentation.DesktopSize(2, 4096), 3600L, 900L,
                 "UTC", true, List.of(new PoolRepresentation.Template("simulator-1", "demo-template-v1", null)),
-                new PoolRepresentation.Entitlements(List.of("/vdi-users", "/engineering"), List.of()), null, null),
+                new PoolRepresentation.Entitlements(List.of("/vdi-users", "/engineering"), List.of()), null, null,
+                null),
                 "demo");
         LOG.info("Demo set up: hypervisor simulator-1 and pool demo");
     }

@@ -27,7 +27,7 @@ public class LoginInfoResource {
     @GET
     @Produces(MediaType.APPLICATION_JSON)
     public LoginInfo info() {
-        String issuer = authServerUrl.orElse(config.keycloak().url() + "/realms/vdi");
+        String issuer = authServerUrl.orElse(config.keycloak().url() + "/realms/" + config.keycloak().realm());
         return new LoginInfo(issuer, config.login().clientId(), config.login().portalClientId(),
                 List.of("urn:ietf:params:oauth:grant-type:device_code", "password", "authorization_code"),
                 issuer + "/protocol/openid-connect/auth/device", issuer + "/protocol/openid-connect/token");

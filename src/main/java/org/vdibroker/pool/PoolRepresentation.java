@@ -30,6 +30,7 @@ public record PoolRepresentation(
         Boolean enabled,
         @NotEmpty @Size(max = 100) List<@Valid Template> templates,
         @NotNull @Valid Entitlements entitlements,
+        @JsonProperty(access = JsonProperty.Access.READ_ONLY) List<GroupStatus> groupStatus,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant createdAt,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant updatedAt) {
 
@@ -38,6 +39,13 @@ public record PoolRepresentation(
 
     public record Template(@NotBlank String hypervisorId, @NotBlank @Size(max = 1000) String templateRef,
             @JsonProperty(access = JsonProperty.Access.READ_ONLY) Integer publication) {
+    }
+
+    /**
+     * What the identity provider says of one entitled group: OK, UNVERIFIED, RENAMED, REMOVED, REPLACED or MISSING,
+     * with a sentence for the admin. A renamed or removed group is reported, never followed silently.
+     */
+    public record GroupStatus(String group, String state, String detail, Instant checkedAt) {
     }
 
     public record Entitlements(List<@Pattern(regexp = "/.+", message = "group paths start with /") String> groups,

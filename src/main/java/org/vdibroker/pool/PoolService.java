@@ -18,6 +18,8 @@ import org.vdibroker.audit.AuditService;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.hypervisor.HypervisorEntity;
 import org.vdibroker.persistence.Database;
+import org.vdibroker.security.GroupDirectory;
+import org.vdibroker.security.IdentityProviderUnavailableException;
 
 /** Admin operations on pools; the catalog every node serves from is reloaded after each change. */
 @ApplicationScoped
@@ -31,6 +33,8 @@ public class PoolService {
     DesktopService desktops;
     @Inject
     AuditService audit;
+    @Inject
+    GroupDirectory groups;
 
     Clock clock = Clock.systemUTC();
 
@@ -45,8 +49,21 @@ public class PoolService {
         return toRepresentation(find(id));
     }
 
+    /** Creates a pool; its groups must exist in Keycloak (when group checks are on). */
     public PoolRepresentation create(PoolRepresentation r, String actor) {
-        PoolRepresentation created = createInTx(r);
+        return create(r, actor, resolveGroups(r));
+    }
+
+    /**
+     * Creates a pool without asking Keycloak about its groups now (the demo set-up, which may run before Keycloak
+     * answers): they stay UNVERIFIED until the next {@link EntitlementCheck}.
+     */
+    public PoolRepresentation createDeferringGroupChecks(PoolRepresentation r, String actor) {
+        return create(r, actor, Map.of());
+    }
+
+    private PoolRepresentation create(PoolRepresentation r, String actor, Map<String, GroupDirectory.Group> found) {
+        PoolRepresentation created = createInTx(r, found);
         catalog.reload();
         audit.record("pool.created", actor, r.id(), null, null, null);
         return created;
@@ -56,7 +73,7 @@ public class PoolService {
         if (r.id() != null && !r.id().equals(id)) {
             throw ProblemException.invalid("the id in the body differs from the id in the path");
         }
-        PoolRepresentation updated = updateInTx(id, r);
+        PoolRepresentation updated = updateInTx(id, r, resolveGroups(r));
         catalog.reload();
         audit.record("pool.updated", actor, id, null, null, null);
         return updated;
@@ -73,22 +90,22 @@ public class PoolService {
     }
 
     @Transactional
-    PoolRepresentation createInTx(PoolRepresentation r) {
+    PoolRepresentation createInTx(PoolRepresentation r, Map<String, GroupDirectory.Group> found) {
         if (database.session().find(PoolEntity.class, r.id()) != null) {
             throw ProblemException.conflict("pool " + r.id() + " exists");
         }
         PoolEntity e = new PoolEntity();
         e.id = r.id();
         e.createdAt = clock.instant();
-        apply(e, r);
+        apply(e, r, found);
         database.session().persist(e);
         return toRepresentation(e);
     }
 
     @Transactional
-    PoolRepresentation updateInTx(String id, PoolRepresentation r) {
+    PoolRepresentation updateInTx(String id, PoolRepresentation r, Map<String, GroupDirectory.Group> found) {
         PoolEntity e = find(id);
-        apply(e, r);
+        apply(e, r, found);
         return toRepresentation(e);
     }
 
@@ -106,7 +123,7 @@ public class PoolService {
     }
 
     /** Checks what bean validation cannot (relations between fields, references), then copies. */
-    private void apply(PoolEntity e, PoolRepresentation r) {
+    private void apply(PoolEntity e, PoolRepresentation r, Map<String, GroupDirectory.Group> found) {
         Map<String, Object> errors = new LinkedHashMap<>();
         if (r.minSize() > r.maxSize()) {
             errors.put("minSize", "must not be greater than maxSize");
@@ -150,10 +167,56 @@ public class PoolService {
         e.updatedAt = clock.instant();
         mergeTemplates(e, r.templates());
         e.entitlements.clear();
-        groups.stream().distinct()
-                .forEach(g -> e.entitlements.add(new EntitlementEmbeddable(EntitlementEmbeddable.Kind.GROUP, g)));
+        groups.stream().distinct().forEach(g -> e.entitlements.add(groupEntitlement(g, found.get(g))));
         users.stream().distinct()
                 .forEach(u -> e.entitlements.add(new EntitlementEmbeddable(EntitlementEmbeddable.Kind.USER, u)));
+    }
+
+    /**
+     * Looks up each entitled group in Keycloak before anything is written: an unknown group refuses the whole pool
+     * (naming it), and an unreachable Keycloak refuses it with 503 rather than saving groups nobody checked.
+     */
+    private Map<String, GroupDirectory.Group> resolveGroups(PoolRepresentation r) {
+        if (!groups.enabled() || r.entitlements() == null || r.entitlements().groups() == null) {
+            return Map.of();
+        }
+        Map<String, GroupDirectory.Group> found = new LinkedHashMap<>();
+        Map<String, Object> errors = new LinkedHashMap<>();
+        List<String> paths = r.entitlements().groups();
+        for (int i = 0; i < paths.size(); i++) {
+            String path = paths.get(i);
+            if (path == null || found.containsKey(path)) {
+                continue;
+            }
+            try {
+                groups.byPath(path).ifPresentOrElse(g -> found.put(path, g),
+                        () -> errors.put("entitlements.groups", "unknown group " + path
+                                + ": the identity provider has no group with this path"));
+            } catch (IdentityProviderUnavailableException ex) {
+                throw new ProblemException(503, "identity-provider-unavailable",
+                        "Identity provider (Keycloak) unavailable",
+                        "the pool's groups cannot be checked in the identity provider (Keycloak) right now; "
+                                + "nothing was saved, try again later");
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new ProblemException(400, "invalid-pool", "Invalid pool", "the pool definition is invalid",
+                    errors);
+        }
+        return found;
+    }
+
+    private EntitlementEmbeddable groupEntitlement(String path, GroupDirectory.Group group) {
+        EntitlementEmbeddable x = new EntitlementEmbeddable(EntitlementEmbeddable.Kind.GROUP, path);
+        if (group != null) {
+            x.groupId = group.id();
+            x.checkState = EntitlementEmbeddable.GroupState.OK;
+            x.checkedAt = clock.instant();
+        } else {
+            x.checkState = EntitlementEmbeddable.GroupState.UNVERIFIED;
+            x.checkDetail = groups.disabledReason().orElse("not checked in the identity provider yet");
+        }
+        return x;
     }
 
     /** A changed template reference is a new publication; desktops of older publications are rolled over. */
@@ -195,6 +258,12 @@ public class PoolService {
                                 .map(x -> x.name).toList(),
                         e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.USER)
                                 .map(x -> x.name).toList()),
+                e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.GROUP)
+                        .map(x -> new PoolRepresentation.GroupStatus(x.name,
+                                x.checkState == null ? EntitlementEmbeddable.GroupState.UNVERIFIED.name()
+                                        : x.checkState.name(),
+                                x.checkDetail, x.checkedAt))
+                        .toList(),
                 e.createdAt, e.updatedAt);
     }
 }

@@ -1,18 +1,20 @@
 package org.vdibroker.it;
 
+import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.it.KeycloakLoginIT.brokerLogin;
 
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
+import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.testsupport.DemoBrokerResource;
 import org.vdibroker.testsupport.KeycloakTestResource;
 
-/** Password sign-ins through the broker are limited per client address, whatever the user names. */
+/** Password sign-ins and token refreshes through the broker are limited per client address, each on its own. */
 @QuarkusIntegrationTest
 @QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
 @QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
@@ -22,7 +24,8 @@ class KeycloakLoginAddressLimitIT {
     public static class Limits implements QuarkusTestResourceLifecycleManager {
         @Override
         public Map<String, String> start() {
-            return Map.of("broker.login.rate-limit.per-user", "100", "broker.login.rate-limit.per-address", "4");
+            return Map.of("broker.login.rate-limit.per-user", "100", "broker.login.rate-limit.per-address", "4",
+                    "broker.login.rate-limit.refreshes-per-address", "3");
         }
 
         @Override
@@ -41,5 +44,18 @@ class KeycloakLoginAddressLimitIT {
         assertThat(Integer.parseInt(limited.header("Retry-After"))).isBetween(1, 60);
         // also with the right password, until the window has room again
         brokerLogin("alice", "alice").then().statusCode(429);
+    }
+
+    @Test
+    void refreshesFromOneAddressAreRateLimited() {
+        for (int i = 0; i < 3; i++) {
+            given().contentType(ContentType.JSON).body(Map.of("refresh_token", "not-a-refresh-token-" + i))
+                    .post("/api/v1/login/refresh").then().statusCode(401);
+        }
+        Response limited = given().contentType(ContentType.JSON).body(Map.of("refresh_token", "another"))
+                .post("/api/v1/login/refresh");
+        limited.then().statusCode(429).contentType("application/problem+json");
+        assertThat(Integer.parseInt(limited.header("Retry-After"))).isBetween(1, 60);
+        assertThat(limited.jsonPath().getString("type")).endsWith("/too-many-sign-in-attempts");
     }
 }

@@ -2,6 +2,7 @@ package org.vdibroker.it;
 
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -157,6 +158,25 @@ class KeycloakLoginIT {
         given().auth().oauth2(bob).post("/api/v1/me/pools/demo/desktop").then().statusCode(403);
     }
 
+    /**
+     * The browser portal's sign-in: the authorization code flow with PKCE (S256) of the public client vdi-portal,
+     * driven as a browser would (Keycloak's login page, cookies, the redirect back with the code), then the code
+     * exchanged with its verifier. Keycloak refuses the exchange without the verifier, so PKCE is enforced.
+     */
+    @Test
+    void codeFlowWithPkceLeadsToADesktopForDemoAnd403ForBob() throws Exception {
+        String portal = given().get("/api/v1/login").then().statusCode(200).extract().path("portalClientId");
+        assertThat(portal).isEqualTo("vdi-portal");
+
+        String demo = codeFlow(portal, "demo", "demo", true);
+        assertThat(desktop(demo).statusCode()).isEqualTo(200);
+        String bob = codeFlow(portal, "bob", "bob", true);
+        given().auth().oauth2(bob).post("/api/v1/me/pools/demo/desktop").then().statusCode(403);
+
+        assertThatThrownBy(() -> codeFlow(portal, "alice", "alice", false))
+                .hasMessageContaining("code exchange refused").hasMessageContaining("PKCE");
+    }
+
     // ---- helpers, also used by the other Keycloak*IT classes ----
 
     static Response brokerLogin(String username, String password) {
@@ -263,6 +283,69 @@ class KeycloakLoginIT {
             assertThat(Instant.now()).as("device flow finished in time").isBefore(deadline);
             sleep("slow_down".equals(error) ? 6000 : 1000);
         }
+    }
+
+    static final String PORTAL_REDIRECT = "http://127.0.0.1:8080/portal/signed-in";
+
+    /**
+     * The authorization code flow with PKCE for {@code clientId}: opens the authorization endpoint with an S256
+     * challenge, submits Keycloak's login form, stops at the redirect back to the portal (never followed: no portal
+     * runs there in tests) and exchanges the code, with the verifier when {@code sendVerifier}.
+     */
+    static String codeFlow(String clientId, String username, String password, boolean sendVerifier)
+            throws Exception {
+        HttpClient browser = HttpClient.newBuilder().cookieHandler(new BrowserCookies())
+                .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(5)).build();
+        byte[] random = new byte[32];
+        new java.security.SecureRandom().nextBytes(random);
+        String verifier = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        String challenge = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                java.security.MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+        String state = Long.toHexString(System.nanoTime());
+        String authorize = KeycloakServer.realmUrl() + "/protocol/openid-connect/auth?" + Map.of(
+                "client_id", clientId, "response_type", "code", "scope", "openid",
+                "redirect_uri", PORTAL_REDIRECT, "state", state,
+                "code_challenge", challenge, "code_challenge_method", "S256").entrySet().stream()
+                .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                .collect(Collectors.joining("&"));
+        HttpResponse<String> page = follow(browser, browser.send(HttpRequest.newBuilder(URI.create(authorize)).GET()
+                .build(), HttpResponse.BodyHandlers.ofString()));
+        assertThat(page.statusCode()).as("login page: %s", page.body()).isEqualTo(200);
+        Matcher form = Pattern.compile("<form[^>]*action=\"([^\"]+)\"", Pattern.DOTALL).matcher(page.body());
+        assertThat(form.find()).as("Keycloak's login form").isTrue();
+        String action = page.uri().resolve(form.group(1).replace("&amp;", "&")).toString();
+        HttpResponse<String> after = follow(browser, post(browser, action,
+                Map.of("username", username, "password", password, "credentialId", "")));
+        assertThat(after.statusCode()).as("redirect back to the portal: %s", after.body()).isEqualTo(302);
+        URI back = URI.create(after.headers().firstValue("Location").orElseThrow());
+        assertThat(back.toString()).startsWith(PORTAL_REDIRECT);
+        Map<String, String> query = java.util.Arrays.stream(back.getRawQuery().split("&"))
+                .map(p -> p.split("=", 2)).collect(Collectors.toMap(p -> p[0],
+                        p -> java.net.URLDecoder.decode(p.length > 1 ? p[1] : "", StandardCharsets.UTF_8)));
+        assertThat(query).containsEntry("state", state).containsKey("code");
+
+        Map<String, String> exchange = new LinkedHashMap<>(Map.of("grant_type", "authorization_code",
+                "client_id", clientId, "code", query.get("code"), "redirect_uri", PORTAL_REDIRECT));
+        if (sendVerifier) {
+            exchange.put("code_verifier", verifier);
+        }
+        JsonNode tokens = KeycloakServer.tokenRequest(exchange);
+        if (!tokens.hasNonNull("access_token")) {
+            throw new AssertionError("code exchange refused: " + tokens.path("error_description").asText());
+        }
+        return tokens.get("access_token").asText();
+    }
+
+    /** Follows redirects within Keycloak (same origin); a redirect elsewhere is returned as it is. */
+    private static HttpResponse<String> follow(HttpClient browser, HttpResponse<String> answer) throws Exception {
+        for (int hops = 0; hops < 10 && answer.statusCode() / 100 == 3; hops++) {
+            URI next = answer.uri().resolve(answer.headers().firstValue("Location").orElseThrow());
+            if (!next.toString().startsWith(KeycloakServer.baseUrl())) {
+                return answer;
+            }
+            answer = browser.send(HttpRequest.newBuilder(next).GET().build(), HttpResponse.BodyHandlers.ofString());
+        }
+        return answer;
     }
 
     /**

@@ -9,6 +9,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,7 @@ class KeycloakOutageIT {
         Response first = desktop(token);
         first.then().statusCode(200);
         String session = first.jsonPath().getString("id");
+        String admin = KeycloakServer.passwordGrant("vdi-client", "deskadmin", "deskadmin");
 
         KeycloakServer.stop();
         try {
@@ -62,6 +64,14 @@ class KeycloakOutageIT {
                     .post("/api/v1/login/refresh");
             refresh.then().statusCode(503);
             assertThat(refresh.asString()).isEqualTo(down.asString());
+
+            // a pool's groups cannot be checked, so the pool is not saved
+            Response pool = given().auth().oauth2(admin).contentType(ContentType.JSON)
+                    .body(KeycloakGroupsIT.pool("outage-pool", List.of("/engineering")))
+                    .post("/api/v1/admin/pools");
+            pool.then().statusCode(503).contentType("application/problem+json");
+            assertThat(pool.jsonPath().getString("type")).endsWith("/identity-provider-unavailable");
+            given().auth().oauth2(admin).get("/api/v1/admin/pools/outage-pool").then().statusCode(404);
 
             // it is not the broker that is down, but its health details say the identity provider is
             given().get("/q/health/ready").then().statusCode(200).body("status", org.hamcrest.Matchers.is("UP"));

@@ -161,6 +161,49 @@ public final class KeycloakServer {
         return accessToken(tokenRequest(form), "client credentials grant for " + clientId);
     }
 
+    /**
+     * A call to Keycloak's admin REST API for the test realm ({@code path} relative to {@code /admin/realms/vdi}), as
+     * the server's own administrator (master realm, admin-cli). Returns the status and, for a creation, the new
+     * resource's id (the last segment of {@code Location}) or else the body.
+     */
+    public static AdminAnswer admin(String method, String path, String jsonBody) {
+        Map<String, String> form = new LinkedHashMap<>();
+        form.put("grant_type", "password");
+        form.put("client_id", "admin-cli");
+        form.put("username", ADMIN_USER);
+        form.put("password", ADMIN_PASSWORD);
+        String token;
+        try {
+            String body = form.entrySet().stream()
+                    .map(e -> URLEncoder.encode(e.getKey(), StandardCharsets.UTF_8) + "="
+                            + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
+                    .collect(Collectors.joining("&"));
+            HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(
+                    URI.create(baseUrl() + "/realms/master/protocol/openid-connect/token"))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            token = accessToken(JSON.readTree(answer.body()), "admin sign-in");
+            HttpRequest.Builder call = HttpRequest.newBuilder(URI.create(baseUrl() + "/admin/realms/" + REALM + path))
+                    .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/json")
+                    .method(method, jsonBody == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(jsonBody));
+            HttpResponse<String> result = HTTP.send(call.build(), HttpResponse.BodyHandlers.ofString());
+            String location = result.headers().firstValue("Location").orElse(null);
+            return new AdminAnswer(result.statusCode(),
+                    location != null ? location.substring(location.lastIndexOf('/') + 1) : result.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException("Keycloak admin call " + method + " " + path + " failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /** Status and the new id (after a creation) or the body. */
+    public record AdminAnswer(int status, String body) {
+    }
+
     /** Posts a form to the realm's token endpoint and returns the JSON answer, success or error. */
     public static JsonNode tokenRequest(Map<String, String> form) {
         String body = form.entrySet().stream()

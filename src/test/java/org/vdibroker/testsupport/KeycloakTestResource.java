@@ -22,7 +22,9 @@ public class KeycloakTestResource implements QuarkusTestResourceLifecycleManager
                 // undo that, so the same resource serves @QuarkusTest as well as @QuarkusIntegrationTest classes.
                 "quarkus.oidc.discovery-enabled", "true",
                 "quarkus.oidc.public-key", "",
-                "quarkus.oidc.token.issuer", KeycloakServer.issuer());
+                "quarkus.oidc.token.issuer", KeycloakServer.issuer(),
+                // the broker's service account looks up pool groups in Keycloak's admin API
+                "quarkus.oidc.credentials.secret", "vdi-broker-demo-secret");
     }
 
     @Override

@@ -59,6 +59,7 @@ public class LoginService {
     private URI tokenEndpoint;
     private SlidingWindowLimiter perUser;
     private SlidingWindowLimiter perAddress;
+    private SlidingWindowLimiter refreshesPerAddress;
 
     @PostConstruct
     void init() {
@@ -66,9 +67,11 @@ public class LoginService {
         http = HttpClient.newBuilder().connectTimeout(login.timeout()).followRedirects(HttpClient.Redirect.NEVER)
                 .build();
         tokenEndpoint = URI.create(login.tokenEndpoint().orElseGet(() -> authServerUrl.filter(s -> !s.isBlank())
-                .orElse(config.keycloak().url() + "/realms/vdi") + "/protocol/openid-connect/token"));
+                .orElse(config.keycloak().url() + "/realms/" + config.keycloak().realm()) + "/protocol/openid-connect/token"));
         perUser = new SlidingWindowLimiter(login.rateLimit().perUser(), login.rateLimit().window());
         perAddress = new SlidingWindowLimiter(login.rateLimit().perAddress(), login.rateLimit().window());
+        refreshesPerAddress = new SlidingWindowLimiter(login.rateLimit().refreshesPerAddress(),
+                login.rateLimit().window());
     }
 
     /** The password grant for {@code username}; the answer is Keycloak's token response or a problem. */
@@ -113,6 +116,13 @@ public class LoginService {
         }
         if (refreshToken.length() > MAX_REFRESH_TOKEN) {
             return done(invalid("refresh_token is too long"));
+        }
+        // a refresh token is a bearer secret, so guessing is not the threat; this bounds how hard one address can
+        // make the broker lean on Keycloak's token endpoint
+        Duration wait = refreshesPerAddress.tryAcquire(clientAddress);
+        if (!wait.isZero()) {
+            LOG.infof("Token refreshes from %s are rate-limited", clientAddress);
+            return done(tooManyAttempts(wait));
         }
         Map<String, String> form = new LinkedHashMap<>();
         form.put("grant_type", "refresh_token");
