@@ -25,7 +25,20 @@ import org.vdibroker.testsupport.KeycloakTestResource;
 @QuarkusIntegrationTest
 @QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
 @QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = KeycloakKeyRotationIT.ShortRefresh.class, restrictToAnnotatedClass = true)
 class KeycloakKeyRotationIT {
+
+    /** A token with an unknown key id makes the broker fetch the keys again at most this often (default 1 min). */
+    public static class ShortRefresh implements io.quarkus.test.common.QuarkusTestResourceLifecycleManager {
+        @Override
+        public java.util.Map<String, String> start() {
+            return java.util.Map.of("quarkus.oidc.token.forced-jwk-refresh-interval", "10S");
+        }
+
+        @Override
+        public void stop() {
+        }
+    }
 
     @Test
     void aRotatedRealmKeyIsPickedUpWithoutRestart() throws Exception {
@@ -42,6 +55,7 @@ class KeycloakKeyRotationIT {
                 List.of("true"), "active", List.of("true"), "algorithm", List.of("RS256"), "keySize",
                 List.of("2048"))));
         adminCall(admin, "POST", "/admin/realms/vdi/components", component, 201);
+        long firstRotation = System.nanoTime();
 
         String after = KeycloakServer.passwordGrant("vdi-client", "demo", "demo");
         assertThat(kid(after)).isNotEqualTo(kid(before));
@@ -51,6 +65,21 @@ class KeycloakKeyRotationIT {
         given().auth().oauth2(before).get("/api/v1/me/pools").then().statusCode(200);
         String bob = KeycloakServer.passwordGrant("vdi-client", "bob", "bob");
         given().auth().oauth2(bob).post("/api/v1/me/pools/demo/desktop").then().statusCode(403);
+
+        // a second rotation soon after: picked up once the forced-refresh interval since the first has passed
+        component.put("name", "rotated-again-rsa-" + System.nanoTime());
+        ((ObjectNode) component).set("config", JSON.valueToTree(java.util.Map.of("priority", List.of("2000"),
+                "enabled", List.of("true"), "active", List.of("true"), "algorithm", List.of("RS256"), "keySize",
+                List.of("2048"))));
+        adminCall(adminToken(), "POST", "/admin/realms/vdi/components", component, 201);
+        String third = KeycloakServer.passwordGrant("vdi-client", "demo", "demo");
+        assertThat(kid(third)).isNotEqualTo(kid(after)).isNotEqualTo(kid(before));
+        org.vdibroker.testsupport.Api.await("token of the second rotated key accepted",
+                java.time.Duration.ofSeconds(30),
+                () -> given().auth().oauth2(third).get("/api/v1/me/pools").statusCode() == 200);
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - firstRotation)).isLessThan(
+                java.time.Duration.ofSeconds(45));
+        given().auth().oauth2(after).get("/api/v1/me/pools").then().statusCode(200);
     }
 
     private static String kid(String jwt) throws Exception {
