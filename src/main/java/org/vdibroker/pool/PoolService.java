@@ -127,6 +127,7 @@ public class PoolService {
                 errors.put("templates", "unknown hypervisor " + t.hypervisorId());
             }
         }
+        SpareSchedule schedule = SpareSchedule.parse(r.schedules(), r.maxSize(), errors);
         List<String> groups = r.entitlements().groups() == null ? List.of() : r.entitlements().groups();
         List<String> users = r.entitlements().users() == null ? List.of() : r.entitlements().users();
         if (!errors.isEmpty()) {
@@ -147,6 +148,9 @@ public class PoolService {
         e.refreshOnLogoff = assignment == PoolEntity.Assignment.FLOATING;
         e.timeZone = r.timeZone() == null ? "UTC" : r.timeZone();
         e.enabled = r.enabled() == null || r.enabled();
+        e.prewarm = r.prewarm() != null && r.prewarm();
+        e.schedules.clear();
+        schedule.windows().forEach(w -> e.schedules.add(SpareWindowEmbeddable.of(w)));
         e.updatedAt = clock.instant();
         mergeTemplates(e, r.templates());
         e.entitlements.clear();
@@ -195,6 +199,7 @@ public class PoolService {
                                 .map(x -> x.name).toList(),
                         e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.USER)
                                 .map(x -> x.name).toList()),
+                e.schedules.stream().map(SpareWindowEmbeddable::toRepresentation).toList(), e.prewarm,
                 e.createdAt, e.updatedAt);
     }
 }
