@@ -127,7 +127,7 @@ public class PoolService {
                 errors.put("templates", "unknown hypervisor " + t.hypervisorId());
             }
         }
-        SpareSchedule schedule = SpareSchedule.parse(r.schedules(), r.maxSize(), errors);
+        SpareSchedule schedule = SpareSchedule.parse(r.schedules(), errors);
         List<String> groups = r.entitlements().groups() == null ? List.of() : r.entitlements().groups();
         List<String> users = r.entitlements().users() == null ? List.of() : r.entitlements().users();
         if (!errors.isEmpty()) {

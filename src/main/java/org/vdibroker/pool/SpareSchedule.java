@@ -61,8 +61,7 @@ public record SpareSchedule(List<Window> windows) {
      * Reads windows as the admin API spells them, putting what is wrong into {@code errors} under the field's path
      * (e.g. {@code schedules[1].to}); returns the windows that are valid.
      */
-    public static SpareSchedule parse(List<PoolRepresentation.Schedule> schedules, int maxSize,
-            Map<String, Object> errors) {
+    public static SpareSchedule parse(List<PoolRepresentation.Schedule> schedules, Map<String, Object> errors) {
         List<Window> windows = new ArrayList<>();
         List<Integer> positions = new ArrayList<>();
         if (schedules == null) {
@@ -82,10 +81,8 @@ public record SpareSchedule(List<Window> windows) {
             if (from >= 0 && to >= 0 && from >= to) {
                 errors.put(at + ".to", "must be later than from (a window past midnight is two windows)");
             }
-            if (s.spare() == null || s.spare() < 0) {
-                errors.put(at + ".spare", "must be 0 or more");
-            } else if (s.spare() > maxSize) {
-                errors.put(at + ".spare", "must not be greater than maxSize");
+            if (s.spare() == null || s.spare() < 0 || s.spare() > 100000) {
+                errors.put(at + ".spare", "must be a number from 0 to 100000");
             }
             if (errors.size() > before) {
                 continue;
@@ -106,8 +103,7 @@ public record SpareSchedule(List<Window> windows) {
     /** Windows read back from the database, where only valid ones are stored. */
     static SpareSchedule of(List<SpareWindowEmbeddable> stored) {
         Map<String, Object> errors = new java.util.LinkedHashMap<>();
-        SpareSchedule schedule = parse(stored.stream().map(SpareWindowEmbeddable::toRepresentation).toList(),
-                Integer.MAX_VALUE, errors);
+        SpareSchedule schedule = parse(stored.stream().map(SpareWindowEmbeddable::toRepresentation).toList(), errors);
         if (!errors.isEmpty()) {
             throw new IllegalStateException("stored schedule is invalid: " + errors);
         }
