@@ -47,7 +47,7 @@ public class LoginHistory implements LoginCounts {
     @Inject
     KeyOwnership ownership;
 
-    Clock clock = Clock.systemUTC();
+    private final Clock clock = Clock.systemUTC();
 
     private Cache<String, Integer> live;
     /** What this node last wrote per pool|slot, so unchanged counts are not written again. */
@@ -85,7 +85,11 @@ public class LoginHistory implements LoginCounts {
 
     @Scheduled(every = "60s", delayed = "10s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void persist() {
-        Instant now = clock.instant();
+        persist(clock.instant());
+    }
+
+    /** Copies the counts of the slots ended before {@code now} that changed since this node last wrote them. */
+    void persist(Instant now) {
         Map<String, LoginCountEntity> changed = new HashMap<>();
         try {
             for (Pool pool : catalog.all()) {

@@ -95,6 +95,9 @@ public class PoolService {
     @Transactional
     void deleteInTx(String id) {
         database.session().remove(find(id));
+        // a new pool of the same id starts learning afresh
+        database.session().createMutationQuery("delete from LoginCountEntity where poolId = :id")
+                .setParameter("id", id).executeUpdate();
     }
 
     private PoolEntity find(String id) {
