@@ -5,7 +5,6 @@ import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -47,8 +46,6 @@ public class LoginHistory implements LoginCounts {
     @Inject
     KeyOwnership ownership;
 
-    private final Clock clock = Clock.systemUTC();
-
     private Cache<String, Integer> live;
     /** What this node last wrote per pool|slot, so unchanged counts are not written again. */
     private final Map<String, Integer> written = new ConcurrentHashMap<>();
@@ -85,7 +82,7 @@ public class LoginHistory implements LoginCounts {
 
     @Scheduled(every = "60s", delayed = "10s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void persist() {
-        persist(clock.instant());
+        persist(Instant.now());
     }
 
     /** Copies the counts of the slots ended before {@code now} that changed since this node last wrote them. */

@@ -49,7 +49,7 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
                 e.disconnectTimeoutSeconds, e.refreshOnLogoff, e.timeZone, e.enabled,
                 e.templates.stream().map(t -> new Template(t.hypervisorId, t.templateRef, t.publication)).toList(),
                 entitled(e, EntitlementEmbeddable.Kind.GROUP), entitled(e, EntitlementEmbeddable.Kind.USER),
-                SpareSchedule.of(e.schedules), e.prewarm);
+                SpareSchedule.of(e.id, e.schedules), e.prewarm);
     }
 
     private static Set<String> entitled(PoolEntity e, EntitlementEmbeddable.Kind kind) {

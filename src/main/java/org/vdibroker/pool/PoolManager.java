@@ -257,10 +257,7 @@ public class PoolManager {
         }
     }
 
-    /**
-     * Starts desktops so that the spare target (SpareTarget: schedule, forecast) are ready for newcomers beyond those
-     * waiting, within min and max.
-     */
+    /** Starts desktops so that SpareTarget's count is ready for newcomers beyond those waiting, within min and max. */
     private void grow(Pool pool) {
         if (!pool.enabled()) {
             return;

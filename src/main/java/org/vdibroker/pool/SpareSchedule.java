@@ -4,11 +4,13 @@ import java.time.DayOfWeek;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.jboss.logging.Logger;
 
 /**
  * A pool's spare targets by weekday and time of day, in the pool's time zone: windows such as "MON-FRI 07:30-10:00,
@@ -19,6 +21,7 @@ public record SpareSchedule(List<Window> windows) {
 
     public static final SpareSchedule NONE = new SpareSchedule(List.of());
 
+    private static final Logger LOG = Logger.getLogger(SpareSchedule.class);
     private static final Pattern TIME = Pattern.compile("([01]\\d|2[0-3]):[0-5]\\d|24:00");
     private static final int DAY_MINUTES = 24 * 60;
 
@@ -33,7 +36,7 @@ public record SpareSchedule(List<Window> windows) {
     public record Window(Set<DayOfWeek> days, int fromMinute, int toMinute, int spare) {
 
         public Window {
-            days = days.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(days));
+            days = Set.copyOf(days);
         }
 
         boolean covers(DayOfWeek day, int minute) {
@@ -100,12 +103,12 @@ public record SpareSchedule(List<Window> windows) {
         return new SpareSchedule(windows);
     }
 
-    /** Windows read back from the database, where only valid ones are stored. */
-    static SpareSchedule of(List<SpareWindowEmbeddable> stored) {
-        Map<String, Object> errors = new java.util.LinkedHashMap<>();
+    /** Windows read back from the database; one made invalid there by hand is left out rather than fail the pool. */
+    static SpareSchedule of(String poolId, List<SpareWindowEmbeddable> stored) {
+        Map<String, Object> errors = new LinkedHashMap<>();
         SpareSchedule schedule = parse(stored.stream().map(SpareWindowEmbeddable::toRepresentation).toList(), errors);
         if (!errors.isEmpty()) {
-            throw new IllegalStateException("stored schedule is invalid: " + errors);
+            LOG.warnf("Pool %s: schedule windows left out: %s", poolId, errors);
         }
         return schedule;
     }
