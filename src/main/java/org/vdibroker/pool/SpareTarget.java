@@ -1,9 +1,13 @@
 package org.vdibroker.pool;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * How many ready, unassigned desktops a pool should keep right now, on top of those held and waited for.
@@ -25,15 +29,21 @@ public class SpareTarget {
 
     private final ArrivalForecast forecast;
     private final ProvisioningStats provisioning;
+    private final MeterRegistry meters;
+    /** The last target per pool, shown as the gauge {@code vdi.pool.spare.target}. */
+    private final Map<String, Integer> last = new ConcurrentHashMap<>();
 
     @Inject
-    SpareTarget(LoginHistory history, ProvisioningStats provisioning) {
-        this(new ArrivalForecast(history), provisioning);
+    SpareTarget(LoginHistory history, ProvisioningStats provisioning, MeterRegistry meters) {
+        this.forecast = new ArrivalForecast(history);
+        this.provisioning = provisioning;
+        this.meters = meters;
     }
 
     public SpareTarget(ArrivalForecast forecast, ProvisioningStats provisioning) {
         this.forecast = forecast;
         this.provisioning = provisioning;
+        this.meters = null;
     }
 
     public int spare(Pool pool, Instant now) {
@@ -43,6 +53,12 @@ public class SpareTarget {
             double expected = forecast.expected(pool.id(), pool.zone(), now, now.plus(lead).plus(LoginCounts.SLOT));
             spare = Math.max(spare, (int) Math.ceil(expected + Math.sqrt(expected)));
         }
-        return Math.min(spare, pool.maxSize());
+        spare = Math.min(spare, pool.maxSize());
+        if (last.put(pool.id(), spare) == null && meters != null) {
+            Gauge.builder("vdi.pool.spare.target", () -> last.getOrDefault(pool.id(), 0)).tag("pool", pool.id())
+                    .description("ready, unassigned desktops the pool manager aims for (schedule, forecast)")
+                    .register(meters);
+        }
+        return spare;
     }
 }

@@ -61,6 +61,8 @@ class PoolScheduleTest {
                 assertThat(Api.desktops("scheduled")).as("never more than the window's spares").hasSize(4);
                 PoolSizingTest.sleep(200);
             }
+            given().get("/q/metrics").then().statusCode(200)
+                    .body(containsString("vdi_pool_spare_target{pool=\"scheduled\"} 4.0"));
             // 10:30: the window is over, the pool's own spare applies and the surplus retires
             manager.clock = at(LocalTime.of(10, 30));
             await("back to 1 spare", Duration.ofSeconds(30), () -> Api.desktops("scheduled").size() == 1
