@@ -38,8 +38,11 @@ class PrewarmReplayTest {
 
     static List<Integer>[] arrivals;
 
-    /** Queued users (had to wait for a desktop) and average idle (ready, unassigned) desktops while measuring. */
-    record Outcome(long queued, double averageIdle, long users) {
+    /**
+     * While measuring: users who had to wait for a desktop, average idle (ready, unassigned) desktops, and average
+     * desktops not in use at all (idle, being provisioned or refreshed).
+     */
+    record Outcome(long queued, double averageIdle, double averageNotInUse, long users) {
     }
 
     @BeforeAll
@@ -70,11 +73,13 @@ class PrewarmReplayTest {
                 + " sessions %d min%n", WEEKS, LEARN_WEEKS, WEEKS - LEARN_WEEKS, predictive.users(),
                 PROVISION_MINUTES, SESSION_MINUTES);
         for (int spare = 0; spare < fixed.size(); spare++) {
-            System.out.printf("  fixed spare %2d: queued users %4d, average idle desktops %6.2f%n", spare,
-                    fixed.get(spare).queued(), fixed.get(spare).averageIdle());
+            System.out.printf("  fixed spare %2d: queued users %4d, average idle desktops %6.2f (not in use %6.2f)%n",
+                    spare, fixed.get(spare).queued(), fixed.get(spare).averageIdle(),
+                    fixed.get(spare).averageNotInUse());
         }
-        System.out.printf("PREWARM predictive (base spare %d): queued users %d, average idle desktops %.2f%n",
-                BASE_SPARE, predictive.queued(), predictive.averageIdle());
+        System.out.printf("PREWARM predictive (base spare %d): queued users %d, average idle desktops %.2f (not in"
+                + " use %.2f)%n", BASE_SPARE, predictive.queued(), predictive.averageIdle(),
+                predictive.averageNotInUse());
         assertThat(comparable).as("a fixed spare count idles at least as much as pre-warming").isNotNegative();
         System.out.printf("PREWARM fixed spare %d (smallest idling at least as much): queued users %d, average idle"
                 + " desktops %.2f%n", comparable, fixed.get(comparable).queued(), fixed.get(comparable).averageIdle());
@@ -111,6 +116,7 @@ class PrewarmReplayTest {
         long queued = 0;
         long users = 0;
         double idle = 0;
+        double notInUse = 0;
         for (int minute = 0; minute < MINUTES; minute++) {
             Instant now = start.plusSeconds(60L * minute);
             boolean measuring = minute >= measureFrom;
@@ -150,9 +156,10 @@ class PrewarmReplayTest {
             }
             if (measuring) {
                 idle += ready;
+                notInUse += ready + coming;
             }
         }
-        return new Outcome(queued, idle / (MINUTES - measureFrom), users);
+        return new Outcome(queued, idle / (MINUTES - measureFrom), notInUse / (MINUTES - measureFrom), users);
     }
 
     /** Logins per minute: weekday rushes at 08:30 and 13:00 with day-to-day noise, a trickle, quiet weekends. */
