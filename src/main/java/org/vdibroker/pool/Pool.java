@@ -1,5 +1,6 @@
 package org.vdibroker.pool;
 
+import java.time.ZoneId;
 import java.util.List;
 import java.util.Set;
 
@@ -7,7 +8,8 @@ import java.util.Set;
 public record Pool(String id, String displayName, PoolEntity.Assignment assignment, int minSize, int spare,
         int maxSize, List<String> protocols, int desktopVcpus, long desktopMemoryMb, long idleTimeoutSeconds,
         long disconnectTimeoutSeconds, boolean refreshOnLogoff, String timeZone, boolean enabled,
-        List<Template> templates, Set<String> entitledGroups, Set<String> entitledUsers) {
+        List<Template> templates, Set<String> entitledGroups, Set<String> entitledUsers, SpareSchedule schedule,
+        boolean prewarm) {
 
     /** How desktops are made on one hypervisor. */
     public record Template(String hypervisorId, String templateRef, int publication) {
@@ -32,6 +34,11 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
         return false;
     }
 
+    /** The time zone schedules and login history are read in. */
+    public ZoneId zone() {
+        return ZoneId.of(timeZone == null ? "UTC" : timeZone);
+    }
+
     public String defaultProtocol() {
         return protocols.get(0);
     }
@@ -41,7 +48,8 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
                 List.of(e.protocols.split(",")), e.desktopVcpus, e.desktopMemoryMb, e.idleTimeoutSeconds,
                 e.disconnectTimeoutSeconds, e.refreshOnLogoff, e.timeZone, e.enabled,
                 e.templates.stream().map(t -> new Template(t.hypervisorId, t.templateRef, t.publication)).toList(),
-                entitled(e, EntitlementEmbeddable.Kind.GROUP), entitled(e, EntitlementEmbeddable.Kind.USER));
+                entitled(e, EntitlementEmbeddable.Kind.GROUP), entitled(e, EntitlementEmbeddable.Kind.USER),
+                SpareSchedule.of(e.id, e.schedules), e.prewarm);
     }
 
     private static Set<String> entitled(PoolEntity e, EntitlementEmbeddable.Kind kind) {

@@ -12,6 +12,7 @@ import jakarta.persistence.Id;
 import jakarta.persistence.JoinColumn;
 import jakarta.persistence.OneToMany;
 import jakarta.persistence.OrderBy;
+import jakarta.persistence.OrderColumn;
 import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 import java.time.Instant;
@@ -72,6 +73,15 @@ public class PoolEntity {
     @ElementCollection(fetch = FetchType.EAGER)
     @CollectionTable(name = "pool_entitlement", joinColumns = @JoinColumn(name = "pool_id"))
     public List<EntitlementEmbeddable> entitlements = new ArrayList<>();
+
+    /** Spare targets by weekday and time of day; outside them {@code spare} applies. */
+    @ElementCollection(fetch = FetchType.EAGER)
+    @CollectionTable(name = "pool_schedule", joinColumns = @JoinColumn(name = "pool_id"))
+    @OrderColumn(name = "list_index")
+    public List<SpareWindowEmbeddable> schedules = new ArrayList<>();
+
+    /** Raise the spare target ahead of the rushes the pool's login history predicts. */
+    public boolean prewarm;
 
     @Column(name = "created_at")
     public Instant createdAt;

@@ -76,6 +76,8 @@ public class PoolManager {
     @Inject
     ProvisioningStats stats;
     @Inject
+    SpareTarget spareTarget;
+    @Inject
     AuditService audit;
     @Inject
     MeterRegistry meters;
@@ -255,7 +257,7 @@ public class PoolManager {
         }
     }
 
-    /** Starts desktops so that {@code spare} are ready for newcomers beyond those waiting, within min and max. */
+    /** Starts desktops so that SpareTarget's count is ready for newcomers beyond those waiting, within min and max. */
     private void grow(Pool pool) {
         if (!pool.enabled()) {
             return;
@@ -264,7 +266,7 @@ public class PoolManager {
         long counted = all.stream().filter(d -> d.status().counted()).count();
         long held = all.stream().filter(d -> d.status().held() || d.owner() != null).count();
         long waiting = sessions.queueLength(pool.id());
-        long wanted = Math.max(pool.minSize(), held + waiting + pool.spare());
+        long wanted = Math.max(pool.minSize(), held + waiting + spareTarget.spare(pool, clock.instant()));
         long target = Math.min(wanted, pool.maxSize());
         if (counted > target) {
             shrink(pool, all, counted - target);

@@ -30,6 +30,8 @@ public record PoolRepresentation(
         Boolean enabled,
         @NotEmpty @Size(max = 100) List<@Valid Template> templates,
         @NotNull @Valid Entitlements entitlements,
+        @Size(max = 100) List<Schedule> schedules,
+        Boolean prewarm,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) List<GroupStatus> groupStatus,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant createdAt,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant updatedAt) {
@@ -39,6 +41,13 @@ public record PoolRepresentation(
 
     public record Template(@NotBlank String hypervisorId, @NotBlank @Size(max = 1000) String templateRef,
             @JsonProperty(access = JsonProperty.Access.READ_ONLY) Integer publication) {
+    }
+
+    /**
+     * A spare target in force on {@code days} (MON..SUN) from {@code from} to {@code to} ("HH:mm", "24:00" ends the
+     * day) in the pool's time zone. Checked by PoolService, which names the offending field.
+     */
+    public record Schedule(List<String> days, String from, String to, Integer spare) {
     }
 
     /**

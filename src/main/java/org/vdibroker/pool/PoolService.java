@@ -112,6 +112,9 @@ public class PoolService {
     @Transactional
     void deleteInTx(String id) {
         database.session().remove(find(id));
+        // a new pool of the same id starts learning afresh
+        database.session().createMutationQuery("delete from LoginCountEntity where poolId = :id")
+                .setParameter("id", id).executeUpdate();
     }
 
     private PoolEntity find(String id) {
@@ -144,6 +147,7 @@ public class PoolService {
                 errors.put("templates", "unknown hypervisor " + t.hypervisorId());
             }
         }
+        SpareSchedule schedule = SpareSchedule.parse(r.schedules(), errors);
         List<String> groups = r.entitlements().groups() == null ? List.of() : r.entitlements().groups();
         List<String> users = r.entitlements().users() == null ? List.of() : r.entitlements().users();
         if (!errors.isEmpty()) {
@@ -164,6 +168,9 @@ public class PoolService {
         e.refreshOnLogoff = assignment == PoolEntity.Assignment.FLOATING;
         e.timeZone = r.timeZone() == null ? "UTC" : r.timeZone();
         e.enabled = r.enabled() == null || r.enabled();
+        e.prewarm = r.prewarm() != null && r.prewarm();
+        e.schedules.clear();
+        schedule.windows().forEach(w -> e.schedules.add(SpareWindowEmbeddable.of(w)));
         e.updatedAt = clock.instant();
         mergeTemplates(e, r.templates());
         e.entitlements.clear();
@@ -258,6 +265,7 @@ public class PoolService {
                                 .map(x -> x.name).toList(),
                         e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.USER)
                                 .map(x -> x.name).toList()),
+                e.schedules.stream().map(SpareWindowEmbeddable::toRepresentation).toList(), e.prewarm,
                 e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.GROUP)
                         .map(x -> new PoolRepresentation.GroupStatus(x.name,
                                 x.checkState == null ? EntitlementEmbeddable.GroupState.UNVERIFIED.name()

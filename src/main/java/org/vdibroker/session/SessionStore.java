@@ -16,6 +16,7 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.cluster.CacheIndex;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.Counters;
+import org.vdibroker.pool.LoginHistory;
 
 /**
  * Sessions in the cluster. The {@code user-sessions} cache maps pool|user to the live session; creating a session
@@ -29,6 +30,9 @@ public class SessionStore {
 
     @Inject
     Counters counters;
+
+    @Inject
+    LoginHistory loginHistory;
 
     Clock clock = Clock.systemUTC();
 
@@ -80,6 +84,7 @@ public class SessionStore {
             sessions.put(fresh.id(), fresh);
             String winner = userSessions.putIfAbsent(key, fresh.id());
             if (winner == null) {
+                loginHistory.opened(poolId, now); // the arrival predictive pre-warming learns from
                 return fresh;
             }
             sessions.remove(fresh.id());

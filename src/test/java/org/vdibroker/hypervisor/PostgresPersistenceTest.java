@@ -11,8 +11,12 @@ import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.vdibroker.pool.LoginHistory;
 import org.vdibroker.security.SecretCipher;
 import org.vdibroker.testsupport.Api;
 import org.vdibroker.testsupport.PostgresProfile;
@@ -30,6 +34,9 @@ class PostgresPersistenceTest {
     @Inject
     SecretCipher cipher;
 
+    @Inject
+    LoginHistory loginHistory;
+
     @Test
     void runsOnPostgresql() throws Exception {
         try (Connection c = postgres.getConnection()) {
@@ -38,7 +45,12 @@ class PostgresPersistenceTest {
         HypervisorCredentialsTest.credentialsAreNeverReturnedAndStoredEncrypted("hv-pg", postgres, cipher);
 
         Api.simulator("sim-pg", 10, 50, 50);
-        Api.createPool(Api.pool("pg-pool", "floating", 2, 0, 2, "sim-pg", List.of("/engineering")));
+        Map<String, Object> pool = new HashMap<>(Api.pool("pg-pool", "floating", 2, 0, 2, "sim-pg",
+                List.of("/engineering")));
+        pool.put("prewarm", true);
+        pool.put("schedules", List.of(Map.of("days", List.of("SAT", "SUN"), "from", "00:00", "to", "24:00",
+                "spare", 0)));
+        Api.createPool(pool);
         await("desktops ready", Duration.ofSeconds(30), () -> Api.desktopsIn("pg-pool", "READY") == 2);
         Api.requestDesktop(Tokens.user("pat", "/engineering"), "pg-pool").then().statusCode(200);
 
@@ -47,7 +59,13 @@ class PostgresPersistenceTest {
                     .isEqualTo(2);
             assertThat(count(c, "select count(*) from pool_template where pool_id = 'pg-pool'")).isEqualTo(1);
             assertThat(count(c, "select count(*) from pool_entitlement where pool_id = 'pg-pool'")).isEqualTo(1);
+            assertThat(count(c, "select count(*) from pool_schedule where pool_id = 'pg-pool' and ends_at = '24:00'"
+                    + " and days = 'SAT,SUN'")).isEqualTo(1);
+            assertThat(count(c, "select count(*) from pool where id = 'pg-pool' and prewarm")).isEqualTo(1);
         }
+        Instant now = Instant.now();
+        assertThat(loginHistory.arrivals("pg-pool", now.minus(Duration.ofDays(28)), now)).as("read on PostgreSQL")
+                .isNotNull();
         await("audit written", Duration.ofSeconds(10), () -> {
             try (Connection c = postgres.getConnection()) {
                 return count(c, "select count(*) from audit_event where kind = 'desktop.assigned'"
