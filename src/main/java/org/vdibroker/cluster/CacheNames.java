@@ -11,6 +11,7 @@ public final class CacheNames {
     public static final String IDEMPOTENCY = "idempotency";
     public static final String SIMULATOR_VMS = "simulator-vms";
     public static final String COUNTERS = "counters";
+    public static final String OUTBOX = "outbox";
 
     private CacheNames() {
     }
