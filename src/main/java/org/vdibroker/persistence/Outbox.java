@@ -150,6 +150,11 @@ public class Outbox {
             }
             return;
         }
+        if (!databaseAnswers && !databaseAnswers()) {
+            answered(false); // still down: one probe per round rather than a failing batch
+            pending = total;
+            return;
+        }
         int written = 0;
         for (int from = 0; from < mine.size(); from += BATCH) {
             List<Map.Entry<String, Serializable>> batch = mine.subList(from, Math.min(mine.size(), from + BATCH));
