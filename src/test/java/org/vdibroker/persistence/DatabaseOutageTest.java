@@ -135,6 +135,39 @@ class DatabaseOutageTest {
         }
     }
 
+    @Test
+    void anEventTheDatabaseRefusesWaitsWithoutHoldingUpTheOthers() throws Exception {
+        try (Connection c = postgres.connect()) {
+            c.createStatement().execute("""
+                    create function refuse_poison() returns trigger language plpgsql as $$
+                    begin
+                        if new.kind = 'poison.test' then raise exception 'refused by the test'; end if;
+                        return new;
+                    end $$""");
+            c.createStatement().execute("create trigger refuse_poison before insert on audit_event"
+                    + " for each row execute function refuse_poison()");
+        }
+        try {
+            audit.record("poison.test", "tester", null, null, null, "refused");
+            for (int i = 0; i < 5; i++) {
+                audit.record("beside-poison.test", "tester", null, null, null, "event " + i);
+            }
+            outbox.flush();
+            assertThat(postgres.count("select count(*) from audit_event where kind = 'beside-poison.test'"))
+                    .isEqualTo(5);
+            assertThat(outbox.pending()).as("the refused event still waits").isEqualTo(1);
+            assertThat(outbox.databaseState()).isEqualTo("UP");
+        } finally {
+            try (Connection c = postgres.connect()) {
+                c.createStatement().execute("drop trigger refuse_poison on audit_event");
+                c.createStatement().execute("drop function refuse_poison()");
+            }
+        }
+        outbox.flush();
+        assertThat(outbox.pending()).isZero();
+        assertThat(postgres.count("select count(*) from audit_event where kind = 'poison.test'")).isEqualTo(1);
+    }
+
     private static String state(String user, String sessionId) {
         return given().auth().oauth2(Tokens.user(user, "/outage")).get("/api/v1/me/sessions/" + sessionId).then()
                 .statusCode(200).extract().jsonPath().getString("state");
