@@ -47,7 +47,7 @@ public class Outbox {
 
     private static final Logger LOG = Logger.getLogger(Outbox.class);
     static final int BATCH = 500;
-    /** Bounded work per tick (STYLE.md 6): more waits for the next tick. */
+    /** Bounded work per tick: what is beyond waits for the next one. */
     private static final int MAX_PER_TICK = 20 * BATCH;
     /** While nothing waits, whether the database answers is checked this often, for the readiness details. */
     private static final Duration PROBE_INTERVAL = Duration.ofSeconds(5);
