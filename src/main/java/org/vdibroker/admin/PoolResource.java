@@ -19,6 +19,7 @@ import java.util.Comparator;
 import java.util.List;
 import org.vdibroker.access.AccessIds;
 import org.vdibroker.desktop.DesktopService;
+import org.vdibroker.pool.PoolCatalog;
 import org.vdibroker.pool.PoolRepresentation;
 import org.vdibroker.pool.PoolService;
 import org.vdibroker.security.Caller;
@@ -29,6 +30,9 @@ import org.vdibroker.security.Roles;
 @RolesAllowed(Roles.ADMIN)
 @Produces(MediaType.APPLICATION_JSON)
 public class PoolResource {
+
+    @Inject
+    PoolCatalog catalog;
 
     @Inject
     PoolService pools;
@@ -74,7 +78,10 @@ public class PoolResource {
     @GET
     @Path("/{id}/desktops")
     public List<DesktopRepresentation> desktops(@PathParam("id") String id) {
-        pools.get(AccessIds.name("Pool", id)); // 404 for an unknown pool
+        String poolId = AccessIds.name("Pool", id);
+        if (catalog.get(poolId).isEmpty()) {
+            pools.get(poolId); // 404 for an unknown pool; pools the node knows are listed also with the database down
+        }
         return desktops.ofPool(id).stream().map(DesktopRepresentation::of)
                 .sorted(Comparator.comparing(DesktopRepresentation::name)).toList();
     }

@@ -17,6 +17,7 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.hibernate.exception.JDBCConnectionException;
 import org.infinispan.partitionhandling.AvailabilityException;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
@@ -100,6 +101,15 @@ public class ProblemMappers {
         return Response.fromResponse(Problem.of(503, "cluster-unavailable", "Cluster unavailable",
                 "this broker node cannot reach enough of its cluster; retry, another node may serve you")
                 .toResponse()).header(HttpHeaders.RETRY_AFTER, "2").build();
+    }
+
+    /** The database does not answer (brokering goes on from the cluster's state; admin changes must wait). */
+    @ServerExceptionMapper
+    public Response databaseUnavailable(JDBCConnectionException e) {
+        LOG.warnf("Request needs the database, which does not answer: %s", e.getMessage());
+        return Response.fromResponse(Problem.of(503, "database-unavailable", "Database unavailable",
+                "the broker's database does not answer; retry later").toResponse())
+                .header(HttpHeaders.RETRY_AFTER, "10").build();
     }
 
     @ServerExceptionMapper

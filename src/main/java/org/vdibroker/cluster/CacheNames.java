@@ -12,6 +12,7 @@ public final class CacheNames {
     public static final String SIMULATOR_VMS = "simulator-vms";
     public static final String COUNTERS = "counters";
     public static final String LOGIN_COUNTS = "login-counts";
+    public static final String OUTBOX = "outbox";
 
     private CacheNames() {
     }

@@ -4,42 +4,77 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import org.vdibroker.persistence.Database;
+import org.vdibroker.persistence.Outbox;
 
-/** The durable desktop inventory in the database: what the broker created, so live state can be rebuilt. */
+/**
+ * The durable desktop inventory in the database: what the broker created, so live state can be rebuilt. Changes go
+ * through the cluster's outbox (one entry per desktop, changes folded in order), so the database may be down.
+ */
 @ApplicationScoped
 public class DesktopInventory {
+
+    private static final String KEY_PREFIX = "desktop:";
 
     @Inject
     Database database;
 
+    @Inject
+    Outbox outbox;
+
     Clock clock = Clock.systemUTC();
 
-    @Transactional
+    /** A new desktop: its row is written from the outbox. */
     public void add(DesktopEntity desktop) {
-        desktop.createdAt = clock.instant();
-        database.session().persist(desktop);
+        InventoryChange.Created row = new InventoryChange.Created(desktop.poolId, desktop.hypervisorId, desktop.name,
+                desktop.publication, desktop.agentSecretHash, clock.instant());
+        change(desktop.id, c -> c.withCreated(row));
+    }
+
+    public void setVmRef(String desktopId, String vmRef) {
+        change(desktopId, c -> c.withVmRef(vmRef));
+    }
+
+    /** The user a dedicated desktop belongs to from now on, so a whole-cluster restart can give it back to them. */
+    public void setOwner(String desktopId, String owner) {
+        change(desktopId, c -> c.withOwner(owner));
+    }
+
+    /** The desktop is gone; it no longer belongs to anyone. */
+    public void retired(String desktopId) {
+        Instant now = clock.instant();
+        change(desktopId, c -> c.withRetiredAt(now));
+    }
+
+    /** The row as it will be once what waits in the outbox is written; a new desktop's is found before that. */
+    public Optional<DesktopEntity> find(String desktopId) {
+        Optional<InventoryChange> waiting = outbox.waiting(KEY_PREFIX + desktopId, InventoryChange.class);
+        DesktopEntity row = waiting.map(InventoryChange::newRow).orElse(null);
+        if (row == null) {
+            row = stored(desktopId);
+            if (row == null) {
+                return Optional.empty();
+            }
+        }
+        DesktopEntity found = row;
+        waiting.ifPresent(c -> c.applyTo(found));
+        return Optional.of(found);
     }
 
     @Transactional
-    public void setVmRef(String desktopId, String vmRef) {
+    DesktopEntity stored(String desktopId) {
         DesktopEntity e = database.session().find(DesktopEntity.class, desktopId);
         if (e != null) {
-            e.vmRef = vmRef;
+            database.session().detach(e); // callers may see waiting changes applied; they must not reach the table
         }
+        return e;
     }
 
-    @Transactional
-    public void retired(String desktopId) {
-        DesktopEntity e = database.session().find(DesktopEntity.class, desktopId);
-        if (e != null && e.retiredAt == null) {
-            e.retiredAt = clock.instant();
-        }
-    }
-
-    @Transactional
-    public Optional<DesktopEntity> find(String desktopId) {
-        return Optional.ofNullable(database.session().find(DesktopEntity.class, desktopId));
+    private void change(String desktopId, UnaryOperator<InventoryChange> change) {
+        outbox.fold(KEY_PREFIX + desktopId, InventoryChange.class,
+                c -> change.apply(c == null ? InventoryChange.none(desktopId) : c));
     }
 }

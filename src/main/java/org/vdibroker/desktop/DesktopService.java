@@ -25,6 +25,9 @@ public class DesktopService {
     @Inject
     DesktopTransitions transitions;
 
+    @Inject
+    DesktopInventory inventory;
+
     private Cache<String, DesktopState> desktops;
     private Cache<String, String> owners;
     private CacheIndex<DesktopState> byPool;
@@ -107,6 +110,7 @@ public class DesktopService {
             if (won.isPresent()) {
                 if (dedicated) {
                     owners.put(ownerKey(poolId, user), id);
+                    inventory.setOwner(id, user);
                 }
                 return won;
             }
@@ -114,7 +118,7 @@ public class DesktopService {
         return Optional.empty();
     }
 
-    /** Forgets a dedicated desktop's owner (the desktop is being retired). */
+    /** Forgets a dedicated desktop's owner (the desktop is being retired; retirement clears its inventory row's). */
     public void forgetOwner(DesktopState desktop) {
         if (desktop.owner() != null) {
             owners.remove(ownerKey(desktop.poolId(), desktop.owner()), desktop.id());

@@ -8,8 +8,12 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.lifecycle.ComponentStatus;
 import org.infinispan.partitionhandling.AvailabilityMode;
 import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.persistence.Outbox;
 
-/** Ready when the cache manager runs and the node is not draining; a load balancer stops sending work otherwise. */
+/**
+ * Ready when the cache manager runs and the node is not draining; a load balancer stops sending work otherwise. The
+ * identity provider and the database are shown in the details but never make the node unready.
+ */
 @Readiness
 public class ReadinessCheck implements HealthCheck {
 
@@ -21,6 +25,9 @@ public class ReadinessCheck implements HealthCheck {
 
     @Inject
     IdentityProviderProbe identityProvider;
+
+    @Inject
+    Outbox outbox;
 
     @Override
     public HealthCheckResponse call() {
@@ -36,6 +43,9 @@ public class ReadinessCheck implements HealthCheck {
                 .withData("draining", node.draining())
                 // shown, not counted: with Keycloak down, holders of valid tokens are still served
                 .withData("identity-provider", identityProvider.state())
+                // shown, not counted either: with the database down, brokering goes on and writes wait in the outbox
+                .withData("database", outbox.databaseState())
+                .withData("outbox-pending", outbox.pending())
                 .withData("cluster-members", members)
                 .withData("cache-manager", manager.getStatus().name())
                 .build();

@@ -325,13 +325,7 @@ public class PoolManager {
         entity.name = name;
         entity.publication = template.publication();
         entity.agentSecretHash = AgentSecrets.hash(secret);
-        try {
-            inventory.add(entity);
-        } catch (RuntimeException e) {
-            LOG.warnf("Pool %s: not provisioning while the inventory cannot be written: %s", pool.id(),
-                    e.getMessage());
-            return false;
-        }
+        inventory.add(entity); // through the outbox: provisioning goes on while the database is down
         try {
             TaskRef task = call(driver.provision(new ProvisionSpec(name, template.templateRef(), pool.desktopVcpus(),
                     pool.desktopMemoryMb(), Map.of("vdi.desktop-id", id, AgentSecrets.METADATA_KEY, secret))));

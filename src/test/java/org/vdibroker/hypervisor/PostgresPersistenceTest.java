@@ -54,9 +54,15 @@ class PostgresPersistenceTest {
         await("desktops ready", Duration.ofSeconds(30), () -> Api.desktopsIn("pg-pool", "READY") == 2);
         Api.requestDesktop(Tokens.user("pat", "/engineering"), "pg-pool").then().statusCode(200);
 
+        // the inventory is written from the outbox, within a second or so
+        await("inventory written", Duration.ofSeconds(10), () -> {
+            try (Connection c = postgres.getConnection()) {
+                return count(c, "select count(*) from desktop where pool_id = 'pg-pool' and vm_ref is not null") == 2;
+            } catch (Exception e) {
+                return false;
+            }
+        });
         try (Connection c = postgres.getConnection()) {
-            assertThat(count(c, "select count(*) from desktop where pool_id = 'pg-pool' and vm_ref is not null"))
-                    .isEqualTo(2);
             assertThat(count(c, "select count(*) from pool_template where pool_id = 'pg-pool'")).isEqualTo(1);
             assertThat(count(c, "select count(*) from pool_entitlement where pool_id = 'pg-pool'")).isEqualTo(1);
             assertThat(count(c, "select count(*) from pool_schedule where pool_id = 'pg-pool' and ends_at = '24:00'"

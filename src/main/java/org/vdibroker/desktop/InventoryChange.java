@@ -1,0 +1,74 @@
+package org.vdibroker.desktop;
+
+import java.io.Serializable;
+import java.time.Instant;
+
+/**
+ * The changes to one desktop's inventory row that wait in the outbox, folded into one entry: the row as created (if
+ * that is not written yet) and the fields set since. Every field is set at most once in a desktop's life (the VM
+ * reference when it is provisioned, the owner when a dedicated desktop is first claimed) and retirement is final and
+ * clears the owner; so writing a change again, or an older change after a newer one, leaves the same row.
+ *
+ * @param created the whole row of a new desktop, or null when the row exists already
+ */
+record InventoryChange(String desktopId, Created created, String vmRef, String owner, Instant retiredAt)
+        implements Serializable {
+
+    /** The fields of a new desktop's row that never change. */
+    record Created(String poolId, String hypervisorId, String name, int publication, String agentSecretHash,
+            Instant createdAt) implements Serializable {
+    }
+
+    static InventoryChange none(String desktopId) {
+        return new InventoryChange(desktopId, null, null, null, null);
+    }
+
+    InventoryChange withCreated(Created row) {
+        return new InventoryChange(desktopId, row, vmRef, owner, retiredAt);
+    }
+
+    InventoryChange withVmRef(String ref) {
+        return new InventoryChange(desktopId, created, ref, owner, retiredAt);
+    }
+
+    InventoryChange withOwner(String user) {
+        return new InventoryChange(desktopId, created, vmRef, user, retiredAt);
+    }
+
+    /** Retired at {@code at}, unless retired before; the owner is let go. */
+    InventoryChange withRetiredAt(Instant at) {
+        return new InventoryChange(desktopId, created, vmRef, null, retiredAt == null ? at : retiredAt);
+    }
+
+    /** A new row for this change; null if the change does not create the desktop. */
+    DesktopEntity newRow() {
+        if (created == null) {
+            return null;
+        }
+        DesktopEntity row = new DesktopEntity();
+        row.id = desktopId;
+        row.poolId = created.poolId();
+        row.hypervisorId = created.hypervisorId();
+        row.name = created.name();
+        row.publication = created.publication();
+        row.agentSecretHash = created.agentSecretHash();
+        row.createdAt = created.createdAt();
+        return row;
+    }
+
+    /** Applies the fields this change sets; a retired row stays as it is. */
+    void applyTo(DesktopEntity row) {
+        if (row.retiredAt != null) {
+            return;
+        }
+        if (vmRef != null) {
+            row.vmRef = vmRef;
+        }
+        if (retiredAt != null) {
+            row.retiredAt = retiredAt;
+            row.owner = null;
+        } else if (owner != null) {
+            row.owner = owner;
+        }
+    }
+}

@@ -1,0 +1,287 @@
+package org.vdibroker.persistence;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.quarkus.scheduler.Scheduled;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Any;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import java.io.Serializable;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+import org.hibernate.Session;
+import org.infinispan.Cache;
+import org.infinispan.commons.util.CloseableIterator;
+import org.infinispan.context.Flag;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.jboss.logging.Logger;
+import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.cluster.KeyOwnership;
+
+/**
+ * Database writes that must not wait for the database, nor be lost: audit events and desktop inventory changes are
+ * put into the cluster's {@code outbox} cache (two copies, so a node's death loses none) and written from there in
+ * batches. Each entry is written by the primary owner of its key, so the work spreads over the nodes and moves when
+ * nodes leave. An entry leaves the outbox only after its transaction committed, and only if it did not change
+ * meanwhile; writers are idempotent, so writing an entry twice is harmless. While the database is down, entries
+ * wait and brokering goes on; they are written when it answers again.
+ */
+@ApplicationScoped
+public class Outbox {
+
+    private static final Logger LOG = Logger.getLogger(Outbox.class);
+    static final int BATCH = 500;
+    /** Bounded work per tick: what is beyond waits for the next one. */
+    private static final int MAX_PER_TICK = 20 * BATCH;
+    /** While nothing waits, whether the database answers is checked this often, for the readiness details. */
+    private static final Duration PROBE_INTERVAL = Duration.ofSeconds(5);
+
+    @Inject
+    EmbeddedCacheManager manager;
+    @Inject
+    KeyOwnership ownership;
+    @Inject
+    Database database;
+    @Inject
+    @Any
+    Instance<OutboxWriter<?>> writerBeans;
+    @Inject
+    MeterRegistry meters;
+
+    Clock clock = Clock.systemUTC();
+
+    private volatile Cache<String, Serializable> cache;
+    private volatile Map<Class<?>, OutboxWriter<?>> writers;
+    private volatile boolean databaseAnswers = true;
+    private volatile Instant checkedAt = Instant.MIN;
+    private volatile int pending;
+    private volatile boolean stopped;
+
+    void onStart(@Observes StartupEvent event) {
+        Gauge.builder("vdi.outbox.pending", this, Outbox::pending)
+                .description("database writes this node is to make that wait in the outbox").register(meters);
+    }
+
+    /** Adds an entry under a key that names it alone (e.g. an audit event's id). */
+    public void add(String key, Serializable entry) {
+        cache().put(key, entry);
+    }
+
+    /**
+     * Folds a change into the entry waiting under {@code key} ({@code null} when none waits) with a conditional
+     * write, so concurrent changes of one thing, from any node, are all kept and keep their order.
+     */
+    public <T extends Serializable> void fold(String key, Class<T> type, UnaryOperator<T> change) {
+        Cache<String, Serializable> c = cache();
+        while (true) {
+            T current = type.cast(c.get(key));
+            T next = change.apply(current);
+            if (current == null ? c.putIfAbsent(key, next) == null : c.replace(key, current, next)) {
+                return;
+            }
+        }
+    }
+
+    /** What waits under {@code key}, if anything. */
+    public <T extends Serializable> Optional<T> waiting(String key, Class<T> type) {
+        return Optional.ofNullable(cache().get(key)).map(type::cast);
+    }
+
+    /** Entries this node is to write that still wait (as of its last round); the cluster's total is the sum. */
+    public int pending() {
+        return pending;
+    }
+
+    /** UP, or DEGRADED while the database does not answer (entries wait, brokering goes on). */
+    public String databaseState() {
+        return databaseAnswers ? "UP" : "DEGRADED";
+    }
+
+    @Scheduled(every = "1s", delayed = "1s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void tick() {
+        if (stopped) {
+            return;
+        }
+        try {
+            flush();
+        } catch (RuntimeException e) {
+            LOG.warnf("Outbox round failed, the entries wait: %s", e.getMessage());
+        }
+    }
+
+    /** Last round before the cache manager stops; a clustered node's entries are also kept by the other owners. */
+    void onStop(@Observes @Priority(2) ShutdownEvent event) {
+        try {
+            flush();
+        } catch (RuntimeException e) {
+            LOG.warnf("Outbox not written before shutdown (%d entries of this node wait): %s", pending,
+                    e.getMessage());
+        }
+        stopped = true;
+    }
+
+    /**
+     * Writes the entries this node is responsible for, in batches, until none is left or the database fails.
+     * Synchronized so a read that flushes first (the audit page) and the scheduler do not write the same entries.
+     */
+    public synchronized void flush() {
+        List<Map.Entry<String, Serializable>> mine = new ArrayList<>();
+        int total = collectMine(mine);
+        if (mine.isEmpty()) {
+            pending = 0;
+            if (checkedAt.isBefore(clock.instant().minus(PROBE_INTERVAL))) {
+                answered(databaseAnswers());
+            }
+            return;
+        }
+        if (!databaseAnswers && !databaseAnswers()) {
+            answered(false); // still down: one probe per round rather than a failing batch
+            pending = total;
+            return;
+        }
+        int written = 0;
+        for (int from = 0; from < mine.size(); from += BATCH) {
+            List<Map.Entry<String, Serializable>> batch = mine.subList(from, Math.min(mine.size(), from + BATCH));
+            written += writeBatch(batch);
+            if (!databaseAnswers) {
+                break; // the rest waits for the next round
+            }
+        }
+        pending = total - written;
+    }
+
+    /** Adds up to MAX_PER_TICK entries this node writes to {@code mine}; returns how many it writes in all. */
+    private int collectMine(List<Map.Entry<String, Serializable>> mine) {
+        Cache<String, Serializable> c = cache();
+        Predicate<Object> isMine = ownership.primaryOwnerTest(c);
+        int total = 0;
+        try (CloseableIterator<Map.Entry<String, Serializable>> entries = c.getAdvancedCache()
+                .withFlags(Flag.CACHE_MODE_LOCAL).entrySet().iterator()) {
+            while (entries.hasNext()) {
+                Map.Entry<String, Serializable> e = entries.next();
+                if (isMine.test(e.getKey())) {
+                    total++;
+                    if (mine.size() < MAX_PER_TICK) {
+                        mine.add(Map.entry(e.getKey(), e.getValue()));
+                    }
+                }
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Writes one batch in one transaction. If that fails while the database answers, an entry of the batch is at
+     * fault, so the entries are written one by one and those that fail stay (logged) without holding up the others.
+     * Returns how many were written.
+     */
+    private int writeBatch(List<Map.Entry<String, Serializable>> batch) {
+        try {
+            write(batch);
+        } catch (RuntimeException e) {
+            if (!databaseAnswers()) {
+                answered(false);
+                return 0;
+            }
+            int written = 0;
+            for (Map.Entry<String, Serializable> entry : batch) {
+                try {
+                    write(List.of(entry));
+                    removeWritten(List.of(entry));
+                    written++;
+                } catch (RuntimeException one) {
+                    LOG.errorf("Outbox entry %s cannot be written and stays in the outbox: %s", entry.getKey(),
+                            one.getMessage());
+                }
+            }
+            answered(true);
+            return written;
+        }
+        removeWritten(batch);
+        answered(true);
+        return batch.size();
+    }
+
+    private void write(List<Map.Entry<String, Serializable>> entries) {
+        Map<Class<?>, List<Serializable>> byType = new LinkedHashMap<>();
+        for (Map.Entry<String, Serializable> e : entries) {
+            byType.computeIfAbsent(e.getValue().getClass(), t -> new ArrayList<>()).add(e.getValue());
+        }
+        QuarkusTransaction.requiringNew().run(() -> {
+            Session session = database.session();
+            byType.forEach((type, values) -> writerFor(type).write(session, values));
+        });
+    }
+
+    /** An entry leaves only if it is still what was written; if it changed meanwhile, the newer value waits. */
+    private void removeWritten(List<Map.Entry<String, Serializable>> written) {
+        Cache<String, Serializable> c = cache();
+        CompletableFuture<?>[] removals = written.stream().map(e -> c.removeAsync(e.getKey(), e.getValue()))
+                .toArray(CompletableFuture[]::new);
+        CompletableFuture.allOf(removals).join();
+    }
+
+    private boolean databaseAnswers() {
+        try {
+            QuarkusTransaction.requiringNew().run(() -> database.session().createNativeQuery("select 1", Integer.class)
+                    .getSingleResult());
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void answered(boolean answers) {
+        checkedAt = clock.instant();
+        if (answers != databaseAnswers) {
+            if (answers) {
+                LOG.infof("The database answers again: the outbox is being written");
+            } else {
+                LOG.warnf("The database does not answer: audit events and inventory changes wait in the outbox");
+            }
+        }
+        databaseAnswers = answers;
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T extends Serializable> OutboxWriter<T> writerFor(Class<?> type) {
+        Map<Class<?>, OutboxWriter<?>> w = writers;
+        if (w == null) {
+            w = new HashMap<>();
+            for (OutboxWriter<?> writer : writerBeans) {
+                w.put(writer.type(), writer);
+            }
+            writers = w;
+        }
+        OutboxWriter<?> writer = w.get(type);
+        if (writer == null) {
+            throw new IllegalStateException("no outbox writer for " + type.getName());
+        }
+        return (OutboxWriter<T>) writer;
+    }
+
+    private Cache<String, Serializable> cache() {
+        Cache<String, Serializable> c = cache;
+        if (c == null) {
+            c = manager.getCache(CacheNames.OUTBOX);
+            cache = c;
+        }
+        return c;
+    }
+}
