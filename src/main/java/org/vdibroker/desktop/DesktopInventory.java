@@ -4,6 +4,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
 import java.time.Clock;
+import java.util.List;
 import java.util.Optional;
 import org.vdibroker.persistence.Database;
 
@@ -36,6 +37,15 @@ public class DesktopInventory {
         if (e != null && e.retiredAt == null) {
             e.retiredAt = clock.instant();
         }
+    }
+
+    /** Desktops of the pool that were made and not retired: what the broker believes exists. */
+    @Transactional
+    public List<DesktopEntity> active(String poolId) {
+        return database.session()
+                .createSelectionQuery("from DesktopEntity where poolId = :pool and retiredAt is null",
+                        DesktopEntity.class)
+                .setParameter("pool", poolId).getResultList();
     }
 
     @Transactional

@@ -114,6 +114,13 @@ public class DesktopService {
         return Optional.empty();
     }
 
+    /** Records that a dedicated desktop belongs to its owner again (live state rebuilt after a restart). */
+    public void rememberOwner(DesktopState desktop) {
+        if (desktop.owner() != null) {
+            owners.putIfAbsent(ownerKey(desktop.poolId(), desktop.owner()), desktop.id());
+        }
+    }
+
     /** Forgets a dedicated desktop's owner (the desktop is being retired). */
     public void forgetOwner(DesktopState desktop) {
         if (desktop.owner() != null) {

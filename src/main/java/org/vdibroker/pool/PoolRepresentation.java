@@ -30,6 +30,7 @@ public record PoolRepresentation(
         Boolean enabled,
         @NotEmpty @Size(max = 100) List<@Valid Template> templates,
         @NotNull @Valid Entitlements entitlements,
+        @Pattern(regexp = "adopt|retire|ignore", message = "must be adopt, retire or ignore") String unknownVms,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant createdAt,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant updatedAt) {
 

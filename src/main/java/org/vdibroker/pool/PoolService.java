@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -147,6 +148,9 @@ public class PoolService {
         e.refreshOnLogoff = assignment == PoolEntity.Assignment.FLOATING;
         e.timeZone = r.timeZone() == null ? "UTC" : r.timeZone();
         e.enabled = r.enabled() == null || r.enabled();
+        if (r.unknownVms() != null) {
+            e.unknownVms = PoolEntity.UnknownVms.valueOf(r.unknownVms().toUpperCase(Locale.ROOT));
+        }
         e.updatedAt = clock.instant();
         mergeTemplates(e, r.templates());
         e.entitlements.clear();
@@ -195,6 +199,6 @@ public class PoolService {
                                 .map(x -> x.name).toList(),
                         e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.USER)
                                 .map(x -> x.name).toList()),
-                e.createdAt, e.updatedAt);
+                e.unknownVms.name().toLowerCase(Locale.ROOT), e.createdAt, e.updatedAt);
     }
 }
