@@ -5,6 +5,9 @@ import jakarta.inject.Inject;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -81,6 +84,8 @@ public class Reconciler {
     Clock clock = Clock.systemUTC();
 
     private final Map<String, Instant> lastRound = new ConcurrentHashMap<>();
+    /** Hypervisors still to compare in each pool's current round. */
+    private final Map<String, Deque<String>> rounds = new ConcurrentHashMap<>();
     /** Pools whose empty live state has been checked against the inventory since it became empty. */
     private final Set<String> emptyChecked = ConcurrentHashMap.newKeySet();
     /** Unknown VMs already reported under IGNORE, so each is reported once per node. */
@@ -90,13 +95,23 @@ public class Reconciler {
     public void reconcile(Pool pool) {
         List<DesktopState> live = desktops.ofPool(pool.id());
         markLost(live);
-        if (due(pool, live)) {
-            lastRound.put(pool.id(), clock.instant());
-            try {
-                compare(pool);
-            } catch (RuntimeException e) {
-                LOG.warnf(e, "Pool %s: reconciliation round failed", pool.id());
+        try {
+            Deque<String> round = rounds.get(pool.id());
+            if ((round == null || round.isEmpty()) && due(pool, live)) {
+                lastRound.put(pool.id(), clock.instant());
+                round = new ArrayDeque<>(hypervisorsOf(pool, live));
+                rounds.put(pool.id(), round);
             }
+            if (round != null && !round.isEmpty()) {
+                // a round over many hypervisors is spread over ticks, a batch of hypervisors at a time
+                List<String> slice = new ArrayList<>();
+                while (!round.isEmpty() && slice.size() < config.poolManager().batchSize()) {
+                    slice.add(round.poll());
+                }
+                compare(pool, slice);
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "Pool %s: reconciliation failed", pool.id());
         }
     }
 
@@ -104,6 +119,7 @@ public class Reconciler {
     void forget() {
         lastRound.clear();
         emptyChecked.clear();
+        rounds.clear();
     }
 
     private boolean due(Pool pool, List<DesktopState> live) {
@@ -120,7 +136,9 @@ public class Reconciler {
     private void markLost(List<DesktopState> live) {
         for (DesktopState d : live) {
             DesktopState current = d;
-            if (d.status() != DesktopStatus.LOST && health.lost(d.hypervisorId())) {
+            // a FAILED desktop is on its way out (an admin may have recycled a LOST one to free its owner)
+            if (d.status() != DesktopStatus.LOST && d.status() != DesktopStatus.FAILED
+                    && health.lost(d.hypervisorId())) {
                 current = transitions.lost(d).orElse(null);
                 if (current == null) {
                     continue; // changed meanwhile; the next tick looks again
@@ -148,23 +166,34 @@ public class Reconciler {
         return transitions.lostReleased(lost, sessionId).orElse(null);
     }
 
-    private void compare(Pool pool) {
-        Map<String, DesktopEntity> rows = null; // by name; null while the database cannot tell
-        try {
-            rows = new HashMap<>();
-            for (DesktopEntity row : inventory.active(pool.id())) {
-                rows.put(row.name, row);
-            }
-        } catch (RuntimeException e) {
-            LOG.infof("Pool %s: inventory not read, unknown VMs wait: %s", pool.id(), e.getMessage());
-            rows = null;
-        }
+    /** The pool's templates' hypervisors and those its desktops are on, in the live state or the inventory. */
+    private Set<String> hypervisorsOf(Pool pool, List<DesktopState> live) {
         Set<String> hypervisorIds = new LinkedHashSet<>();
         pool.templates().forEach(t -> hypervisorIds.add(t.hypervisorId()));
-        desktops.ofPool(pool.id()).forEach(d -> hypervisorIds.add(d.hypervisorId()));
+        live.forEach(d -> hypervisorIds.add(d.hypervisorId()));
+        Map<String, DesktopEntity> rows = rows(pool);
         if (rows != null) {
             rows.values().forEach(r -> hypervisorIds.add(r.hypervisorId));
         }
+        return hypervisorIds;
+    }
+
+    /** Active inventory rows of the pool by name; null while the database cannot tell. */
+    private Map<String, DesktopEntity> rows(Pool pool) {
+        try {
+            Map<String, DesktopEntity> rows = new HashMap<>();
+            for (DesktopEntity row : inventory.active(pool.id())) {
+                rows.put(row.name, row);
+            }
+            return rows;
+        } catch (RuntimeException e) {
+            LOG.infof("Pool %s: inventory not read, unknown VMs wait: %s", pool.id(), e.getMessage());
+            return null;
+        }
+    }
+
+    private void compare(Pool pool, List<String> hypervisorIds) {
+        Map<String, DesktopEntity> rows = rows(pool);
         for (String hypervisorId : hypervisorIds) {
             HypervisorDriver driver = health.lost(hypervisorId) ? null : health.driver(hypervisorId).orElse(null);
             if (driver == null) {
