@@ -62,19 +62,12 @@ public class HypervisorHealth {
         return tracker(hypervisorId).breaker == CircuitBreakerState.OPEN;
     }
 
-    /** No call to the hypervisor has been answered for at least {@code host-lost-after}. */
+    /** Calls to the hypervisor fail, and none has been answered for at least {@code host-lost-after}. */
     public boolean lost(String hypervisorId) {
         Tracker tracker = trackers.get(hypervisorId);
         Instant since = tracker == null ? null : tracker.unansweredSince;
         return since != null
                 && !clock.instant().isBefore(since.plus(config.poolManager().hostLostAfter()));
-    }
-
-    /** Answered a call recently and takes calls: fit for new work. */
-    public boolean answering(String hypervisorId) {
-        Tracker tracker = trackers.get(hypervisorId);
-        return tracker != null && tracker.unansweredSince == null && tracker.lastAnswerAt != null
-                && tracker.breaker != CircuitBreakerState.OPEN;
     }
 
     /** Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers. */
@@ -166,7 +159,9 @@ public class HypervisorHealth {
 
         void unanswered(String why) {
             if (unansweredSince == null) {
-                unansweredSince = clock.instant();
+                // silent since its last answer, which may be a while before the first call that got none
+                Instant last = lastAnswerAt;
+                unansweredSince = last != null ? last : clock.instant();
                 LOG.warnf("Hypervisor %s does not answer: %s", hypervisorId, why);
             }
         }

@@ -70,8 +70,10 @@ class HypervisorLossTest {
         await("the desktops of sim-dies lost", Duration.ofSeconds(10), () -> Api.desktops("loss").stream()
                 .filter(d -> "sim-dies".equals(d.get("hypervisorId"))).allMatch(d -> "LOST".equals(d.get("state"))));
         Duration noticed = Duration.between(cut, Instant.now());
-        // host-lost-after is 3 s; probes (every second, skipped after a recent answer) and a tick add up to 3 s
-        assertThat(noticed).as("time until LOST").isBetween(Duration.ofSeconds(3), Duration.ofSeconds(8));
+        // host-lost-after is 3 s from the last answer (before the cut); then one pool manager tick (1 s)
+        assertThat(noticed).as("time until LOST").isLessThan(Duration.ofSeconds(7));
+        System.out.printf("HypervisorLossTest: desktops LOST %d ms after the hypervisor stopped answering%n",
+                noticed.toMillis());
 
         await("the user's session ended", Duration.ofSeconds(5), () -> "ENDED".equals(session(user, sessionId)
                 .getString("state")));
@@ -124,8 +126,9 @@ class HypervisorLossTest {
 
         PoolSizingTest.sleep(12_000);
         long attempts = provisionAttempts("backoff");
-        // without back-off: 3 every tick or two, some 20-36 in 12 s. With it (1 s doubling to 4 s, one trial at a
-        // time): the first 3, then about one every 4 s.
+        // with back-off (1 s doubling to 4 s in tests, one trial at a time): the first 3, then about one every 4 s.
+        // With the delays set to 1 ms (one trial per tick) this measured 10; with none, 3 every tick or two.
+        System.out.printf("HypervisorLossTest: %d provision attempts in 12 s on a failing template%n", attempts);
         assertThat(attempts).as("provision attempts in 12 s").isBetween(3L, 8L);
         assertThat(Api.desktopsIn("backoff", "READY")).isZero();
 
