@@ -136,9 +136,13 @@ public class Reconciler {
     private void markLost(List<DesktopState> live) {
         for (DesktopState d : live) {
             DesktopState current = d;
-            // a FAILED desktop is on its way out (an admin may have recycled a LOST one to free its owner)
-            if (d.status() != DesktopStatus.LOST && d.status() != DesktopStatus.FAILED
-                    && health.lost(d.hypervisorId())) {
+            if (d.status() == DesktopStatus.FAILED && health.lost(d.hypervisorId())) {
+                // e.g. an admin recycled a LOST desktop to free its owner: nothing can be deleted on a lost
+                // hypervisor, so it is dropped; should its VM come back, it is an unknown VM (see unknownVms)
+                gone(d, "failed on lost hypervisor " + d.hypervisorId());
+                continue;
+            }
+            if (d.status() != DesktopStatus.LOST && health.lost(d.hypervisorId())) {
                 current = transitions.lost(d).orElse(null);
                 if (current == null) {
                     continue; // changed meanwhile; the next tick looks again
