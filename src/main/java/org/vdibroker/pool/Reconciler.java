@@ -236,7 +236,7 @@ public class Reconciler {
             if (vm != null) {
                 matched.add(vm.vmRef());
             }
-            if (budget > 0 && safely(d.id(), () -> repair(d, vmOf(d, byRef, byName), driver))) {
+            if (budget > 0 && safely(d.id(), () -> repair(d, vm, driver))) {
                 budget--;
             }
         }
@@ -251,15 +251,16 @@ public class Reconciler {
                 continue; // without the inventory an unknown VM cannot be told from a forgotten desktop
             }
             DesktopEntity row = rows.get(vm.name());
-            safely(vm.vmRef(), () -> {
+            boolean acted = safely(vm.vmRef(), () -> {
                 if (row != null && row.hypervisorId.equals(hypervisorId)) {
                     rebuild(row, vm, driver);
-                } else {
-                    unknown(pool, hypervisorId, vm, driver);
+                    return true;
                 }
-                return true;
+                return unknown(pool, hypervisorId, vm, driver);
             });
-            budget--;
+            if (acted) {
+                budget--;
+            }
         }
         if (rows != null) {
             retireGoneRows(hypervisorId, rows, byName.keySet(), liveNames);
@@ -283,6 +284,9 @@ public class Reconciler {
 
     /** Repairs one desktop against its VM as listed ({@code vm} null: not listed); true if it did something. */
     private boolean repair(DesktopState d, VmInfo vm, HypervisorDriver driver) {
+        if (d.status() == DesktopStatus.LOST && d.sessionId() != null) {
+            return false; // its session is ended first (markLost, every tick)
+        }
         if (vm == null) {
             if (d.status() == DesktopStatus.LOST) {
                 gone(d, "its VM no longer exists");
@@ -323,9 +327,6 @@ public class Reconciler {
 
     /** A LOST desktop whose hypervisor answers again and whose VM still exists. */
     private boolean hypervisorBack(DesktopState d, VmInfo vm, HypervisorDriver driver) {
-        if (d.sessionId() != null) {
-            return false; // the session is ended first (markLost)
-        }
         if (d.owner() != null) {
             // a dedicated desktop holds its owner's work: it goes back to them
             TaskRef powerOn = await(driver.powerOn(vm.vmRef()));
@@ -344,7 +345,7 @@ public class Reconciler {
     /** Powered off behind the broker's back: an unused desktop starts again; a held one is powered on for its user. */
     private void poweredOff(DesktopState d, VmInfo vm, HypervisorDriver driver) {
         TaskRef powerOn = await(driver.powerOn(vm.vmRef()));
-        if (d.status().held()) {
+        if (d.sessionId() != null) {
             audit.record("desktop.repaired", ACTOR, d.poolId(), d.id(), d.sessionId(), "powered on again");
             return; // the session keeps its desktop; its VM boots again
         }
@@ -390,7 +391,8 @@ public class Reconciler {
                 });
     }
 
-    private void unknown(Pool pool, String hypervisorId, VmInfo vm, HypervisorDriver driver) {
+    /** Handles a VM nobody knows as the pool says; true if it did something. */
+    private boolean unknown(Pool pool, String hypervisorId, VmInfo vm, HypervisorDriver driver) {
         String what = "VM " + vm.vmRef() + " (" + vm.name() + ") on hypervisor " + hypervisorId;
         switch (pool.unknownVms()) {
             case ADOPT -> {
@@ -413,12 +415,14 @@ public class Reconciler {
                 audit.record("vm.retired", ACTOR, pool.id(), null, null, what);
             }
             case IGNORE -> {
-                if (reported.add(hypervisorId + '/' + vm.vmRef())) {
-                    LOG.warnf("Pool %s: unknown %s left alone (the pool's unknownVms is ignore)", pool.id(), what);
-                    audit.record("vm.unknown", ACTOR, pool.id(), null, null, what);
+                if (!reported.add(hypervisorId + '/' + vm.vmRef())) {
+                    return false;
                 }
+                LOG.warnf("Pool %s: unknown %s left alone (the pool's unknownVms is ignore)", pool.id(), what);
+                audit.record("vm.unknown", ACTOR, pool.id(), null, null, what);
             }
         }
+        return true;
     }
 
     /** Inventory rows of this hypervisor with neither a live desktop nor a VM: the desktop is gone for good. */
