@@ -138,16 +138,18 @@ public interface BrokerConfig {
         @WithDefault("30s")
         Duration reconcileInterval();
 
+        /**
+         * A pool whose provisions on a template keep failing waits {@code initial} after the first failure, twice as
+         * long after each further one, up to {@code max}, and tries one desktop at a time until one succeeds.
+         */
         Backoff provisionBackoff();
 
-        /**
-         * A pool whose provisions on a template keep failing waits this long after the first failure, twice as long
-         * after each further one, up to {@code max}, and tries one desktop at a time until one succeeds.
-         */
         interface Backoff {
+            /** The wait after the first failed provision of a template. */
             @WithDefault("5s")
             Duration initial();
 
+            /** The longest wait between trial provisions of a template that keeps failing. */
             @WithDefault("5m")
             Duration max();
         }

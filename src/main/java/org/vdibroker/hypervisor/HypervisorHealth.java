@@ -2,10 +2,13 @@ package org.vdibroker.hypervisor;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Clock;
 import java.time.Duration;
@@ -44,6 +47,12 @@ public class HypervisorHealth {
     Clock clock = Clock.systemUTC();
 
     private final Map<String, Tracker> trackers = new ConcurrentHashMap<>();
+    private volatile boolean stopping;
+
+    /** Early in shutdown: no more probes once the caches (the simulator's hosts among them) are about to stop. */
+    void onStop(@Observes @Priority(1) ShutdownEvent event) {
+        stopping = true;
+    }
 
     /**
      * The hypervisor's driver with every call guarded by its circuit breaker and timeout; empty when there is no
@@ -74,6 +83,9 @@ public class HypervisorHealth {
     @Scheduled(every = "${broker.pool-manager.health-interval}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void probe() {
+        if (stopping) {
+            return;
+        }
         Instant quietSince = clock.instant().minus(config.poolManager().healthInterval());
         for (Hypervisor h : registry.all()) {
             Tracker tracker = tracker(h.id());

@@ -79,6 +79,9 @@ class HypervisorLossTest {
         await("the user's session ended", Duration.ofSeconds(5), () -> "ENDED".equals(session(user, sessionId)
                 .getString("state")));
         assertThat(session(user, sessionId).getString("endReason")).isEqualTo("desktop-lost");
+        String events = given().auth().oauth2(user).accept("text/event-stream")
+                .get("/api/v1/me/sessions/" + sessionId + "/events").then().statusCode(200).extract().asString();
+        assertThat(events).contains("\"state\":\"ENDED\"").contains("\"endReason\":\"desktop-lost\"");
         assertThat(Api.desktop("loss", lostDesktop).get("sessionId")).as("the LOST desktop is free of it").isNull();
 
         // replacements on the other hypervisor; the user gets one of them at once
