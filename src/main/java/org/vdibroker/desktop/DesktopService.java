@@ -60,6 +60,11 @@ public class DesktopService {
         return result;
     }
 
+    /** Desktops of a pool (from the local index: an estimate, exact once quiet). */
+    public int countOfPool(String poolId) {
+        return byPool.size(poolId);
+    }
+
     /** Ready, unassigned desktops of a pool (from the local index: an estimate, exact once quiet). */
     public int readyCount(String poolId) {
         return readyByPool.size(poolId);

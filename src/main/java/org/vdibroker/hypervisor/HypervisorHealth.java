@@ -79,6 +79,16 @@ public class HypervisorHealth {
                 && !clock.instant().isBefore(since.plus(config.poolManager().hostLostAfter()));
     }
 
+    /** Whether any hypervisor is lost: only then do pools need to look for desktops to mark LOST. */
+    public boolean anyLost() {
+        for (Hypervisor h : registry.all()) {
+            if (lost(h.id())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers. */
     @Scheduled(every = "${broker.pool-manager.health-interval}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)

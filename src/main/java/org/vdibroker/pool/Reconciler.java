@@ -93,11 +93,14 @@ public class Reconciler {
 
     /** Called by the pool manager at the start of each tick for a pool this node manages. */
     public void reconcile(Pool pool) {
-        List<DesktopState> live = desktops.ofPool(pool.id());
-        markLost(live);
         try {
             Deque<String> round = rounds.get(pool.id());
-            if ((round == null || round.isEmpty()) && due(pool, live)) {
+            boolean starts = (round == null || round.isEmpty()) && due(pool);
+            // the whole pool is looked at only when a hypervisor is lost or a round starts (leftovers of a node
+            // that died half-way), not every tick
+            List<DesktopState> live = starts || health.anyLost() ? desktops.ofPool(pool.id()) : List.of();
+            markLost(live);
+            if (starts) {
                 lastRound.put(pool.id(), clock.instant());
                 round = new ArrayDeque<>(hypervisorsOf(pool, live));
                 rounds.put(pool.id(), round);
@@ -122,8 +125,8 @@ public class Reconciler {
         rounds.clear();
     }
 
-    private boolean due(Pool pool, List<DesktopState> live) {
-        if (!live.isEmpty()) {
+    private boolean due(Pool pool) {
+        if (desktops.countOfPool(pool.id()) > 0) {
             emptyChecked.remove(pool.id());
         } else if (emptyChecked.add(pool.id())) {
             return true; // the live state is empty: rebuild from the inventory before the pool grows anew
