@@ -137,6 +137,46 @@ public interface BrokerConfig {
         /** A desktop claimed for a session that never learned of it (its node died) is freed after this long. */
         @WithDefault("30s")
         Duration orphanGrace();
+
+        /** A hypervisor that has not answered any call for this long is lost: its desktops go LOST and are replaced. */
+        @WithDefault("60s")
+        Duration hostLostAfter();
+
+        /** How often each node asks every hypervisor that has been quiet for a sign of life (a usage call). */
+        @WithDefault("5s")
+        Duration healthInterval();
+
+        /** A hypervisor call that has not answered after this long fails (and counts against its circuit breaker). */
+        @WithDefault("10s")
+        Duration callTimeout();
+
+        /** A hypervisor's circuit breaker opens when half of its last this-many calls failed to get an answer. */
+        @WithDefault("10")
+        int breakerRequests();
+
+        /** How long an open circuit breaker refuses calls before it lets a trial call through. */
+        @WithDefault("30s")
+        Duration breakerDelay();
+
+        /** How often the pool's owner compares each hypervisor's VMs with the broker's view and repairs drift. */
+        @WithDefault("30s")
+        Duration reconcileInterval();
+
+        /**
+         * A pool whose provisions on a template keep failing waits {@code initial} after the first failure, twice as
+         * long after each further one, up to {@code max}, and tries one desktop at a time until one succeeds.
+         */
+        Backoff provisionBackoff();
+
+        interface Backoff {
+            /** The wait after the first failed provision of a template. */
+            @WithDefault("5s")
+            Duration initial();
+
+            /** The longest wait between trial provisions of a template that keeps failing. */
+            @WithDefault("5m")
+            Duration max();
+        }
     }
 
     interface Sessions {

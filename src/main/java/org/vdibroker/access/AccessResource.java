@@ -31,6 +31,7 @@ import org.vdibroker.security.Caller;
 import org.vdibroker.security.Roles;
 import org.vdibroker.session.SessionService;
 import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStatus;
 import org.vdibroker.session.SessionStore;
 
 /** The end-user API: entitled pools, desktop requests, sessions, connection details and files, logoff. */
@@ -187,7 +188,8 @@ public class AccessResource {
         int position = requests.queuePosition(s);
         return new SessionRepresentation(s.id(), s.poolId(), s.user(), s.desktopId(),
                 requests.visibleState(s, position), position == 0 ? null : position,
-                position == 0 ? null : requests.etaSeconds(s, position), s.createdAt(), connection);
+                position == 0 ? null : requests.etaSeconds(s, position), s.createdAt(), connection,
+                s.status() == SessionStatus.ENDED ? s.endReason() : null);
     }
 
     private static ConnectionRepresentation representation(Connection c, SessionState s, UriInfo uri) {

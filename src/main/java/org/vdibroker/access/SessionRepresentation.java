@@ -3,8 +3,13 @@ package org.vdibroker.access;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 
-/** A session as the API shows it. */
+/**
+ * A session as the API shows it. {@code endReason} once ENDED, e.g. {@code logoff}, {@code abandoned}, or
+ * {@code desktop-lost} (its hypervisor stopped answering or its VM vanished; ask again for
+ * another desktop).
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SessionRepresentation(String id, String poolId, String user, String desktopId, String state,
-        Integer queuePosition, Long etaSeconds, Instant createdAt, ConnectionRepresentation connection) {
+        Integer queuePosition, Long etaSeconds, Instant createdAt, ConnectionRepresentation connection,
+        String endReason) {
 }

@@ -5,6 +5,7 @@ import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
 import org.vdibroker.persistence.Database;
@@ -76,5 +77,14 @@ public class DesktopInventory {
     private void change(String desktopId, UnaryOperator<InventoryChange> change) {
         outbox.fold(KEY_PREFIX + desktopId, InventoryChange.class,
                 c -> change.apply(c == null ? InventoryChange.none(desktopId) : c));
+    }
+
+    /** Desktops of the pool that were made and not retired, as the database has them. */
+    @Transactional
+    public List<DesktopEntity> active(String poolId) {
+        return database.session()
+                .createSelectionQuery("from DesktopEntity where poolId = :pool and retiredAt is null",
+                        DesktopEntity.class)
+                .setParameter("pool", poolId).getResultList();
     }
 }

@@ -63,6 +63,11 @@ public class DesktopService {
         return result;
     }
 
+    /** Desktops of a pool (from the local index: an estimate, exact once quiet). */
+    public int countOfPool(String poolId) {
+        return byPool.size(poolId);
+    }
+
     /** Ready, unassigned desktops of a pool (from the local index: an estimate, exact once quiet). */
     public int readyCount(String poolId) {
         return readyByPool.size(poolId);
@@ -116,6 +121,13 @@ public class DesktopService {
             }
         }
         return Optional.empty();
+    }
+
+    /** Records that a dedicated desktop belongs to its owner again (live state rebuilt after a restart). */
+    public void rememberOwner(DesktopState desktop) {
+        if (desktop.owner() != null) {
+            owners.putIfAbsent(ownerKey(desktop.poolId(), desktop.owner()), desktop.id());
+        }
     }
 
     /** Forgets a dedicated desktop's owner (the desktop is being retired; retirement clears its inventory row's). */

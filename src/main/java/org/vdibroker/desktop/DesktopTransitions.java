@@ -186,6 +186,62 @@ public class DesktopTransitions {
                 current.failures(), now()));
     }
 
+    /** LOST (held) -> LOST: the session on it was told and ended; the desktop no longer names it. */
+    public Optional<DesktopState> lostReleased(DesktopState current, String sessionId) {
+        if (current.status() != DesktopStatus.LOST || !Objects.equals(current.sessionId(), sessionId)) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.LOST, null, current.owner(), null, current.failures(),
+                now()));
+    }
+
+    /**
+     * LOST -> STARTING: its hypervisor is back and the VM still exists; a dedicated desktop returns to its owner
+     * (power-on requested), since the owner's work lives on it.
+     */
+    public Optional<DesktopState> recovered(DesktopState current, TaskRef powerOnTask) {
+        if (current.status() != DesktopStatus.LOST || current.sessionId() != null) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.STARTING, null, current.owner(), powerOnTask, 0, now()));
+    }
+
+    /** Unused READY/ASSIGNED -> STARTING: its VM was powered off behind the broker's back; power-on requested. */
+    public Optional<DesktopState> repaired(DesktopState current, TaskRef powerOnTask) {
+        boolean unused = current.sessionId() == null && current.task() == null
+                && (current.status() == DesktopStatus.READY || current.status() == DesktopStatus.ASSIGNED);
+        if (!unused) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.STARTING, null, current.owner(), powerOnTask, 0, now()));
+    }
+
+    /**
+     * A desktop the live state had forgotten (whole-cluster restart), rebuilt from the inventory and its VM:
+     * {@code status} is ASSIGNED (to its owner, no session), STARTING (power-on {@code task}) or REFRESHING (no task
+     * yet: nobody can tell who used it last, so it is reverted before anyone gets it).
+     */
+    public Optional<DesktopState> rebuilt(String id, String poolId, String hypervisorId, String name, String vmRef,
+            String owner, int publication, DesktopStatus status, TaskRef task) {
+        if (status != DesktopStatus.ASSIGNED && status != DesktopStatus.STARTING
+                && status != DesktopStatus.REFRESHING) {
+            throw new IllegalArgumentException("a desktop is not rebuilt as " + status);
+        }
+        DesktopState state = new DesktopState(id, poolId, hypervisorId, name, vmRef, status, null, owner,
+                publication, task, 0, now(), 1);
+        return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
+    }
+
+    /**
+     * A VM with the pool's naming that the broker had no record of becomes a desktop of the pool: REFRESHING with no
+     * task, so it is reverted to the template before anyone gets it.
+     */
+    public Optional<DesktopState> adopted(String id, String poolId, String hypervisorId, String name, String vmRef) {
+        DesktopState state = new DesktopState(id, poolId, hypervisorId, name, vmRef, DesktopStatus.REFRESHING, null,
+                null, 0, null, 0, now(), 1);
+        return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
+    }
+
     /** RETIRING -> DELETED: the VM is gone; the live entry is removed. */
     public boolean deleted(DesktopState current) {
         return cache().remove(current.id(), current);

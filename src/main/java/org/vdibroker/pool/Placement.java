@@ -9,11 +9,13 @@ import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.hypervisor.HostUsage;
 import org.vdibroker.hypervisor.Hypervisor;
 import org.vdibroker.hypervisor.HypervisorDriver;
+import org.vdibroker.hypervisor.HypervisorHealth;
 import org.vdibroker.hypervisor.HypervisorRegistry;
 
 /**
  * Picks the hypervisor for a new desktop of a pool: among those the pool has a template for, not in maintenance,
- * under their concurrency limit and with room (vCPU and RAM with overcommit, max desktops), the one with the most
+ * with a closed circuit breaker, not lost, not backing off after failed provisions of the template, under their
+ * concurrency limit and with room (vCPU and RAM with overcommit, max desktops), the one with the most
  * free capacity left.
  */
 @ApplicationScoped
@@ -25,6 +27,12 @@ public class Placement {
     HypervisorRegistry hypervisors;
 
     @Inject
+    HypervisorHealth health;
+
+    @Inject
+    ProvisionBackoff backoff;
+
+    @Inject
     DesktopService desktops;
 
     public Optional<Pool.Template> choose(Pool pool) {
@@ -32,8 +40,10 @@ public class Placement {
         double bestScore = 0;
         for (Pool.Template template : pool.templates()) {
             Optional<Hypervisor> h = hypervisors.get(template.hypervisorId());
-            Optional<HypervisorDriver> driver = hypervisors.driver(template.hypervisorId());
-            if (h.isEmpty() || driver.isEmpty() || h.get().maintenance()) {
+            // empty while the hypervisor's circuit breaker is open
+            Optional<HypervisorDriver> driver = health.driver(template.hypervisorId());
+            if (h.isEmpty() || driver.isEmpty() || h.get().maintenance() || health.lost(h.get().id())
+                    || !backoff.allows(pool.id(), template.hypervisorId())) {
                 continue;
             }
             // counted from the live state, so operations this tick started are already included

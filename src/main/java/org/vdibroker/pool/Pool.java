@@ -9,7 +9,7 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
         int maxSize, List<String> protocols, int desktopVcpus, long desktopMemoryMb, long idleTimeoutSeconds,
         long disconnectTimeoutSeconds, boolean refreshOnLogoff, String timeZone, boolean enabled,
         List<Template> templates, Set<String> entitledGroups, Set<String> entitledUsers, SpareSchedule schedule,
-        boolean prewarm) {
+        boolean prewarm, PoolEntity.UnknownVms unknownVms) {
 
     /** How desktops are made on one hypervisor. */
     public record Template(String hypervisorId, String templateRef, int publication) {
@@ -39,6 +39,13 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
         return ZoneId.of(timeZone == null ? "UTC" : timeZone);
     }
 
+    /** Names of the pool's desktops: the pool id, a dash and eight hex digits (see PoolManager.provision). */
+    public boolean namesDesktop(String vmName) {
+        return vmName != null && vmName.length() == id.length() + 9 && vmName.startsWith(id + "-")
+                && vmName.substring(id.length() + 1).chars().allMatch(c -> Character.digit(c, 16) >= 0
+                        && !Character.isUpperCase(c));
+    }
+
     public String defaultProtocol() {
         return protocols.get(0);
     }
@@ -49,7 +56,7 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
                 e.disconnectTimeoutSeconds, e.refreshOnLogoff, e.timeZone, e.enabled,
                 e.templates.stream().map(t -> new Template(t.hypervisorId, t.templateRef, t.publication)).toList(),
                 entitled(e, EntitlementEmbeddable.Kind.GROUP), entitled(e, EntitlementEmbeddable.Kind.USER),
-                SpareSchedule.of(e.id, e.schedules), e.prewarm);
+                SpareSchedule.of(e.id, e.schedules), e.prewarm, e.unknownVms);
     }
 
     private static Set<String> entitled(PoolEntity e, EntitlementEmbeddable.Kind kind) {

@@ -66,6 +66,11 @@ public class PoolEntity {
 
     public boolean enabled;
 
+    /** What the reconciler does with a VM that has the pool's naming but no record in the broker. */
+    @Enumerated(EnumType.STRING)
+    @Column(name = "unknown_vms", nullable = false)
+    public UnknownVms unknownVms = UnknownVms.IGNORE;
+
     @OneToMany(mappedBy = "pool", cascade = CascadeType.ALL, orphanRemoval = true, fetch = FetchType.EAGER)
     @OrderBy("hypervisorId")
     public List<PoolTemplateEntity> templates = new ArrayList<>();
@@ -93,4 +98,10 @@ public class PoolEntity {
     public long version;
 
     public enum Assignment { FLOATING, DEDICATED }
+
+    /**
+     * ADOPT: the VM becomes a desktop of the pool, reverted to the template before anyone gets it. RETIRE: it is
+     * deleted. IGNORE (the default): it is reported and left alone, since it may hold work the broker cannot vouch for.
+     */
+    public enum UnknownVms { ADOPT, RETIRE, IGNORE }
 }

@@ -32,7 +32,7 @@ import org.vdibroker.desktop.DesktopStatus;
 import org.vdibroker.desktop.DesktopTransitions;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorException;
-import org.vdibroker.hypervisor.HypervisorRegistry;
+import org.vdibroker.hypervisor.HypervisorHealth;
 import org.vdibroker.hypervisor.ProvisionSpec;
 import org.vdibroker.hypervisor.TaskRef;
 import org.vdibroker.hypervisor.TaskStatus;
@@ -66,7 +66,11 @@ public class PoolManager {
     @Inject
     DesktopInventory inventory;
     @Inject
-    HypervisorRegistry hypervisors;
+    HypervisorHealth health;
+    @Inject
+    Reconciler reconciler;
+    @Inject
+    ProvisionBackoff backoff;
     @Inject
     Placement placement;
     @Inject
@@ -121,6 +125,7 @@ public class PoolManager {
     /** One bounded round of work for one pool. */
     public void manage(Pool pool) {
         registerGauge(pool.id());
+        reconciler.reconcile(pool);
         for (DesktopState d : desktops.ofPool(pool.id())) {
             advance(d, pool);
         }
@@ -130,13 +135,15 @@ public class PoolManager {
     }
 
     private void advance(DesktopState d, Pool pool) {
-        Optional<HypervisorDriver> driver = hypervisors.driver(d.hypervisorId());
+        // guarded by the hypervisor's circuit breaker; empty while it is open
+        Optional<HypervisorDriver> driver = health.driver(d.hypervisorId());
         if (driver.isEmpty()) {
             return;
         }
         try {
             switch (d.status()) {
                 case PROVISIONING -> whenDone(d, driver.get(), done -> {
+                    backoff.succeeded(pool.id(), d.hypervisorId());
                     TaskRef powerOn = call(driver.get().powerOn(done.vmRef()));
                     transitions.provisioned(d, done.vmRef(), powerOn)
                             .ifPresent(x -> inventory.setVmRef(d.id(), done.vmRef()));
@@ -213,6 +220,9 @@ public class PoolManager {
 
     private void onFailure(DesktopState d, String error, boolean retryable) {
         LOG.infof("Desktop %s (%s) operation failed: %s", d.id(), d.status(), error);
+        if (d.status() == DesktopStatus.PROVISIONING) {
+            backoff.failed(d.poolId(), d.hypervisorId());
+        }
         if (d.status() == DesktopStatus.RETIRING) {
             if (d.failures() + 1 >= config.poolManager().maxFailures()) {
                 deleted(d); // give up on a VM the hypervisor will not delete; reconciliation reports it
@@ -293,7 +303,7 @@ public class PoolManager {
                 return;
             }
             if (d.status() == DesktopStatus.READY && d.owner() == null && d.sessionId() == null) {
-                Optional<HypervisorDriver> driver = hypervisors.driver(d.hypervisorId());
+                Optional<HypervisorDriver> driver = health.driver(d.hypervisorId());
                 if (driver.isPresent()) {
                     Optional<DesktopState> retiring = transitions.retiring(d, null);
                     if (retiring.isPresent()) {
@@ -311,7 +321,7 @@ public class PoolManager {
     }
 
     private boolean provision(Pool pool, Pool.Template template) {
-        HypervisorDriver driver = hypervisors.driver(template.hypervisorId()).orElse(null);
+        HypervisorDriver driver = health.driver(template.hypervisorId()).orElse(null);
         if (driver == null) {
             return false;
         }
@@ -330,11 +340,13 @@ public class PoolManager {
             TaskRef task = call(driver.provision(new ProvisionSpec(name, template.templateRef(), pool.desktopVcpus(),
                     pool.desktopMemoryMb(), Map.of("vdi.desktop-id", id, AgentSecrets.METADATA_KEY, secret))));
             startedAt.put(id, clock.instant());
+            backoff.attempted(pool.id(), template.hypervisorId());
             transitions.created(id, pool.id(), template.hypervisorId(), name, null, template.publication(), task);
             audit.record("desktop.provisioning", "pool-manager", pool.id(), id, null, template.hypervisorId());
             return true;
         } catch (HypervisorException e) {
             LOG.infof("Pool %s: provisioning on %s failed: %s", pool.id(), template.hypervisorId(), e.getMessage());
+            backoff.failed(pool.id(), template.hypervisorId());
             inventory.retired(id);
             return false;
         }

@@ -32,6 +32,7 @@ public record PoolRepresentation(
         @NotNull @Valid Entitlements entitlements,
         @Size(max = 100) List<Schedule> schedules,
         Boolean prewarm,
+        @Pattern(regexp = "adopt|retire|ignore", message = "must be adopt, retire or ignore") String unknownVms,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) List<GroupStatus> groupStatus,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant createdAt,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant updatedAt) {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -171,6 +172,9 @@ public class PoolService {
         e.prewarm = r.prewarm() != null && r.prewarm();
         e.schedules.clear();
         schedule.windows().forEach(w -> e.schedules.add(SpareWindowEmbeddable.of(w)));
+        if (r.unknownVms() != null) {
+            e.unknownVms = PoolEntity.UnknownVms.valueOf(r.unknownVms().toUpperCase(Locale.ROOT));
+        }
         e.updatedAt = clock.instant();
         mergeTemplates(e, r.templates());
         e.entitlements.clear();
@@ -266,6 +270,7 @@ public class PoolService {
                         e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.USER)
                                 .map(x -> x.name).toList()),
                 e.schedules.stream().map(SpareWindowEmbeddable::toRepresentation).toList(), e.prewarm,
+                e.unknownVms.name().toLowerCase(Locale.ROOT),
                 e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.GROUP)
                         .map(x -> new PoolRepresentation.GroupStatus(x.name,
                                 x.checkState == null ? EntitlementEmbeddable.GroupState.UNVERIFIED.name()

@@ -1,0 +1,191 @@
+package org.vdibroker.hypervisor;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.faulttolerance.api.CircuitBreakerState;
+import io.smallrye.faulttolerance.api.Guard;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
+import org.vdibroker.BrokerConfig;
+
+/**
+ * Whether each hypervisor answers, as this node sees it. Every call the pool manager makes goes through a circuit
+ * breaker of its own per hypervisor (SmallRye Fault Tolerance), so one dead or slow host fails fast instead of
+ * stalling the others. A hypervisor that has given no answer at all for {@code host-lost-after} is lost. Quiet
+ * hypervisors are probed with a usage call every {@code health-interval}, so loss is noticed within a bounded time
+ * even when nothing else talks to them.
+ */
+@ApplicationScoped
+public class HypervisorHealth {
+
+    private static final Logger LOG = Logger.getLogger(HypervisorHealth.class);
+
+    @Inject
+    BrokerConfig config;
+
+    @Inject
+    HypervisorRegistry registry;
+
+    @Inject
+    MeterRegistry meters;
+
+    Clock clock = Clock.systemUTC();
+
+    private final Map<String, Tracker> trackers = new ConcurrentHashMap<>();
+    private volatile boolean stopping;
+
+    /** Early in shutdown: no more probes once the caches (the simulator's hosts among them) are about to stop. */
+    void onStop(@Observes @Priority(1) ShutdownEvent event) {
+        stopping = true;
+    }
+
+    /**
+     * The hypervisor's driver with every call guarded by its circuit breaker and timeout; empty when there is no
+     * driver or while its breaker is open (callers skip the hypervisor this tick).
+     */
+    public Optional<HypervisorDriver> driver(String hypervisorId) {
+        Tracker tracker = tracker(hypervisorId);
+        if (tracker.breaker == CircuitBreakerState.OPEN) {
+            return Optional.empty();
+        }
+        return registry.driver(hypervisorId).map(raw -> new GuardedDriver(raw, tracker));
+    }
+
+    /** Whether the circuit breaker of the hypervisor is open: recent calls failed and new ones are refused. */
+    public boolean breakerOpen(String hypervisorId) {
+        return tracker(hypervisorId).breaker == CircuitBreakerState.OPEN;
+    }
+
+    /** Calls to the hypervisor fail, and none has been answered for at least {@code host-lost-after}. */
+    public boolean lost(String hypervisorId) {
+        Tracker tracker = trackers.get(hypervisorId);
+        Instant since = tracker == null ? null : tracker.unansweredSince;
+        return since != null
+                && !clock.instant().isBefore(since.plus(config.poolManager().hostLostAfter()));
+    }
+
+    /** Whether any hypervisor is lost: only then do pools need to look for desktops to mark LOST. */
+    public boolean anyLost() {
+        for (Hypervisor h : registry.all()) {
+            if (lost(h.id())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers. */
+    @Scheduled(every = "${broker.pool-manager.health-interval}", delayed = "1s",
+            concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void probe() {
+        if (stopping) {
+            return;
+        }
+        Instant quietSince = clock.instant().minus(config.poolManager().healthInterval());
+        for (Hypervisor h : registry.all()) {
+            Tracker tracker = tracker(h.id());
+            boolean quiet = tracker.lastAnswerAt == null || tracker.lastAnswerAt.isBefore(quietSince)
+                    || tracker.unansweredSince != null;
+            if (!quiet || !tracker.probing.compareAndSet(false, true)) {
+                continue; // answered lately, or the last probe is still out (bounded by the call timeout)
+            }
+            Optional<HypervisorDriver> raw = registry.driver(h.id());
+            if (raw.isEmpty()) {
+                tracker.probing.set(false);
+                continue;
+            }
+            // through the guard even while the breaker is open: that is how it learns the host is back
+            new GuardedDriver(raw.get(), tracker).usage().whenComplete((usage, error) -> tracker.probing.set(false));
+        }
+    }
+
+    Tracker tracker(String hypervisorId) {
+        return trackers.computeIfAbsent(hypervisorId, this::newTracker);
+    }
+
+    private Tracker newTracker(String hypervisorId) {
+        Tracker tracker = new Tracker(hypervisorId);
+        Duration delay = config.poolManager().breakerDelay();
+        tracker.guard = Guard.create()
+                .withDescription("hypervisor " + hypervisorId)
+                .withTimeout().duration(config.poolManager().callTimeout().toMillis(), ChronoUnit.MILLIS).done()
+                .withCircuitBreaker()
+                .requestVolumeThreshold(config.poolManager().breakerRequests())
+                .failureRatio(0.5)
+                .successThreshold(1)
+                .delay(delay.toMillis(), ChronoUnit.MILLIS)
+                // an answer that refuses (no such VM, no room) shows the host is there; only silence counts
+                .when(e -> !answered(e))
+                .onStateChange(state -> {
+                    tracker.breaker = state;
+                    LOG.infof("Hypervisor %s: circuit breaker %s", hypervisorId, state);
+                })
+                .done()
+                .build();
+        Gauge.builder("vdi.hypervisor.answering", tracker, t -> t.unansweredSince == null ? 1 : 0)
+                .tag("hypervisor", hypervisorId).description("1 while the hypervisor answers calls, 0 when it does not")
+                .register(meters);
+        return tracker;
+    }
+
+    /** Whether an outcome shows the hypervisor answered: success, or a refusal that trying again will not change. */
+    static boolean answered(Throwable error) {
+        Throwable cause = unwrap(error);
+        return cause == null || cause instanceof HypervisorException he && !he.retryable();
+    }
+
+    static Throwable unwrap(Throwable error) {
+        Throwable cause = error;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+                && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    /** What this node knows of one hypervisor: its breaker, and when it last answered or first stopped answering. */
+    final class Tracker {
+        final String hypervisorId;
+        final AtomicBoolean probing = new AtomicBoolean();
+        Guard guard;
+        volatile CircuitBreakerState breaker = CircuitBreakerState.CLOSED;
+        volatile Instant lastAnswerAt;
+        volatile Instant unansweredSince;
+
+        Tracker(String hypervisorId) {
+            this.hypervisorId = hypervisorId;
+        }
+
+        void answered() {
+            lastAnswerAt = clock.instant();
+            if (unansweredSince != null) {
+                LOG.infof("Hypervisor %s answers again", hypervisorId);
+                unansweredSince = null;
+            }
+        }
+
+        void unanswered(String why) {
+            if (unansweredSince == null) {
+                // silent since its last answer, which may be a while before the first call that got none
+                Instant last = lastAnswerAt;
+                unansweredSince = last != null ? last : clock.instant();
+                LOG.warnf("Hypervisor %s does not answer: %s", hypervisorId, why);
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+package org.vdibroker.pool;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+import org.vdibroker.BrokerConfig;
+
+/**
+ * Exponential back-off per template (pool and hypervisor) whose provisions fail: after a failure the template gets
+ * one trial provision per back-off period, the period doubling with each further failure up to a maximum, until one
+ * succeeds. So a bad template costs a bounded number of attempts however long it stays bad. Kept by the node that
+ * manages the pool; a new owner starts afresh, which costs at most one more round of attempts.
+ */
+@ApplicationScoped
+public class ProvisionBackoff {
+
+    private static final Logger LOG = Logger.getLogger(ProvisionBackoff.class);
+
+    @Inject
+    BrokerConfig config;
+
+    Clock clock = Clock.systemUTC();
+
+    private record Failing(int failures, Instant nextAttemptAt) {
+    }
+
+    private final Map<String, Failing> failing = new ConcurrentHashMap<>();
+
+    /** Whether a provision on this template may be issued now. */
+    public boolean allows(String poolId, String hypervisorId) {
+        Failing f = failing.get(key(poolId, hypervisorId));
+        return f == null || !clock.instant().isBefore(f.nextAttemptAt());
+    }
+
+    /** A provision was issued; while the template is failing it is the one trial of this period. */
+    public void attempted(String poolId, String hypervisorId) {
+        failing.computeIfPresent(key(poolId, hypervisorId),
+                (k, f) -> new Failing(f.failures(), clock.instant().plus(delay(f.failures()))));
+    }
+
+    public void failed(String poolId, String hypervisorId) {
+        Failing f = failing.merge(key(poolId, hypervisorId), new Failing(1, clock.instant().plus(delay(1))),
+                (old, first) -> new Failing(old.failures() + 1, clock.instant().plus(delay(old.failures() + 1))));
+        LOG.infof("Pool %s: provisions on %s failed %d time(s) in a row; next attempt not before %s", poolId,
+                hypervisorId, f.failures(), f.nextAttemptAt());
+    }
+
+    public void succeeded(String poolId, String hypervisorId) {
+        if (failing.remove(key(poolId, hypervisorId)) != null) {
+            LOG.infof("Pool %s: provisions on %s work again", poolId, hypervisorId);
+        }
+    }
+
+    Duration delay(int failures) {
+        Duration initial = config.poolManager().provisionBackoff().initial();
+        Duration max = config.poolManager().provisionBackoff().max();
+        int doublings = Math.min(failures - 1, 30);
+        Duration delay = initial.multipliedBy(1L << doublings);
+        return delay.compareTo(max) > 0 ? max : delay;
+    }
+
+    private static String key(String poolId, String hypervisorId) {
+        return poolId + '|' + hypervisorId;
+    }
+}

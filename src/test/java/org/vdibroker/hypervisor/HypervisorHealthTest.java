@@ -1,0 +1,105 @@
+package org.vdibroker.hypervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.vdibroker.testsupport.Api.await;
+
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+
+/** A hypervisor that hangs rather than refuses: its calls time out, count against its breaker, and it is lost. */
+@QuarkusTest
+class HypervisorHealthTest {
+
+    @Inject
+    HypervisorHealth health;
+
+    @Test
+    void callsToAHangingHypervisorTimeOutAndItIsLost() {
+        HypervisorDriver hanging = new GuardedDriver(new HangingDriver(), health.tracker("hangs"));
+        Instant start = Instant.now();
+        ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> hanging.usage().toCompletableFuture().get());
+        // call-timeout is 2 s in tests
+        assertThat(Duration.between(start, Instant.now())).isBetween(Duration.ofMillis(1500), Duration.ofSeconds(5));
+        assertThat(failure.getCause()).isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("did not answer in time");
+        assertThat(((HypervisorException) failure.getCause()).retryable()).isTrue();
+        // host-lost-after (3 s) from the first call that got no answer, as it never answered any
+        await("lost", Duration.ofSeconds(5), () -> health.lost("hangs"));
+    }
+
+    @Test
+    void aRefusalIsAnAnswer() {
+        HypervisorDriver refusing = new GuardedDriver(new HangingDriver() {
+            @Override
+            public CompletionStage<TaskRef> delete(String vmRef) {
+                return CompletableFuture.failedFuture(new HypervisorException("No VM " + vmRef, false));
+            }
+        }, health.tracker("refuses"));
+        for (int i = 0; i < 20; i++) {
+            refusing.delete("vm-x").toCompletableFuture().exceptionally(e -> null).join();
+        }
+        assertThat(health.breakerOpen("refuses")).isFalse();
+        assertThat(health.lost("refuses")).isFalse();
+        assertThat(health.driver("refuses")).as("no such hypervisor in the registry").isEmpty();
+    }
+
+    /** Never answers anything. */
+    private static class HangingDriver implements HypervisorDriver {
+        private static <T> CompletionStage<T> never() {
+            return new CompletableFuture<>();
+        }
+
+        @Override
+        public CompletionStage<HostUsage> usage() {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<List<VmInfo>> listVms(String namePrefix) {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<TaskRef> provision(ProvisionSpec spec) {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<TaskRef> powerOn(String vmRef) {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<TaskRef> powerOff(String vmRef) {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<TaskRef> revert(String vmRef) {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<TaskRef> delete(String vmRef) {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<TaskStatus> pollTask(TaskRef task) {
+            return never();
+        }
+
+        @Override
+        public CompletionStage<ConsoleAddress> consoleAddress(String vmRef, String protocol) {
+            return never();
+        }
+    }
+}
