@@ -88,7 +88,11 @@ class DatabaseOutageTest {
             postgres.restart();
         }
 
-        await("the outbox written", Duration.ofSeconds(30), () -> outbox.pending() == 0);
+        // the outbox's count is as of its last round, so wait for what matters: the rows
+        await("the outbox written", Duration.ofSeconds(30), () -> outbox.pending() == 0
+                && postgres.count("select count(*) from audit_event where kind = 'desktop.assigned'"
+                        + " and pool_id = 'outage'") == 4
+                && postgres.count("select count(*) from audit_event where kind = 'outage.test'") == 30);
         assertThat(outbox.databaseState()).isEqualTo("UP");
         assertThat(postgres.count("select count(*) from audit_event where kind = 'outage.test'")).isEqualTo(30);
         assertThat(postgres.count("select count(distinct detail) from audit_event where kind = 'outage.test'"))
