@@ -187,7 +187,8 @@ public class AccessResource {
         int position = requests.queuePosition(s);
         return new SessionRepresentation(s.id(), s.poolId(), s.user(), s.desktopId(),
                 requests.visibleState(s, position), position == 0 ? null : position,
-                position == 0 ? null : requests.etaSeconds(s, position), s.createdAt(), connection);
+                position == 0 ? null : requests.etaSeconds(s, position), s.createdAt(), connection,
+                s.endReason());
     }
 
     private static ConnectionRepresentation representation(Connection c, SessionState s, UriInfo uri) {
