@@ -134,6 +134,13 @@ public interface BrokerConfig {
         @WithDefault("3")
         int maxFailures();
 
+        /**
+         * While a new publication rolls out, at most this many ready desktops of a pool are being replaced at once
+         * (retired, or their replacement still being made), so the pool keeps serving from the others.
+         */
+        @WithDefault("5")
+        int rolloutBatch();
+
         /** A desktop claimed for a session that never learned of it (its node died) is freed after this long. */
         @WithDefault("30s")
         Duration orphanGrace();

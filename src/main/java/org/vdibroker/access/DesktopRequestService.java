@@ -14,7 +14,7 @@ import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.pool.Pool;
 import org.vdibroker.pool.PoolCatalog;
-import org.vdibroker.pool.ProvisioningStats;
+import org.vdibroker.pool.WaitEstimate;
 import org.vdibroker.security.Caller;
 import org.vdibroker.session.SessionService;
 import org.vdibroker.session.SessionState;
@@ -38,7 +38,7 @@ public class DesktopRequestService {
     DesktopService desktops;
 
     @Inject
-    ProvisioningStats stats;
+    WaitEstimate waits;
 
     @Inject
     EmbeddedCacheManager manager;
@@ -141,14 +141,7 @@ public class DesktopRequestService {
         if (position == 0) {
             return 0;
         }
-        int ready = desktops.readyCount(session.poolId());
-        if (position <= ready) {
-            return 1;
-        }
-        long inFlight = desktops.comingCount(session.poolId());
-        long parallel = Math.max(1, inFlight);
-        long rounds = (position - ready + parallel - 1) / parallel;
-        return Math.round(rounds * stats.averageSeconds(session.poolId()));
+        return catalog.get(session.poolId()).map(p -> waits.seconds(p, position)).orElse(0L);
     }
 
     /** The state a client sees: QUEUED turns into PROVISIONING once a desktop is being made for it. */
@@ -163,16 +156,9 @@ public class DesktopRequestService {
         return session.status().name();
     }
 
-    /** Estimated wait for a newcomer to the pool. */
+    /** Estimated wait for a newcomer to the pool: the one behind everybody waiting. */
     public long estimatedWait(Pool pool) {
-        int queued = sessions.queueLength(pool.id());
-        int ready = desktops.readyCount(pool.id());
-        if (queued < ready) {
-            return 0;
-        }
-        long inFlight = desktops.comingCount(pool.id());
-        long rounds = (queued - ready + Math.max(1, inFlight)) / Math.max(1, inFlight);
-        return Math.round(rounds * stats.averageSeconds(pool.id()));
+        return waits.seconds(pool, sessions.queueLength(pool.id()) + 1);
     }
 
     public int desktopsReady(Pool pool) {

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import java.time.Instant;
 
 /**
- * A session as the API shows it. {@code endReason} once ENDED, e.g. {@code logoff}, {@code abandoned}, or
- * {@code desktop-lost} (its hypervisor stopped answering or its VM vanished; ask again for
- * another desktop).
+ * A session as the API shows it. {@code endReason} once ENDED, e.g. {@code logoff}, {@code abandoned},
+ * {@code idle-timeout}, {@code disconnect-timeout}, or {@code desktop-lost} (its hypervisor stopped answering or its
+ * VM vanished; ask again for another desktop).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SessionRepresentation(String id, String poolId, String user, String desktopId, String state,

@@ -22,6 +22,7 @@ import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.pool.PoolCatalog;
 import org.vdibroker.pool.PoolRepresentation;
 import org.vdibroker.pool.PoolService;
+import org.vdibroker.pool.PublishRequest;
 import org.vdibroker.security.Caller;
 import org.vdibroker.security.Roles;
 
@@ -73,6 +74,17 @@ public class PoolResource {
     public Response delete(@PathParam("id") String id) {
         pools.delete(AccessIds.name("Pool", id), caller.user());
         return Response.noContent().build();
+    }
+
+    /**
+     * A new publication of the pool's templates (all, or those listed); desktops roll onto it: ready ones are
+     * replaced a batch at a time, those in use after their users log off. The body is optional.
+     */
+    @POST
+    @Path("/{id}/publish")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public PoolRepresentation publish(@PathParam("id") String id, @Valid PublishRequest body) {
+        return pools.publish(AccessIds.name("Pool", id), body, caller.user());
     }
 
     @GET

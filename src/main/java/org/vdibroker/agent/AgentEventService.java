@@ -54,7 +54,10 @@ public class AgentEventService {
             case "logoff" -> session.ifPresent(s -> sessionService.end(s.id(), "logoff reported by the desktop",
                     "agent"));
             default -> {
-                // heartbeat: proof of life; idle tracking arrives with the pool manager's timeouts
+                // heartbeat: proof of life, and the user's idleness when the agent knows it (idle timeout)
+                if (event.idleSeconds() != null) {
+                    session.ifPresent(s -> sessionService.reportIdle(s, event.idleSeconds()));
+                }
             }
         }
     }

@@ -119,6 +119,32 @@ public class DesktopTransitions {
         return write(current, current.next(DesktopStatus.REFRESHING, null, null, revertTask, 0, now()));
     }
 
+    /**
+     * Held -> RETIRING (floating, a newer publication exists): instead of being reverted to the old publication it
+     * is deleted, and the pool manager makes a desktop of the current one in its place.
+     */
+    public Optional<DesktopState> releasedForReplacement(DesktopState current, String sessionId) {
+        if (!Objects.equals(current.sessionId(), sessionId) || !current.status().held() || current.owner() != null) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.RETIRING, null, null, null, current.failures(), now()));
+    }
+
+    /**
+     * READY and unowned, or REFRESHING with no step issued yet -> RETIRING: a desktop of an older publication that
+     * no session holds is replaced rather than handed out or reverted to the old publication. A dedicated desktop
+     * only refreshes when an admin recycles it, so an owned one is replaced only then (its owner is forgotten first).
+     */
+    public Optional<DesktopState> superseded(DesktopState current) {
+        boolean unused = current.sessionId() == null && current.task() == null
+                && ((current.status() == DesktopStatus.READY && current.owner() == null)
+                        || current.status() == DesktopStatus.REFRESHING);
+        if (!unused) {
+            return Optional.empty();
+        }
+        return write(current, current.next(DesktopStatus.RETIRING, null, null, null, current.failures(), now()));
+    }
+
     /** Held -> ASSIGNED to its owner with no session (dedicated): it waits for its owner. */
     public Optional<DesktopState> releasedToOwner(DesktopState current, String sessionId) {
         if (!Objects.equals(current.sessionId(), sessionId) || !current.status().held()) {

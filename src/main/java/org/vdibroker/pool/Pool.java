@@ -46,6 +46,21 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
                         && !Character.isUpperCase(c));
     }
 
+    /**
+     * Whether a desktop made from {@code publication} on {@code hypervisorId} predates the pool's current
+     * publication there. A desktop on a hypervisor the pool no longer has a template for is not outdated: no newer
+     * publication exists for it.
+     */
+    public boolean outdated(String hypervisorId, int publication) {
+        return publication < publicationOn(hypervisorId);
+    }
+
+    /** The current publication of the template on {@code hypervisorId}; 0 when the pool has none there. */
+    public int publicationOn(String hypervisorId) {
+        return templates.stream().filter(t -> t.hypervisorId().equals(hypervisorId))
+                .mapToInt(Template::publication).findFirst().orElse(0);
+    }
+
     public String defaultProtocol() {
         return protocols.get(0);
     }

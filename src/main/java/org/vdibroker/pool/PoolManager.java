@@ -40,6 +40,7 @@ import org.vdibroker.security.AgentSecrets;
 import org.vdibroker.session.SessionService;
 import org.vdibroker.session.SessionState;
 import org.vdibroker.session.SessionStore;
+import org.vdibroker.session.SessionTimeouts;
 
 /**
  * Keeps each pool's desktops moving: drives pending hypervisor tasks to the next life-cycle state, hands ready
@@ -81,6 +82,10 @@ public class PoolManager {
     ProvisioningStats stats;
     @Inject
     SpareTarget spareTarget;
+    @Inject
+    PublicationRollout rollout;
+    @Inject
+    SessionTimeouts timeouts;
     @Inject
     AuditService audit;
     @Inject
@@ -126,9 +131,11 @@ public class PoolManager {
     public void manage(Pool pool) {
         registerGauge(pool.id());
         reconciler.reconcile(pool);
+        rollout.roll(pool);
         for (DesktopState d : desktops.ofPool(pool.id())) {
             advance(d, pool);
         }
+        timeouts.enforce(pool);
         assignQueue(pool);
         grow(pool);
         housekeeping(pool);
@@ -229,6 +236,11 @@ public class PoolManager {
             } else {
                 transitions.retried(d, null); // the next tick asks again
             }
+            return;
+        }
+        if (d.status() == DesktopStatus.REFRESHING && retryable
+                && d.failures() + 1 < config.poolManager().maxFailures()) {
+            transitions.retried(d, null); // the next tick reverts again; maxFailures in a row retire it
             return;
         }
         transitions.failed(d).ifPresent(f -> audit.record("desktop.failed", "pool-manager", d.poolId(), d.id(),

@@ -80,6 +80,54 @@ public class PoolService {
         return updated;
     }
 
+    /**
+     * A new publication of some or all of the pool's templates: the pool manager then replaces desktops of older
+     * publications (PublicationRollout), never one a session holds.
+     */
+    public PoolRepresentation publish(String id, PublishRequest request, String actor) {
+        PoolRepresentation published = publishInTx(id, request);
+        catalog.reload();
+        audit.record("pool.published", actor, id, null, null, published.templates().stream()
+                .map(t -> t.hypervisorId() + ": publication " + t.publication() + " (" + t.templateRef() + ")")
+                .collect(java.util.stream.Collectors.joining(", ")));
+        return published;
+    }
+
+    @Transactional
+    PoolRepresentation publishInTx(String id, PublishRequest request) {
+        PoolEntity e = find(id);
+        List<PublishRequest.Template> wanted = request == null || request.templates() == null
+                ? e.templates.stream().map(t -> new PublishRequest.Template(t.hypervisorId, null)).toList()
+                : request.templates();
+        Map<String, Object> errors = new LinkedHashMap<>();
+        LinkedHashSet<String> seen = new LinkedHashSet<>();
+        for (PublishRequest.Template t : wanted) {
+            if (!seen.add(t.hypervisorId())) {
+                errors.put("templates", "one entry per hypervisor: " + t.hypervisorId() + " appears twice");
+            } else if (e.templates.stream().noneMatch(x -> x.hypervisorId.equals(t.hypervisorId()))) {
+                errors.put("templates", "pool " + id + " has no template on hypervisor " + t.hypervisorId()
+                        + "; add one with PUT first");
+            }
+        }
+        if (wanted.isEmpty()) {
+            errors.put("templates", "name at least one template, or leave the list out to publish all");
+        }
+        if (!errors.isEmpty()) {
+            throw new ProblemException(400, "invalid-publication", "Invalid publication",
+                    "the publication is invalid", errors);
+        }
+        for (PublishRequest.Template t : wanted) {
+            PoolTemplateEntity template = e.templates.stream().filter(x -> x.hypervisorId.equals(t.hypervisorId()))
+                    .findFirst().orElseThrow();
+            if (t.templateRef() != null) {
+                template.templateRef = t.templateRef();
+            }
+            template.publication++;
+        }
+        e.updatedAt = clock.instant();
+        return toRepresentation(e);
+    }
+
     public void delete(String id, String actor) {
         if (!desktops.ofPool(id).isEmpty()) {
             throw new ProblemException(409, "pool-has-desktops", "Pool has desktops", "pool " + id

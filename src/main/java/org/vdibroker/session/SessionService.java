@@ -3,7 +3,10 @@ package org.vdibroker.session;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
+import java.util.function.Predicate;
 import org.vdibroker.audit.AuditService;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
@@ -14,6 +17,9 @@ import org.vdibroker.pool.PoolCatalog;
 /** What happens to sessions: a desktop is assigned, the user connects, disconnects, logs off. */
 @ApplicationScoped
 public class SessionService {
+
+    /** Idle reports that differ by less than this are the same idle period. */
+    private static final long IDLE_SLACK_SECONDS = 5;
 
     @Inject
     SessionStore store;
@@ -70,30 +76,72 @@ public class SessionService {
     }
 
     /**
-     * Ends a session. A floating desktop goes to REFRESHING (the pool manager reverts it before anyone else gets it);
+     * Ends a session. A floating desktop goes to REFRESHING (the pool manager reverts it before anyone else gets it),
+     * or to RETIRING when a newer publication of its template exists (it is replaced, not reverted to the old one);
      * a dedicated one stays with its owner.
      */
     public Optional<SessionState> end(String sessionId, String reason, String actor) {
+        return endIf(sessionId, s -> true, reason, actor);
+    }
+
+    /**
+     * Ends the session only if {@code still} holds for its current value, checked in the same conditional write, so
+     * a timeout that races with a reconnect never logs off the user who just came back. Returns the session as it is
+     * afterwards (ended or not); empty if it does not exist.
+     */
+    public Optional<SessionState> endIf(String sessionId, Predicate<SessionState> still, String reason,
+            String actor) {
         Optional<SessionState> before = store.get(sessionId);
         if (before.isEmpty() || !before.get().status().live()) {
             return before;
         }
-        Optional<SessionState> ended = store.update(sessionId,
-                s -> s.status().live() ? s.ended(reason, clock.instant()) : s);
-        ended.filter(s -> s.desktopId() != null).ifPresent(s -> release(s));
-        ended.ifPresent(s -> audit.record("session.ended", actor, s.poolId(), s.desktopId(), s.id(), reason));
-        return ended;
+        boolean[] endedNow = new boolean[1];
+        Optional<SessionState> after = store.update(sessionId, s -> {
+            endedNow[0] = s.status().live() && still.test(s);
+            return endedNow[0] ? s.ended(reason, clock.instant()) : s;
+        });
+        if (endedNow[0]) {
+            after.filter(s -> s.desktopId() != null).ifPresent(this::release);
+            after.ifPresent(s -> audit.record("session.ended", actor, s.poolId(), s.desktopId(), s.id(), reason));
+        }
+        return after;
+    }
+
+    /**
+     * The agent says the user has been idle for {@code idleSeconds} (0: active). Written only when it changes what
+     * the idle timeout would decide, so a heartbeat every few seconds does not rewrite the session each time.
+     */
+    public void reportIdle(SessionState session, long idleSeconds) {
+        Instant now = clock.instant();
+        Instant since = idleSeconds <= 0 ? null : now.minusSeconds(idleSeconds);
+        store.update(session.id(), s -> {
+            if (!s.status().hasDesktop() || !java.util.Objects.equals(session.desktopId(), s.desktopId())) {
+                return s;
+            }
+            Instant known = s.idleSince();
+            boolean same = since == null ? known == null
+                    : known != null && Math.abs(Duration.between(known, since).toSeconds()) < IDLE_SLACK_SECONDS;
+            return same ? s : s.idle(since);
+        });
     }
 
     private void release(SessionState session) {
-        boolean dedicated = catalog.get(session.poolId()).map(Pool::dedicated).orElse(false);
+        Optional<Pool> pool = catalog.get(session.poolId());
+        boolean dedicated = pool.map(Pool::dedicated).orElse(false);
         for (int attempt = 0; attempt < 10; attempt++) {
             Optional<DesktopState> desktop = desktops.get(session.desktopId());
             if (desktop.isEmpty() || !session.id().equals(desktop.get().sessionId())) {
                 return;
             }
-            Optional<DesktopState> released = dedicated ? transitions.releasedToOwner(desktop.get(), session.id())
-                    : transitions.releasedForRefresh(desktop.get(), session.id(), null);
+            DesktopState d = desktop.get();
+            Optional<DesktopState> released;
+            if (dedicated) {
+                released = transitions.releasedToOwner(d, session.id());
+            } else if (pool.map(p -> p.outdated(d.hypervisorId(), d.publication())).orElse(false)) {
+                released = transitions.releasedForReplacement(d, session.id());
+            } else {
+                released = transitions.releasedForRefresh(d, session.id(), null);
+            }
             if (released.isPresent()) {
                 return;
             }

@@ -5,24 +5,32 @@ import java.time.Instant;
 
 /**
  * A session, the value of its entry in the {@code sessions} cache. Immutable and versioned like DesktopState;
- * {@code queueTicket} orders waiting sessions of a pool (first come, first served).
+ * {@code queueTicket} orders waiting sessions of a pool (first come, first served). {@code idleSince} is when the
+ * desktop's agent last said the user became idle (null: active, or the agent does not report idleness).
  */
 public record SessionState(String id, String poolId, String user, SessionStatus status, String desktopId,
         String protocol, long queueTicket, Instant createdAt, Instant changedAt, Instant lastSeenAt, String endReason,
-        long version) implements Serializable {
+        Instant idleSince, long version) implements Serializable {
 
+    /** A change of state is activity: whatever the agent said about idleness before no longer holds. */
     public SessionState withStatus(SessionStatus status, String desktopId, Instant now) {
         return new SessionState(id, poolId, user, status, desktopId, protocol, queueTicket, createdAt, now,
-                lastSeenAt, endReason, version + 1);
+                lastSeenAt, endReason, null, version + 1);
     }
 
     public SessionState ended(String reason, Instant now) {
         return new SessionState(id, poolId, user, SessionStatus.ENDED, desktopId, protocol, queueTicket, createdAt,
-                now, lastSeenAt, reason, version + 1);
+                now, lastSeenAt, reason, idleSince, version + 1);
     }
 
     public SessionState seen(Instant now) {
         return new SessionState(id, poolId, user, status, desktopId, protocol, queueTicket, createdAt, changedAt, now,
-                endReason, version + 1);
+                endReason, idleSince, version + 1);
+    }
+
+    /** The agent's latest word on idleness; {@code changedAt} stays, it tells since when the state holds. */
+    public SessionState idle(Instant since) {
+        return new SessionState(id, poolId, user, status, desktopId, protocol, queueTicket, createdAt, changedAt,
+                lastSeenAt, endReason, since, version + 1);
     }
 }

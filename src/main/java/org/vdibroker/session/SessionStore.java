@@ -79,7 +79,7 @@ public class SessionStore {
             }
             Instant now = clock.instant();
             SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, user, SessionStatus.QUEUED,
-                    null, protocol, counters.next("queue:" + poolId), now, now, now, null, 1);
+                    null, protocol, counters.next("queue:" + poolId), now, now, now, null, null, 1);
             // write the session before publishing it in the index, so whoever finds the id also finds the session
             sessions.put(fresh.id(), fresh);
             String winner = userSessions.putIfAbsent(key, fresh.id());

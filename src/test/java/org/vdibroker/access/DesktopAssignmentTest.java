@@ -61,6 +61,7 @@ class DesktopAssignmentTest {
         assertThat(Api.desktopsIn("race", "ASSIGNED")).isEqualTo(100);
         assertThat(Api.desktops("race")).hasSize(100);
         Set<Integer> positions = new HashSet<>();
+        Map<String, Integer> positionOf = new HashMap<>();
         int waiting = 0;
         for (String token : tokens) {
             Map<String, Object> mine = given().auth().oauth2(token).get("/api/v1/me/sessions").then().statusCode(200)
@@ -68,6 +69,7 @@ class DesktopAssignmentTest {
             if ("QUEUED".equals(mine.get("state"))) {
                 waiting++;
                 assertThat(positions.add((Integer) mine.get("queuePosition"))).isTrue();
+                positionOf.put(token, (Integer) mine.get("queuePosition"));
             } else {
                 assertThat(mine.get("state")).isEqualTo("READY");
             }
@@ -76,7 +78,21 @@ class DesktopAssignmentTest {
         assertThat(positions).hasSize(100).allMatch(p -> p >= 1 && p <= 100);
         assertNoDesktopHeldTwice("race");
 
-        // the pool grows: the queued users get desktops, in order, and still nobody shares one
+        // the pool grows by half the queue: exactly the first 50 in the queue are served, the others move up
+        Api.updatePool("race", withSizes(pool, 150, 0, 150));
+        await("50 more desktops assigned", Duration.ofSeconds(60), () -> Api.desktopsIn("race", "ASSIGNED") == 150);
+        for (Map.Entry<String, Integer> e : positionOf.entrySet()) {
+            Map<String, Object> mine = given().auth().oauth2(e.getKey()).get("/api/v1/me/sessions").then()
+                    .statusCode(200).extract().jsonPath().getMap("[0]");
+            if (e.getValue() <= 50) {
+                assertThat(mine.get("state")).as("position " + e.getValue()).isEqualTo("READY");
+            } else {
+                assertThat(mine.get("state")).as("position " + e.getValue()).isEqualTo("QUEUED");
+                assertThat(mine.get("queuePosition")).isEqualTo(e.getValue() - 50);
+            }
+        }
+
+        // the pool grows again: the rest get desktops, and still nobody shares one
         Api.updatePool("race", withSizes(pool, 200, 0, 200));
         await("every queued user served", Duration.ofSeconds(60),
                 () -> Api.desktops("race").stream().filter(d -> "ASSIGNED".equals(d.get("state"))).count() == 200);

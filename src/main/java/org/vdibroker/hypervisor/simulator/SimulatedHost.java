@@ -8,26 +8,31 @@ import java.io.Serializable;
  * by conditional replace.
  */
 record SimulatedHost(long lastSeq, int desktops, int usedVcpus, long usedMemoryMb, boolean unreachable,
-        int failNextProvisions) implements Serializable {
+        int failNextProvisions, int failNextReverts) implements Serializable {
 
-    static final SimulatedHost EMPTY = new SimulatedHost(0, 0, 0, 0, false, 0);
+    static final SimulatedHost EMPTY = new SimulatedHost(0, 0, 0, 0, false, 0, 0);
 
     /** Takes the next VM number and counts the new VM's resources. */
     SimulatedHost add(int vcpus, long memoryMb) {
         return new SimulatedHost(lastSeq + 1, desktops + 1, usedVcpus + vcpus, usedMemoryMb + memoryMb, unreachable,
-                failNextProvisions);
+                failNextProvisions, failNextReverts);
     }
 
     SimulatedHost remove(int vcpus, long memoryMb) {
         return new SimulatedHost(lastSeq, Math.max(0, desktops - 1), Math.max(0, usedVcpus - vcpus),
-                Math.max(0, usedMemoryMb - memoryMb), unreachable, failNextProvisions);
+                Math.max(0, usedMemoryMb - memoryMb), unreachable, failNextProvisions, failNextReverts);
     }
 
     SimulatedHost withUnreachable(boolean value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, value, failNextProvisions);
+        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, value, failNextProvisions,
+                failNextReverts);
     }
 
     SimulatedHost withFailNextProvisions(int value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, value);
+        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, value, failNextReverts);
+    }
+
+    SimulatedHost withFailNextReverts(int value) {
+        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, failNextProvisions, value);
     }
 }

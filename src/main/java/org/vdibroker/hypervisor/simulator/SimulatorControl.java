@@ -56,6 +56,15 @@ public class SimulatorControl {
         LOG.infof("Simulator %s: the next %d provisions fail", hypervisorId, n);
     }
 
+    /** The next {@code n} reverts (refreshes) on the host fail with a retryable error when they are asked for. */
+    public void failNextReverts(String hypervisorId, int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must not be negative, was " + n);
+        }
+        store().updateHost(hypervisorId, host -> host.withFailNextReverts(n));
+        LOG.infof("Simulator %s: the next %d reverts fail", hypervisorId, n);
+    }
+
     /** Someone deletes a VM on the host itself; false if there was no such VM. */
     public boolean deleteVmBehindBrokersBack(String hypervisorId, String vmRef) {
         SimulatedVm removed = store().remove(hypervisorId, vmRef);

@@ -116,6 +116,15 @@ public final class SimulatorDriver
     @Override
     public CompletionStage<TaskRef> revert(String vmRef) {
         return call(() -> {
+            requireVm(vmRef);
+            boolean[] injectedFailure = new boolean[1];
+            store.updateHost(id, host -> {
+                injectedFailure[0] = host.failNextReverts() > 0;
+                return injectedFailure[0] ? host.withFailNextReverts(host.failNextReverts() - 1) : host;
+            });
+            if (injectedFailure[0]) {
+                throw new HypervisorException("Revert of " + vmRef + " failed on simulated hypervisor " + id, true);
+            }
             Duration clone = latency(settings.cloneLatency());
             return task(start(vmRef, (vm, now) -> vm.next(Operation.REVERT, now.plus(clone), false)));
         });
