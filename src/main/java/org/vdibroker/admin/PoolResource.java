@@ -2,7 +2,10 @@ package org.vdibroker.admin;
 
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.ConstraintViolationException;
 import jakarta.validation.Valid;
+import jakarta.validation.Validator;
 import jakarta.validation.constraints.NotNull;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -17,6 +20,7 @@ import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 import org.vdibroker.access.AccessIds;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.pool.PoolCatalog;
@@ -43,6 +47,12 @@ public class PoolResource {
 
     @Inject
     Caller caller;
+
+    @Inject
+    Validator validator;
+
+    @Inject
+    com.fasterxml.jackson.databind.ObjectMapper json;
 
     @GET
     public List<PoolRepresentation> list() {
@@ -82,8 +92,17 @@ public class PoolResource {
      */
     @POST
     @Path("/{id}/publish")
-    @Consumes(MediaType.APPLICATION_JSON)
-    public PoolRepresentation publish(@PathParam("id") String id, @Valid PublishRequest body) {
+    public PoolRepresentation publish(@PathParam("id") String id, String rawBody)
+            throws com.fasterxml.jackson.core.JsonProcessingException {
+        // read here rather than by content type, so that a bare POST (no body) publishes every template
+        PublishRequest body = rawBody == null || rawBody.isBlank() ? null
+                : json.readValue(rawBody, PublishRequest.class);
+        if (body != null) {
+            Set<ConstraintViolation<PublishRequest>> violations = validator.validate(body);
+            if (!violations.isEmpty()) {
+                throw new ConstraintViolationException(violations);
+            }
+        }
         return pools.publish(AccessIds.name("Pool", id), body, caller.user());
     }
 

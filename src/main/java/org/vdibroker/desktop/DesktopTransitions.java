@@ -260,11 +260,13 @@ public class DesktopTransitions {
 
     /**
      * A VM with the pool's naming that the broker had no record of becomes a desktop of the pool: REFRESHING with no
-     * task, so it is reverted to the template before anyone gets it.
+     * task, so it is reverted to the template before anyone gets it. It counts as of {@code publication} (the pool's
+     * current one there): the admin asked for such VMs to be kept, so a rollout must not replace them at once.
      */
-    public Optional<DesktopState> adopted(String id, String poolId, String hypervisorId, String name, String vmRef) {
+    public Optional<DesktopState> adopted(String id, String poolId, String hypervisorId, String name, String vmRef,
+            int publication) {
         DesktopState state = new DesktopState(id, poolId, hypervisorId, name, vmRef, DesktopStatus.REFRESHING, null,
-                null, 0, null, 0, now(), 1);
+                null, publication, null, 0, now(), 1);
         return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
     }
 

@@ -405,12 +405,14 @@ public class Reconciler {
                 row.hypervisorId = hypervisorId;
                 row.name = vm.name();
                 row.vmRef = vm.vmRef();
-                row.publication = 0; // unknown: a publication rollout replaces it
+                // its real origin is unknown; adopting means keeping it as one of the pool's current desktops
+                row.publication = pool.publicationOn(hypervisorId);
                 inventory.add(row);
-                transitions.adopted(row.id, pool.id(), hypervisorId, vm.name(), vm.vmRef()).ifPresent(d -> {
-                    LOG.infof("Pool %s adopted %s as desktop %s", pool.id(), what, d.id());
-                    audit.record("desktop.adopted", ACTOR, pool.id(), d.id(), null, what);
-                });
+                transitions.adopted(row.id, pool.id(), hypervisorId, vm.name(), vm.vmRef(), row.publication)
+                        .ifPresent(d -> {
+                            LOG.infof("Pool %s adopted %s as desktop %s", pool.id(), what, d.id());
+                            audit.record("desktop.adopted", ACTOR, pool.id(), d.id(), null, what);
+                        });
             }
             case RETIRE -> {
                 await(driver.delete(vm.vmRef()));

@@ -97,8 +97,8 @@ class PublicationRolloutTest {
         given().auth().oauth2(owner).post("/api/v1/me/sessions/" + mine.getString("id") + "/logoff").then()
                 .statusCode(200);
 
-        // no body: every template gets a new publication of the same reference
-        given().auth().oauth2(Api.ADMIN).contentType(ContentType.JSON).post("/api/v1/admin/pools/rollout-dedicated/publish")
+        // no body (nor content type): every template gets a new publication of the same reference
+        given().auth().oauth2(Api.ADMIN).post("/api/v1/admin/pools/rollout-dedicated/publish")
                 .then().statusCode(200).body("templates[0].publication", org.hamcrest.Matchers.equalTo(2))
                 .body("templates[0].templateRef", org.hamcrest.Matchers.equalTo("tmpl-rollout-dedicated"));
         await("unowned desktops replaced", Duration.ofSeconds(30), () -> readyOn("rollout-dedicated", 2) == 2);
