@@ -30,6 +30,8 @@ public class HypervisorService {
     ObjectMapper json;
     @Inject
     AuditService audit;
+    @Inject
+    org.vdibroker.desktop.DesktopInventory inventory;
 
     Clock clock = Clock.systemUTC();
 
@@ -114,10 +116,13 @@ public class HypervisorService {
                 .createSelectionQuery("select count(t) from PoolTemplateEntity t where t.hypervisorId = :id",
                         Long.class)
                 .setParameter("id", id).getSingleResult();
+        // a retirement may still wait in the cluster's outbox (written within a second or so): it counts as done
         long desktops = database.session()
-                .createSelectionQuery("select count(d) from DesktopEntity d where d.hypervisorId = :id"
-                        + " and d.retiredAt is null", Long.class)
-                .setParameter("id", id).getSingleResult();
+                .createSelectionQuery("select d.id from DesktopEntity d where d.hypervisorId = :id"
+                        + " and d.retiredAt is null", String.class)
+                .setParameter("id", id).getResultList().stream()
+                .filter(desktopId -> inventory.find(desktopId).map(row -> row.retiredAt == null).orElse(false))
+                .count();
         if (templates > 0 || desktops > 0) {
             throw new ProblemException(409, "hypervisor-in-use", "Hypervisor in use", "hypervisor " + id
                     + " still has " + templates + " pool templates and " + desktops + " desktops");
