@@ -107,7 +107,7 @@ final class GuardedDriver implements HypervisorDriver {
             return new HypervisorException("hypervisor " + id + " is skipped: its circuit breaker is open", true);
         }
         if (cause instanceof TimeoutException) {
-            return new HypervisorException("hypervisor " + id + " did not answer in time", true);
+            return HypervisorException.unreachable("hypervisor " + id + " did not answer in time", cause);
         }
         return new HypervisorException("hypervisor " + id + ": " + cause.getMessage(), true, cause);
     }

@@ -129,7 +129,7 @@ public class HypervisorHealth {
                 .failureRatio(0.5)
                 .successThreshold(1)
                 .delay(delay.toMillis(), ChronoUnit.MILLIS)
-                // an answer that refuses (no such VM, no room) shows the host is there; only silence counts
+                // an answer with an error (no such VM, no room, busy) shows the host is there; only silence counts
                 .when(e -> !answered(e))
                 .onStateChange(state -> {
                     tracker.breaker = state;
@@ -143,10 +143,13 @@ public class HypervisorHealth {
         return tracker;
     }
 
-    /** Whether an outcome shows the hypervisor answered: success, or a refusal that trying again will not change. */
+    /**
+     * Whether an outcome shows the hypervisor answered: success, or any error it answered with (a refusal, "busy", a
+     * failed operation). Silence is a timeout, an unreachable host, or a failure the driver could not explain.
+     */
     static boolean answered(Throwable error) {
         Throwable cause = unwrap(error);
-        return cause == null || cause instanceof HypervisorException he && !he.retryable();
+        return cause == null || cause instanceof HypervisorException he && !he.unreachable();
     }
 
     static Throwable unwrap(Throwable error) {

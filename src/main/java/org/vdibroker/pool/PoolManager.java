@@ -402,7 +402,7 @@ public class PoolManager {
             }
             throw new HypervisorException(String.valueOf(e.getCause().getMessage()), true, e.getCause());
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new HypervisorException("hypervisor did not answer in " + CALL_TIMEOUT_SECONDS + " s", true);
+            throw HypervisorException.unreachable("hypervisor did not answer in " + CALL_TIMEOUT_SECONDS + " s", e);
         }
     }
 }

@@ -42,7 +42,7 @@ final class LibvirtErrors {
             return map(id, what, le);
         }
         if (e instanceof TimeoutException) {
-            return new HypervisorException("Hypervisor " + id + " did not answer in time to " + what, true, e);
+            return HypervisorException.unreachable("Hypervisor " + id + " did not answer in time to " + what, e);
         }
         if (e instanceof UnsatisfiedLinkError || e instanceof NoClassDefFoundError) {
             return new HypervisorException("Cannot " + what + " on hypervisor " + id + ": the libvirt client library"
@@ -68,7 +68,8 @@ final class LibvirtErrors {
         };
         String message = "Cannot " + what + " on hypervisor " + id + ": " + (detail == null ? "" : detail + ": ")
                 + said + " (" + code.name().toLowerCase(Locale.ROOT).replace("vir_err_", "libvirt error ") + ")";
-        return new HypervisorException(message, RETRYABLE.contains(code), e);
+        return CONNECTION_LOST.contains(code) ? HypervisorException.unreachable(message, e)
+                : new HypervisorException(message, RETRYABLE.contains(code), e);
     }
 
     static boolean connectionLost(Throwable failure) {

@@ -267,7 +267,7 @@ public final class SimulatorDriver
 
     private void requireReachable(SimulatedHost host) {
         if (host.unreachable()) {
-            throw new HypervisorException("hypervisor unreachable", true);
+            throw HypervisorException.unreachable("hypervisor unreachable", null);
         }
     }
 
