@@ -19,7 +19,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.audit.AuditService;
@@ -30,6 +29,7 @@ import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.desktop.DesktopStatus;
 import org.vdibroker.desktop.DesktopTransitions;
+import org.vdibroker.hypervisor.DriverCalls;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorException;
 import org.vdibroker.hypervisor.HypervisorHealth;
@@ -51,7 +51,6 @@ import org.vdibroker.session.SessionTimeouts;
 public class PoolManager {
 
     private static final Logger LOG = Logger.getLogger(PoolManager.class);
-    private static final long CALL_TIMEOUT_SECONDS = 10;
     private static final Duration ORPHAN_WINDOW = Duration.ofMinutes(10);
 
     @Inject
@@ -389,20 +388,8 @@ public class PoolManager {
         }
     }
 
-    /** Waits for a driver call on the pool manager's thread (never a request thread), bounded. */
-    private static <T> T call(java.util.concurrent.CompletionStage<T> stage) {
-        try {
-            return stage.toCompletableFuture().get(CALL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HypervisorException("interrupted", true);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof HypervisorException he) {
-                throw he;
-            }
-            throw new HypervisorException(String.valueOf(e.getCause().getMessage()), true, e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw HypervisorException.unreachable("hypervisor did not answer in " + CALL_TIMEOUT_SECONDS + " s", e);
-        }
+    /** Waits for a driver call, a little longer than the hypervisor's guard (which times out first). */
+    private <T> T call(java.util.concurrent.CompletionStage<T> stage) {
+        return DriverCalls.await(stage, config.poolManager().callTimeout().plusSeconds(1));
     }
 }

@@ -18,9 +18,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.audit.AuditService;
@@ -30,6 +27,7 @@ import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.desktop.DesktopStatus;
 import org.vdibroker.desktop.DesktopTransitions;
+import org.vdibroker.hypervisor.DriverCalls;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorException;
 import org.vdibroker.hypervisor.HypervisorHealth;
@@ -450,19 +448,6 @@ public class Reconciler {
     }
 
     private <T> T await(CompletionStage<T> stage) {
-        long millis = config.poolManager().callTimeout().toMillis() + 1000;
-        try {
-            return stage.toCompletableFuture().get(millis, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new HypervisorException("interrupted", true);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof HypervisorException he) {
-                throw he;
-            }
-            throw new HypervisorException(String.valueOf(e.getCause().getMessage()), true, e.getCause());
-        } catch (TimeoutException e) {
-            throw new HypervisorException("hypervisor did not answer in time", true);
-        }
+        return DriverCalls.await(stage, config.poolManager().callTimeout().plusSeconds(1));
     }
 }
