@@ -91,6 +91,11 @@ class DatabaseOutageIT {
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void brokeringAndProvisioningGoOnWhileTheDatabaseIsStoppedAndNoAuditEventIsLost() throws Exception {
         cluster.await(Duration.ofSeconds(40), "10 ready desktops", () -> readyDesktops(cluster.node(1)) >= 10);
+        // hypervisor definitions live in the database: every node must have loaded sim-outage (its registry refreshes
+        // every 5 s) before the database goes, or it cannot hand out connections to its desktops
+        cluster.await(Duration.ofSeconds(20), "sim-outage known on every node", () -> cluster.nodes().stream()
+                .allMatch(n -> send(n, "GET", "/q/metrics", null).body()
+                        .contains("vdi_hypervisor_answering{hypervisor=\"sim-outage\"")));
         cluster.await(Duration.ofSeconds(20), "an empty outbox on every node", () -> cluster.nodes().stream()
                 .allMatch(n -> "UP".equals(detail(n, "database")) && Integer.valueOf(0).equals(
                         detail(n, "outbox-pending"))));
