@@ -62,6 +62,22 @@ public interface BrokerConfig {
     interface Rdp {
         /** RD Gateway host written into .rdp files; the connection ticket becomes its access token. */
         Optional<String> gatewayHost();
+
+        Signing signing();
+
+        interface Signing {
+            /**
+             * PKCS#12 keystore holding the RSA key and certificate (extended key usage serverAuth or codeSigning)
+             * that .rdp files are signed with; without it files are served unsigned.
+             */
+            Optional<java.nio.file.Path> keystore();
+
+            /** Password of the keystore and its key. */
+            Optional<String> keystorePassword();
+
+            /** Alias of the key in the keystore; the first key entry when not set. */
+            Optional<String> alias();
+        }
     }
 
     interface Login {

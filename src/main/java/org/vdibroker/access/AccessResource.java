@@ -25,8 +25,11 @@ import java.util.concurrent.CompletionStage;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.api.ProblemException;
 import org.vdibroker.pool.Pool;
+import org.vdibroker.pool.PoolCatalog;
 import org.vdibroker.protocol.Connection;
+import org.vdibroker.protocol.ConnectionFileService;
 import org.vdibroker.protocol.ConnectionFiles;
+import org.vdibroker.protocol.ConnectionSettings;
 import org.vdibroker.security.Caller;
 import org.vdibroker.security.Roles;
 import org.vdibroker.session.SessionService;
@@ -55,6 +58,12 @@ public class AccessResource {
 
     @Inject
     ConnectionService connections;
+
+    @Inject
+    ConnectionFileService files;
+
+    @Inject
+    PoolCatalog catalog;
 
     @Inject
     BrokerConfig config;
@@ -150,8 +159,8 @@ public class AccessResource {
     @Produces({ ConnectionFiles.RDP_MEDIA_TYPE, MediaType.APPLICATION_JSON })
     public CompletionStage<Response> rdpFile(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
-        return connections.issue(session, "rdp").thenApply(c -> file(ConnectionFiles.rdp(c,
-                config.rdp().gatewayHost().orElse(null)), ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
+        return connections.issue(session, "rdp").thenApply(c -> file(files.rdp(c, settingsOf(session)),
+                ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
     }
 
     @GET
@@ -160,7 +169,7 @@ public class AccessResource {
     public CompletionStage<Response> vvFile(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
         String protocol = "vnc".equals(session.protocol()) ? "vnc" : "spice";
-        return connections.issue(session, protocol).thenApply(c -> file(ConnectionFiles.vv(c, clock.instant()),
+        return connections.issue(session, protocol).thenApply(c -> file(files.vv(c, settingsOf(session)),
                 ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
     }
 
@@ -169,6 +178,11 @@ public class AccessResource {
     public SessionRepresentation logoff(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
         return view(sessionService.end(session.id(), "logoff", caller.user()).orElse(session), null);
+    }
+
+    /** The file settings of the session's pool; the defaults when the pool is gone. */
+    private ConnectionSettings settingsOf(SessionState session) {
+        return catalog.get(session.poolId()).map(Pool::connectionSettings).orElse(ConnectionSettings.NONE);
     }
 
     /** The caller's session; another user's is reported exactly like a missing one. */

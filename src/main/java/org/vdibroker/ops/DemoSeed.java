@@ -42,7 +42,7 @@ public class DemoSeed {
                 List.of("rdp", "spice", "vnc"), new PoolRepresentation.DesktopSize(2, 4096), 3600L, 900L,
                 "UTC", true, List.of(new PoolRepresentation.Template("simulator-1", "demo-template-v1", null)),
                 new PoolRepresentation.Entitlements(List.of("/vdi-users", "/engineering"), List.of()), null, null,
-                null, null, null, null),
+                null, null, null, null, null),
                 "demo");
         LOG.info("Demo set up: hypervisor simulator-1 and pool demo");
     }

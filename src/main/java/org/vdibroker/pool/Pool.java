@@ -3,13 +3,14 @@ package org.vdibroker.pool;
 import java.time.ZoneId;
 import java.util.List;
 import java.util.Set;
+import org.vdibroker.protocol.ConnectionSettings;
 
 /** A pool as the broker uses it: an immutable snapshot of the admin's definition. */
 public record Pool(String id, String displayName, PoolEntity.Assignment assignment, int minSize, int spare,
         int maxSize, List<String> protocols, int desktopVcpus, long desktopMemoryMb, long idleTimeoutSeconds,
         long disconnectTimeoutSeconds, boolean refreshOnLogoff, String timeZone, boolean enabled,
         List<Template> templates, Set<String> entitledGroups, Set<String> entitledUsers, SpareSchedule schedule,
-        boolean prewarm, PoolEntity.UnknownVms unknownVms) {
+        boolean prewarm, PoolEntity.UnknownVms unknownVms, ConnectionSettings connectionSettings) {
 
     /** How desktops are made on one hypervisor. */
     public record Template(String hypervisorId, String templateRef, int publication) {
@@ -71,7 +72,8 @@ public record Pool(String id, String displayName, PoolEntity.Assignment assignme
                 e.disconnectTimeoutSeconds, e.refreshOnLogoff, e.timeZone, e.enabled,
                 e.templates.stream().map(t -> new Template(t.hypervisorId, t.templateRef, t.publication)).toList(),
                 entitled(e, EntitlementEmbeddable.Kind.GROUP), entitled(e, EntitlementEmbeddable.Kind.USER),
-                SpareSchedule.of(e.id, e.schedules), e.prewarm, e.unknownVms);
+                SpareSchedule.of(e.id, e.schedules), e.prewarm, e.unknownVms,
+                new ConnectionSettings(e.rdpSettings, e.vvSettings));
     }
 
     private static Set<String> entitled(PoolEntity e, EntitlementEmbeddable.Kind kind) {

@@ -10,6 +10,7 @@ import jakarta.persistence.Enumerated;
 import jakarta.persistence.FetchType;
 import jakarta.persistence.Id;
 import jakarta.persistence.JoinColumn;
+import jakarta.persistence.MapKeyColumn;
 import jakarta.persistence.OneToMany;
 import jakarta.persistence.OrderBy;
 import jakarta.persistence.OrderColumn;
@@ -17,7 +18,9 @@ import jakarta.persistence.Table;
 import jakarta.persistence.Version;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** A pool as an admin defined it. */
 @Entity
@@ -87,6 +90,20 @@ public class PoolEntity {
 
     /** Raise the spare target ahead of the rushes the pool's login history predicts. */
     public boolean prewarm;
+
+    /** Settings of the .rdp files the pool's connections get (see protocol/connection-settings.json). */
+    @ElementCollection(fetch = FetchType.EAGER)
+    @CollectionTable(name = "pool_rdp_setting", joinColumns = @JoinColumn(name = "pool_id"))
+    @MapKeyColumn(name = "name")
+    @Column(name = "setting_value", length = 16384)
+    public Map<String, String> rdpSettings = new HashMap<>();
+
+    /** Settings of the .vv (virt-viewer) files the pool's connections get. */
+    @ElementCollection(fetch = FetchType.EAGER)
+    @CollectionTable(name = "pool_vv_setting", joinColumns = @JoinColumn(name = "pool_id"))
+    @MapKeyColumn(name = "name")
+    @Column(name = "setting_value", length = 16384)
+    public Map<String, String> vvSettings = new HashMap<>();
 
     @Column(name = "created_at")
     public Instant createdAt;

@@ -12,6 +12,7 @@ import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Size;
 import java.time.Instant;
 import java.util.List;
+import org.vdibroker.protocol.ConnectionSettings;
 
 /** A pool in the admin API. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -33,6 +34,7 @@ public record PoolRepresentation(
         @Size(max = 100) List<Schedule> schedules,
         Boolean prewarm,
         @Pattern(regexp = "adopt|retire|ignore", message = "must be adopt, retire or ignore") String unknownVms,
+        ConnectionSettings connectionSettings,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) List<GroupStatus> groupStatus,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant createdAt,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant updatedAt) {

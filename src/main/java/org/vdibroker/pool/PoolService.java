@@ -19,6 +19,8 @@ import org.vdibroker.audit.AuditService;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.hypervisor.HypervisorEntity;
 import org.vdibroker.persistence.Database;
+import org.vdibroker.protocol.ConnectionSettings;
+import org.vdibroker.protocol.ConnectionSettingsSchema;
 import org.vdibroker.security.GroupDirectory;
 import org.vdibroker.security.IdentityProviderUnavailableException;
 
@@ -197,6 +199,7 @@ public class PoolService {
             }
         }
         SpareSchedule schedule = SpareSchedule.parse(r.schedules(), errors);
+        errors.putAll(ConnectionSettingsSchema.get().validate(r.connectionSettings()));
         List<String> groups = r.entitlements().groups() == null ? List.of() : r.entitlements().groups();
         List<String> users = r.entitlements().users() == null ? List.of() : r.entitlements().users();
         if (!errors.isEmpty()) {
@@ -223,6 +226,11 @@ public class PoolService {
         if (r.unknownVms() != null) {
             e.unknownVms = PoolEntity.UnknownVms.valueOf(r.unknownVms().toUpperCase(Locale.ROOT));
         }
+        ConnectionSettings settings = r.connectionSettings() == null ? ConnectionSettings.NONE : r.connectionSettings();
+        e.rdpSettings.clear();
+        e.rdpSettings.putAll(settings.rdp());
+        e.vvSettings.clear();
+        e.vvSettings.putAll(settings.vv());
         e.updatedAt = clock.instant();
         mergeTemplates(e, r.templates());
         e.entitlements.clear();
@@ -318,7 +326,7 @@ public class PoolService {
                         e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.USER)
                                 .map(x -> x.name).toList()),
                 e.schedules.stream().map(SpareWindowEmbeddable::toRepresentation).toList(), e.prewarm,
-                e.unknownVms.name().toLowerCase(Locale.ROOT),
+                e.unknownVms.name().toLowerCase(Locale.ROOT), new ConnectionSettings(e.rdpSettings, e.vvSettings),
                 e.entitlements.stream().filter(x -> x.kind == EntitlementEmbeddable.Kind.GROUP)
                         .map(x -> new PoolRepresentation.GroupStatus(x.name,
                                 x.checkState == null ? EntitlementEmbeddable.GroupState.UNVERIFIED.name()

@@ -2,10 +2,12 @@ package org.vdibroker.protocol;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 
 /**
  * Renders connection files that clients open: {@code .rdp} (mstsc, FreeRDP, Remmina) and virt-viewer {@code .vv}
- * (remote-viewer, SPICE or VNC).
+ * (remote-viewer, SPICE or VNC). What the broker must write (address, user, ticket) comes first; then the pool's
+ * settings over the schema's defaults ({@link ConnectionSettingsSchema}).
  */
 public final class ConnectionFiles {
 
@@ -16,29 +18,29 @@ public final class ConnectionFiles {
     }
 
     /**
-     * An RDP file. The ticket travels as the RD Gateway access token when a gateway is configured; without one
-     * the desktop's own logon applies and the file carries no secret.
+     * An RDP file, unsigned. The ticket travels as the RD Gateway access token when a gateway is configured (the
+     * gateway checks it with the broker); without one the desktop's own logon applies and the file carries no
+     * secret.
      */
-    public static String rdp(Connection c, String gatewayHost) {
-        StringBuilder b = new StringBuilder();
-        line(b, "full address:s:" + c.host() + ":" + c.port());
-        line(b, "username:s:" + sanitize(c.user()));
-        line(b, "prompt for credentials:i:0");
-        line(b, "screen mode id:i:2");
-        line(b, "audiomode:i:0");
-        line(b, "redirectclipboard:i:1");
-        line(b, "autoreconnection enabled:i:1");
+    public static RdpFile rdp(Connection c, String gatewayHost, ConnectionSettings settings) {
+        RdpFile f = new RdpFile();
+        f.set("full address", c.host() + ":" + c.port());
+        f.set("username", c.user());
+        ConnectionSettingsSchema schema = ConnectionSettingsSchema.get();
+        schema.effective("rdp", (settings == null ? ConnectionSettings.NONE : settings).rdp())
+                .forEach((name, value) -> f.set(name, schema.rdpType(name), value));
         if (gatewayHost != null && !gatewayHost.isBlank()) {
-            line(b, "gatewayhostname:s:" + gatewayHost);
-            line(b, "gatewayusagemethod:i:1");
-            line(b, "gatewaycredentialssource:i:5");
-            line(b, "gatewayaccesstoken:s:" + c.ticket());
+            f.set("gatewayhostname", gatewayHost);
+            f.set("gatewayusagemethod", 1);
+            f.set("gatewayprofileusagemethod", 1);
+            f.set("gatewaycredentialssource", 5); // token authentication: the access token below
+            f.set("gatewayaccesstoken", c.ticket());
         }
-        return b.toString();
+        return f;
     }
 
     /** A virt-viewer file for SPICE or VNC; remote-viewer deletes it after reading because it holds the ticket. */
-    public static String vv(Connection c, Instant now) {
+    public static String vv(Connection c, Instant now, ConnectionSettings settings) {
         long seconds = Math.max(1, Duration.between(now, c.expiresAt()).toSeconds());
         StringBuilder b = new StringBuilder();
         line(b, "[virt-viewer]");
@@ -48,9 +50,19 @@ public final class ConnectionFiles {
         line(b, "password=" + c.ticket());
         line(b, "title=" + sanitize(c.title()));
         line(b, "delete-this-file=1");
-        line(b, "fullscreen=0");
+        Map<String, String> effective = ConnectionSettingsSchema.get()
+                .effective("vv", (settings == null ? ConnectionSettings.NONE : settings).vv());
+        effective.forEach((name, value) -> line(b, name + "=" + vvValue(name, value)));
         line(b, "# ticket valid for " + seconds + " s");
         return b.toString();
+    }
+
+    /** virt-viewer reads a CA certificate from one line, its line breaks written as {@code \n}. */
+    private static String vvValue(String name, String value) {
+        if ("ca".equals(name)) {
+            return value.strip().replace("\r\n", "\n").replace("\n", "\\n");
+        }
+        return sanitize(value);
     }
 
     private static void line(StringBuilder b, String s) {
@@ -59,6 +71,6 @@ public final class ConnectionFiles {
 
     /** Keeps user-controlled text on one line of the file. */
     private static String sanitize(String s) {
-        return s == null ? "" : s.replaceAll("[\\r\\n]", " ");
+        return s == null ? "" : s.replaceAll("[\\r\\n\\x00]", " ");
     }
 }

@@ -206,7 +206,8 @@ class PrewarmReplayTest {
     static Pool pool(String id, int spare, boolean prewarm) {
         return new Pool(id, id, PoolEntity.Assignment.FLOATING, 0, spare, MAX_SIZE, List.of("rdp"), 1, 512, 0, 0, true,
                 ZONE.getId(), true, List.of(), Set.of(), Set.of(), SpareSchedule.NONE, prewarm,
-                PoolEntity.UnknownVms.IGNORE);
+                PoolEntity.UnknownVms.IGNORE,
+                org.vdibroker.protocol.ConnectionSettings.NONE);
     }
 
     static ProvisioningStats provisioning(String poolId) {

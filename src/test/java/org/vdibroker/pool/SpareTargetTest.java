@@ -98,7 +98,8 @@ class SpareTargetTest {
 
     static Pool pool(int spare, int max, SpareSchedule schedule, boolean prewarm) {
         return new Pool("p", "p", PoolEntity.Assignment.FLOATING, 0, spare, max, List.of("rdp"), 1, 512, 0, 0, true,
-                ZONE.getId(), true, List.of(), Set.of(), Set.of(), schedule, prewarm, PoolEntity.UnknownVms.IGNORE);
+                ZONE.getId(), true, List.of(), Set.of(), Set.of(), schedule, prewarm, PoolEntity.UnknownVms.IGNORE,
+                org.vdibroker.protocol.ConnectionSettings.NONE);
     }
 
     static Instant at(LocalDate day, String time) {
