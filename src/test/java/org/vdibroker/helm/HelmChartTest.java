@@ -107,6 +107,29 @@ class HelmChartTest {
     }
 
     @Test
+    void rdpSigningKeystoreComesFromASecretMountedReadOnly() throws IOException {
+        JsonNode unsigned = container(render(t -> t).one("StatefulSet"));
+        assertThat(env(unsigned, "BROKER_RDP_SIGNING_KEYSTORE")).isEmpty();
+
+        Rendered rendered = render(t -> t.set("rdpSigning.existingSecret", "vdi-rdp-signing")
+                .set("rdpSigning.alias", "publisher"));
+        JsonNode statefulSet = rendered.one("StatefulSet");
+        JsonNode broker = container(statefulSet);
+        assertThat(env(broker, "BROKER_RDP_SIGNING_KEYSTORE").orElseThrow().at("/value").asText())
+                .isEqualTo("/etc/vdi-broker/rdp-signing/rdp-signing.p12");
+        assertThat(secretRef(broker, "BROKER_RDP_SIGNING_KEYSTORE_PASSWORD")).isEqualTo("vdi-rdp-signing/password");
+        assertThat(env(broker, "BROKER_RDP_SIGNING_ALIAS").orElseThrow().at("/value").asText()).isEqualTo("publisher");
+        JsonNode mount = stream(broker.at("/volumeMounts")).filter(m -> m.at("/name").asText().equals("rdp-signing"))
+                .findFirst().orElseThrow();
+        assertThat(mount.at("/mountPath").asText()).isEqualTo("/etc/vdi-broker/rdp-signing");
+        assertThat(mount.at("/readOnly").asBoolean()).isTrue();
+        JsonNode volume = stream(statefulSet.at("/spec/template/spec/volumes"))
+                .filter(v -> v.at("/name").asText().equals("rdp-signing")).findFirst().orElseThrow();
+        assertThat(volume.at("/secret/secretName").asText()).isEqualTo("vdi-rdp-signing");
+        assertThat(rendered.configMapData("vdi-broker").keySet()).noneMatch(k -> k.contains("RDP_SIGNING"));
+    }
+
+    @Test
     void productionValuesRenderIngressServiceMonitorAndExternalDatabase() throws IOException {
         Rendered rendered = render(t -> t.withValuesFile(PRODUCTION_VALUES));
 

@@ -56,6 +56,10 @@ class ConnectionTicketTest {
         Response rdp = given().auth().oauth2(token).get("/api/v1/me/sessions/" + sessionId + "/connection.rdp");
         rdp.then().statusCode(200).contentType("application/x-rdp");
         assertThat(rdp.asString()).contains("full address:s:").contains("username:s:viewer");
+        // no signing certificate configured: unsigned, and readiness says so
+        assertThat(rdp.asString()).doesNotContain("signature:s:").doesNotContain("signscope:s:");
+        assertThat(given().get("/q/health/ready").then().statusCode(200).extract().jsonPath()
+                .getBoolean("checks.find { it.name == 'rdp-signing' }.data.signed")).isFalse();
         Response vv = given().auth().oauth2(token).get("/api/v1/me/sessions/" + sessionId + "/connection.vv");
         vv.then().statusCode(200).contentType("application/x-virt-viewer");
         assertThat(vv.asString()).startsWith("[virt-viewer]").contains("type=vnc").contains("password=");
