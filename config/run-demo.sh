@@ -160,6 +160,19 @@ if [[ $KEYCLOAK_PORT != 8180 ]]; then
 fi
 # The demo realm's secret of the vdi-broker client (a demo value): its service account checks pool groups.
 export QUARKUS_OIDC_CREDENTIALS_SECRET=${QUARKUS_OIDC_CREDENTIALS_SECRET:-vdi-broker-demo-secret}
+# .rdp files are signed with a self-signed demo certificate, made once (a demo value; production takes the keystore
+# from a Secret, see src/site/markdown/rdp-signing.md). Windows trusts it once it is imported (the broker logs its
+# thumbprint at start).
+SIGNING_KEYSTORE="$ROOT/target/demo-rdp-signing.p12"
+keytool_cmd() { if [[ -n ${JAVA_HOME:-} ]]; then echo "$JAVA_HOME/bin/keytool"; else echo keytool; fi; }
+if [[ ! -f $SIGNING_KEYSTORE ]]; then
+    log "making the demo's .rdp signing certificate (target/demo-rdp-signing.p12)"
+    "$(keytool_cmd)" -genkeypair -alias rdp-signing -keyalg RSA -keysize 2048 -validity 365 \
+        -dname "CN=vdi-broker demo publisher" -ext EKU=serverAuth,codeSigning -ext KU=digitalSignature \
+        -storetype PKCS12 -keystore "$SIGNING_KEYSTORE" -storepass demo-signing -keypass demo-signing >/dev/null
+fi
+export BROKER_RDP_SIGNING_KEYSTORE=${BROKER_RDP_SIGNING_KEYSTORE:-$SIGNING_KEYSTORE}
+export BROKER_RDP_SIGNING_KEYSTORE_PASSWORD=${BROKER_RDP_SIGNING_KEYSTORE_PASSWORD:-demo-signing}
 log "starting the broker on http://127.0.0.1:$BROKER_PORT (Ctrl-C stops the broker and Keycloak)"
 # Started as a child and waited for, so that INT/TERM reach the trap at once and both servers get stopped.
 "$(java_cmd)" "${broker_args[@]}" -jar target/quarkus-app/quarkus-run.jar </dev/null &

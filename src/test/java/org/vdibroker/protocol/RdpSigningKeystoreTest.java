@@ -55,4 +55,23 @@ class RdpSigningKeystoreTest {
         assertThatThrownBy(() -> RdpSigning.load(store, "right-password", "other"))
                 .hasMessageContaining("no private key under alias other");
     }
+
+    /** The demo (config/run-demo.sh) makes its certificate with keytool exactly so; the broker must accept it. */
+    @Test
+    void theDemosKeytoolCertificateIsAccepted() throws Exception {
+        Path store = DIR.resolve("keytool.p12");
+        java.nio.file.Files.createDirectories(DIR);
+        java.nio.file.Files.deleteIfExists(store);
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "rdp-signing", "-keyalg", "RSA", "-keysize", "2048", "-validity", "365",
+                "-dname", "CN=vdi-broker demo publisher", "-ext", "EKU=serverAuth,codeSigning", "-ext",
+                "KU=digitalSignature", "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass",
+                "demo-signing", "-keypass", "demo-signing").redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertThat(p.waitFor()).isZero();
+        assertThat(RdpSigning.load(store, "demo-signing", null).certificate().getSubjectX500Principal().getName())
+                .isEqualTo("CN=vdi-broker demo publisher");
+        assertThat(java.nio.file.Files.readString(Path.of("config", "run-demo.sh")))
+                .contains("-ext EKU=serverAuth,codeSigning -ext KU=digitalSignature");
+    }
 }
