@@ -4,12 +4,23 @@
 #
 #   bash config/run-demo.sh                      # broker on :8080, Keycloak on :8180
 #   BROKER_PORT=9080 KEYCLOAK_PORT=9180 bash config/run-demo.sh
+#   bash config/run-demo.sh --libvirt            # plus a real desktop on the local libvirt/QEMU (needs root or sudo)
+#
+# --libvirt: see config/demo-libvirt.sh. DEMO_SKIP_BUILD=1 uses the broker already packaged in target/quarkus-app.
 #
 # Needs only Java 17+ and Maven; Keycloak comes from Maven Central. Keycloak's log: target/keycloak.log.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+
+WITH_LIBVIRT=""
+for arg in "$@"; do
+    case $arg in
+        --libvirt) WITH_LIBVIRT=yes ;;
+        *) printf '[run-demo] unknown option %s (known: --libvirt)\n' "$arg" >&2; exit 2 ;;
+    esac
+done
 
 BROKER_PORT=${BROKER_PORT:-8080}
 KEYCLOAK_PORT=${KEYCLOAK_PORT:-8180}
@@ -21,6 +32,7 @@ DISCOVERY="/realms/vdi/.well-known/openid-configuration"
 
 kc_pid=""
 broker_pid=""
+register_pid=""
 
 log() { printf '[run-demo] %s\n' "$*" >&2; }
 
@@ -64,6 +76,10 @@ stop_pid() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [[ -n $WITH_LIBVIRT ]]; then
+        alive "$register_pid" && kill "$register_pid" 2>/dev/null
+        libvirt_demo_cleanup || true
+    fi
     if alive "$broker_pid"; then
         log "stopping the broker"
         stop_pid "$broker_pid" 30
@@ -87,8 +103,19 @@ java_feature_version() {
 }
 
 # ---- 1. build the broker ----
-log "building the broker (mvn -B -q -DskipTests -Dlibvirt.setup.skip=true package)"
-mvn -B -q -DskipTests -Dlibvirt.setup.skip=true package
+if [[ -n ${DEMO_SKIP_BUILD:-} && -f target/quarkus-app/quarkus-run.jar ]]; then
+    log "using the broker packaged in target/quarkus-app"
+else
+    log "building the broker (mvn -B -q -DskipTests -Dlibvirt.setup.skip=true package)"
+    mvn -B -q -DskipTests -Dlibvirt.setup.skip=true package
+fi
+
+if [[ -n $WITH_LIBVIRT ]]; then
+    # shellcheck source=demo-libvirt.sh
+    source "$ROOT/config/demo-libvirt.sh"
+    mkdir -p "$LIBVIRT_DEMO_OUT"
+    libvirt_demo_prepare
+fi
 
 # ---- 2. the Keycloak server from Maven Central ----
 if [[ ! -f "$KC_HOME/bin/kc.sh" ]]; then
@@ -177,6 +204,10 @@ log "starting the broker on http://127.0.0.1:$BROKER_PORT (Ctrl-C stops the brok
 # Started as a child and waited for, so that INT/TERM reach the trap at once and both servers get stopped.
 "$(java_cmd)" "${broker_args[@]}" -jar target/quarkus-app/quarkus-run.jar </dev/null &
 broker_pid=$!
+if [[ -n $WITH_LIBVIRT ]]; then
+    libvirt_demo_register &
+    register_pid=$!
+fi
 set +e
 wait "$broker_pid"
 rc=$?

@@ -112,6 +112,7 @@ public interface BrokerConfig {
             @WithDefault("120")
             int refreshesPerAddress();
 
+            /** The sliding window the limits above count in. */
             @WithDefault("1m")
             Duration window();
         }
