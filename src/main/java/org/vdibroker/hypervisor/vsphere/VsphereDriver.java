@@ -1,0 +1,791 @@
+package org.vdibroker.hypervisor.vsphere;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.jboss.logging.Logger;
+import org.vdibroker.hypervisor.ConsoleAddress;
+import org.vdibroker.hypervisor.HostCapacity;
+import org.vdibroker.hypervisor.HostUsage;
+import org.vdibroker.hypervisor.HypervisorDefinition;
+import org.vdibroker.hypervisor.HypervisorDriver;
+import org.vdibroker.hypervisor.HypervisorException;
+import org.vdibroker.hypervisor.ProvisionSpec;
+import org.vdibroker.hypervisor.SupportsConsoleUrl;
+import org.vdibroker.hypervisor.SupportsGuestIp;
+import org.vdibroker.hypervisor.SupportsLinkedClone;
+import org.vdibroker.hypervisor.TaskRef;
+import org.vdibroker.hypervisor.TaskStatus;
+import org.vdibroker.hypervisor.VmInfo;
+import org.vdibroker.hypervisor.VmInfo.PowerState;
+import org.vdibroker.hypervisor.vsphere.VimClient.ObjectContent;
+import org.vdibroker.hypervisor.vsphere.VimClient.ServiceContent;
+import org.w3c.dom.Element;
+
+/**
+ * Desktops on VMware vCenter or a standalone ESXi host through the vSphere Web Services API. A desktop is a clone
+ * (linked from the template's current snapshot where it has one) with the broker's metadata in its extraConfig as
+ * {@code guestinfo.*} (the guest reads it with VMware Tools), and a snapshot {@value #BASE_SNAPSHOT} taken right after
+ * the clone that a refresh reverts to. Every call is non-blocking; every vSphere task becomes a {@link TaskRef} whose
+ * id names the vSphere task (and what follows it), so any broker node can poll it.
+ */
+public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClone, SupportsGuestIp, SupportsConsoleUrl {
+
+    private static final Logger LOG = Logger.getLogger(VsphereDriver.class);
+
+    static final String BASE_SNAPSHOT = "vdi-base";
+    /** Broker metadata goes to the guest as guestinfo.<key>; its presence marks a VM the broker made. */
+    static final String GUESTINFO = "guestinfo.";
+    static final String DESKTOP_ID_KEY = "guestinfo.vdi.desktop-id";
+    private static final Pattern VM_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,79}");
+    private static final Pattern MOID = Pattern.compile("[A-Za-z0-9_.-]{1,100}");
+    private static final int RDP_PORT = 3389;
+
+    private final String id;
+    private final VsphereSettings settings;
+    private final HostCapacity configured;
+    private final Clock clock;
+    private final ExecutorService executor;
+    private final VimClient vim;
+    private final AtomicReference<CompletableFuture<Inventory>> inventory = new AtomicReference<>();
+    /** Second steps of multi-step tasks issued by this node (task id to vSphere task); other nodes re-derive them. */
+    private final Map<String, String> followUps = new ConcurrentHashMap<>();
+    /** Clones under way on this node: counted in {@link #usage()} until their VM exists. */
+    private final Map<String, ProvisionSpec> provisioning = new ConcurrentHashMap<>();
+
+    /** Where desktops go, resolved from the configured names once per driver. */
+    record Inventory(Mor datacenter, Mor vmFolder, Mor compute, Mor host, Mor pool, Mor datastore) {
+    }
+
+    VsphereDriver(HypervisorDefinition definition, VsphereSettings settings, Clock clock) {
+        this.id = definition.id();
+        this.settings = settings;
+        this.configured = definition.capacity();
+        this.clock = clock;
+        AtomicInteger threads = new AtomicInteger();
+        // the HTTP client's own threads: they only parse answers, never block
+        this.executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "vsphere-" + id + "-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.vim = new VimClient(id, settings.sdk(), settings.username(), settings.password(),
+                settings.callTimeout(), VsphereTls.context(settings), executor);
+    }
+
+    VimClient vim() {
+        return vim;
+    }
+
+    // ---------------------------------------------------------------- capacity
+
+    /**
+     * Cores and memory of the connected hosts that are not in maintenance, and what the VMs on them use. Hosts that
+     * cannot take desktops take their share of the configured ceiling with them: it is reported as used.
+     */
+    @Override
+    public CompletionStage<HostUsage> usage() {
+        return guard("report usage", inventory().thenCompose(inv -> hosts(inv).thenCompose(hosts -> vim
+                .properties("HostSystem", hosts, "summary.hardware.numCpuCores", "summary.hardware.memorySize",
+                        "summary.quickStats.overallMemoryUsage", "runtime.connectionState",
+                        "runtime.inMaintenanceMode", "vm")
+                .thenCompose(hostProps -> {
+                    int cores = 0;
+                    int usableCores = 0;
+                    long memoryMb = 0;
+                    long usableMemoryMb = 0;
+                    long hostMemoryUsedMb = 0;
+                    List<Mor> vms = new ArrayList<>();
+                    for (ObjectContent h : hostProps) {
+                        int c = (int) number(h.text("summary.hardware.numCpuCores"));
+                        long mb = number(h.text("summary.hardware.memorySize")) / (1024 * 1024);
+                        cores += c;
+                        memoryMb += mb;
+                        boolean usable = "connected".equals(h.text("runtime.connectionState"))
+                                && !"true".equals(h.text("runtime.inMaintenanceMode"));
+                        if (usable) {
+                            usableCores += c;
+                            usableMemoryMb += mb;
+                            hostMemoryUsedMb += number(h.text("summary.quickStats.overallMemoryUsage"));
+                        }
+                        vms.addAll(mors(h.prop("vm")));
+                    }
+                    double lost = cores == 0 ? 1 : 1 - (double) usableCores / cores;
+                    long hostUsed = hostMemoryUsedMb;
+                    int totalCores = usableCores;
+                    long totalMb = usableMemoryMb;
+                    return vim.properties("VirtualMachine", vms, "summary.config.numCpu",
+                            "summary.config.memorySizeMB", "runtime.powerState", "summary.config.template")
+                            .thenCombine(desktopCount(inv), (vmProps, desktops) -> {
+                                int usedVcpus = 0;
+                                long usedMb = 0;
+                                for (ObjectContent vm : vmProps) {
+                                    if ("poweredOn".equals(vm.text("runtime.powerState"))) {
+                                        usedVcpus += (int) number(vm.text("summary.config.numCpu"));
+                                        usedMb += number(vm.text("summary.config.memorySizeMB"));
+                                    }
+                                }
+                                for (ProvisionSpec spec : provisioning.values()) {
+                                    usedVcpus += spec.vcpus();
+                                    usedMb += spec.memoryMb();
+                                }
+                                usedMb = Math.max(usedMb, hostUsed);
+                                int maxDesktops = configured == null ? Integer.MAX_VALUE : configured.maxDesktops();
+                                if (configured != null && lost > 0) {
+                                    usedVcpus += (int) Math.ceil(configured.vcpus() * lost);
+                                    usedMb += (long) Math.ceil(configured.memoryMb() * lost);
+                                }
+                                return new HostUsage(new HostCapacity(totalCores, totalMb, maxDesktops), usedVcpus,
+                                        usedMb, desktops + provisioning.size());
+                            });
+                }))));
+    }
+
+    /** VMs (not templates) in the desktops' folder. */
+    private CompletionStage<Integer> desktopCount(Inventory inv) {
+        return vim.within(inv.vmFolder(), "VirtualMachine", "summary.config.template")
+                .thenApply(list -> (int) list.stream().filter(o -> !"true".equals(o.text("summary.config.template")))
+                        .count());
+    }
+
+    private CompletionStage<List<Mor>> hosts(Inventory inv) {
+        if (inv.host() != null) {
+            return CompletableFuture.completedFuture(List.of(inv.host()));
+        }
+        return vim.properties(inv.compute(), "host").thenApply(c -> mors(c.prop("host")));
+    }
+
+    // ---------------------------------------------------------------- VMs
+
+    @Override
+    public CompletionStage<List<VmInfo>> listVms(String namePrefix) {
+        String prefix = namePrefix == null ? "" : namePrefix;
+        return guard("list VMs", inventory().thenCompose(inv -> vim.within(inv.vmFolder(), "VirtualMachine", "name",
+                "runtime.powerState", "summary.config.numCpu", "summary.config.memorySizeMB",
+                "summary.config.template")).thenApply(list -> {
+                    List<VmInfo> vms = new ArrayList<>();
+                    for (ObjectContent o : list) {
+                        String name = o.text("name");
+                        if (name != null && name.startsWith(prefix)
+                                && !"true".equals(o.text("summary.config.template"))) {
+                            vms.add(new VmInfo(o.obj().value(), name, power(o.text("runtime.powerState")),
+                                    (int) number(o.text("summary.config.numCpu")),
+                                    number(o.text("summary.config.memorySizeMB"))));
+                        }
+                    }
+                    vms.sort(Comparator.comparing(VmInfo::name));
+                    return vms;
+                }));
+    }
+
+    /**
+     * Clones the template (an inventory path below the datacenter's vm folder) into the configured folder, resource
+     * pool and datastore: linked from its current snapshot where it has one and cloneMode allows, else a full copy.
+     * The finished task's vmRef is the new VM's moid; the base snapshot is taken before the task reports success.
+     */
+    @Override
+    public CompletionStage<TaskRef> provision(ProvisionSpec spec) {
+        if (spec.name() == null || !VM_NAME.matcher(spec.name()).matches()) {
+            return failed("Cannot provision " + spec + " on hypervisor " + id
+                    + ": a VM name is 1-80 letters, digits, '.', '_' or '-'", false);
+        }
+        if (spec.templateRef() == null || spec.templateRef().isBlank() || spec.vcpus() < 1 || spec.memoryMb() < 1) {
+            return failed("Cannot provision " + spec + " on hypervisor " + id
+                    + ": it needs a template (VM path below the datacenter's vm folder), vcpus and memory", false);
+        }
+        String what = "provision VM " + spec.name();
+        provisioning.put(spec.name(), spec);
+        CompletionStage<TaskRef> task = guard(what, inventory().thenCompose(inv -> template(inv, spec.templateRef())
+                .thenCompose(template -> vim.properties(template, "snapshot.currentSnapshot")
+                        .thenCompose(t -> {
+                            Mor snapshot = settings.cloneMode() == VsphereSettings.CloneMode.LINKED
+                                    ? Xml.mor(t.prop("snapshot.currentSnapshot")) : null;
+                            String params = inv.vmFolder().xml("folder")
+                                    + Xml.el("name", spec.name()) + cloneSpec(inv, spec, snapshot);
+                            return vim.call("CloneVM_Task", template, params);
+                        })))
+                .thenApply(r -> new TaskRef(id, "clone:" + taskMoid(r) + ":" + spec.name(), null)));
+        return task.whenComplete((t, e) -> {
+            if (e != null) {
+                provisioning.remove(spec.name());
+            }
+        });
+    }
+
+    private String cloneSpec(Inventory inv, ProvisionSpec spec, Mor snapshot) {
+        StringBuilder b = new StringBuilder("<spec><location>");
+        if (inv.datastore() != null) {
+            b.append(inv.datastore().xml("datastore"));
+        }
+        if (snapshot != null) {
+            b.append(Xml.el("diskMoveType", "createNewChildDiskBacking"));
+        }
+        b.append(inv.pool().xml("pool"));
+        if (inv.host() != null) {
+            b.append(inv.host().xml("host"));
+        }
+        b.append("</location><template>false</template><config>").append(Xml.el("numCPUs", spec.vcpus()))
+                .append(Xml.el("memoryMB", spec.memoryMb())).append(extraConfig(spec.metadata()))
+                .append("</config><powerOn>false</powerOn>");
+        if (snapshot != null) {
+            b.append(snapshot.xml("snapshot"));
+        }
+        return b.append("</spec>").toString();
+    }
+
+    static String extraConfig(Map<String, String> metadata) {
+        StringBuilder b = new StringBuilder();
+        metadata.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> b
+                .append("<extraConfig xsi:type=\"OptionValue\">").append(Xml.el("key", GUESTINFO + e.getKey()))
+                .append("<value xsi:type=\"xsd:string\">").append(Xml.escape(e.getValue())).append("</value>")
+                .append("</extraConfig>"));
+        return b.toString();
+    }
+
+    @Override
+    public CompletionStage<TaskRef> powerOn(String vmRef) {
+        String what = "start VM " + vmRef;
+        return withVm(vmRef, what, vm -> vim.properties(vm, "runtime.powerState").thenCompose(p -> {
+            if ("poweredOn".equals(p.text("runtime.powerState"))) {
+                return done(vmRef);
+            }
+            return vim.call("PowerOnVM_Task", vm, "").thenApply(r -> task("task", taskMoid(r), vmRef));
+        }));
+    }
+
+    /**
+     * Asks the guest to shut down when VMware Tools run (the task powers it off hard once shutdownTimeoutMs passed),
+     * or powers it off at once when they do not.
+     */
+    @Override
+    public CompletionStage<TaskRef> powerOff(String vmRef) {
+        String what = "shut down VM " + vmRef;
+        return withVm(vmRef, what, vm -> vim.properties(vm, "runtime.powerState", "guest.toolsRunningStatus")
+                .thenCompose(p -> {
+                    if (!"poweredOn".equals(p.text("runtime.powerState"))) {
+                        return done(vmRef);
+                    }
+                    if ("guestToolsRunning".equals(p.text("guest.toolsRunningStatus"))) {
+                        long deadline = clock.millis() + settings.shutdownTimeout().toMillis();
+                        return vim.call("ShutdownGuest", vm, "")
+                                .thenApply(r -> task("shutdown", Long.toString(deadline), vmRef))
+                                .exceptionallyCompose(e -> hardOff(vm, vmRef)); // tools stopped meanwhile
+                    }
+                    return hardOff(vm, vmRef);
+                }));
+    }
+
+    private CompletionStage<TaskRef> hardOff(Mor vm, String vmRef) {
+        return vim.call("PowerOffVM_Task", vm, "").thenApply(r -> task("task", taskMoid(r), vmRef));
+    }
+
+    /**
+     * Powers the VM off (hard: its state is thrown away) and reverts it to its base snapshot, which carries the
+     * extraConfig of the clone, the agent secret among it; leaves it powered off.
+     */
+    @Override
+    public CompletionStage<TaskRef> revert(String vmRef) {
+        String what = "revert VM " + vmRef;
+        return withVm(vmRef, what, vm -> ours(vm, vmRef, "revert").thenCompose(p -> {
+            if (baseSnapshot(p.prop("snapshot")).isEmpty()) {
+                throw new HypervisorException("Cannot revert VM " + vmRef + " on hypervisor " + id + ": it has no "
+                        + BASE_SNAPSHOT + " snapshot", false);
+            }
+            if ("poweredOn".equals(p.text("runtime.powerState"))) {
+                return vim.call("PowerOffVM_Task", vm, "").thenApply(r -> task("revert", taskMoid(r), vmRef));
+            }
+            return CompletableFuture.completedFuture(task("revert", "-", vmRef));
+        }));
+    }
+
+    /** Powers the VM off and destroys it with its disks; a VM that is already gone counts as deleted. */
+    @Override
+    public CompletionStage<TaskRef> delete(String vmRef) {
+        String what = "delete VM " + vmRef;
+        return withVm(vmRef, what, vm -> ours(vm, vmRef, "delete").thenCompose(p -> {
+            if ("poweredOn".equals(p.text("runtime.powerState"))) {
+                return vim.call("PowerOffVM_Task", vm, "").thenApply(r -> task("delete", taskMoid(r), vmRef));
+            }
+            return CompletableFuture.completedFuture(task("delete", "-", vmRef));
+        }).exceptionallyCompose(e -> VimClient.unwrap(e) instanceof VimFault f && f.is("ManagedObjectNotFound")
+                ? done(vmRef) : CompletableFuture.failedFuture(e)));
+    }
+
+    // ---------------------------------------------------------------- tasks
+
+    /**
+     * Task ids are {@code kind:vSphereTask:vm}: {@code clone} (then the base snapshot), {@code task} (one vSphere
+     * task), {@code revert} and {@code delete} (power-off task or '-', then the revert or destroy), {@code shutdown}
+     * (a deadline instead of a task: the guest shuts down, then it is powered off hard) and {@code done}.
+     */
+    @Override
+    public CompletionStage<TaskStatus> pollTask(TaskRef task) {
+        if (task == null || !id.equals(task.hypervisorId()) || task.taskId() == null) {
+            return failed("Task " + task + " does not belong to hypervisor " + id, false);
+        }
+        String[] parts = task.taskId().split(":", 3);
+        if (parts.length != 3 || !MOID.matcher(parts[1]).matches()) {
+            return failed("No task " + task.taskId() + " on hypervisor " + id, false);
+        }
+        String kind = parts[0];
+        String step = parts[1];
+        String vmRef = parts[2];
+        String what = kind + " of " + vmRef;
+        CompletionStage<TaskStatus> status = switch (kind) {
+            case "done" -> CompletableFuture.completedFuture(TaskStatus.succeeded(vmRef));
+            case "task" -> taskInfo(step).thenApply(info -> info.status(vmRef));
+            case "clone" -> taskInfo(step).thenCompose(info -> info.state != State.SUCCESS
+                    ? CompletableFuture.completedFuture(info.status(null))
+                    : afterClone(task.taskId(), info.result, vmRef));
+            case "revert" -> afterPowerOff(task.taskId(), step, vmRef, vm -> revertStep(vm, vmRef));
+            case "delete" -> afterPowerOff(task.taskId(), step, vmRef, this::destroyStep);
+            case "shutdown" -> shutdownStep(task.taskId(), Long.parseLong(step), vmRef);
+            default -> failed("No task " + task.taskId() + " on hypervisor " + id, false);
+        };
+        return guard(what, status);
+    }
+
+    /** The clone exists: take its base snapshot (once) before reporting success. */
+    private CompletionStage<TaskStatus> afterClone(String taskId, Mor vm, String name) {
+        provisioning.remove(name);
+        if (vm == null) {
+            return failed("The clone task of " + name + " on hypervisor " + id + " named no VM", false);
+        }
+        return followUp(taskId, () -> vim.properties(vm, "snapshot").thenCompose(p -> {
+            if (baseSnapshot(p.prop("snapshot")).isPresent()) {
+                return CompletableFuture.completedFuture((String) null); // another node took it already
+            }
+            return vim.call("CreateSnapshot_Task", vm, Xml.el("name", BASE_SNAPSHOT)
+                    + Xml.el("description", "state right after the clone; refresh reverts to it")
+                    + Xml.el("memory", false) + Xml.el("quiesce", false)).thenApply(VsphereDriver::taskMoid);
+        }), vm.value());
+    }
+
+    /** Runs the second step once the power-off task (or none, '-') is done. */
+    private CompletionStage<TaskStatus> afterPowerOff(String taskId, String powerOffTask, String vmRef,
+            Function<Mor, CompletionStage<String>> next) {
+        CompletionStage<TaskInfo> first = powerOffTask.equals("-")
+                ? CompletableFuture.completedFuture(new TaskInfo(State.SUCCESS, null, null))
+                : taskInfo(powerOffTask);
+        return first.thenCompose(info -> {
+            if (info.state == State.RUNNING) {
+                return CompletableFuture.completedFuture(TaskStatus.running(settings.taskPollInterval()));
+            }
+            // an error here is mostly "already powered off": the second step tells
+            return followUp(taskId, () -> next.apply(vm(vmRef)), vmRef);
+        });
+    }
+
+    private CompletionStage<String> revertStep(Mor vm, String vmRef) {
+        return vim.properties(vm, "snapshot").thenCompose(p -> {
+            Mor base = baseSnapshot(p.prop("snapshot")).orElseThrow(() -> new HypervisorException("Cannot revert VM "
+                    + vmRef + " on hypervisor " + id + ": it has no " + BASE_SNAPSHOT + " snapshot", false));
+            return vim.call("RevertToSnapshot_Task", base, Xml.el("suppressPowerOn", true))
+                    .thenApply(VsphereDriver::taskMoid);
+        });
+    }
+
+    private CompletionStage<String> destroyStep(Mor vm) {
+        return vim.call("Destroy_Task", vm, "").thenApply(VsphereDriver::taskMoid)
+                .exceptionallyCompose(e -> VimClient.unwrap(e) instanceof VimFault f
+                        && f.is("ManagedObjectNotFound") ? CompletableFuture.completedFuture(null)
+                                : CompletableFuture.failedFuture(e));
+    }
+
+    /**
+     * The second vSphere task of a multi-step task: issued once by this node (remembered), then polled. A node that
+     * did not issue it issues it again: revert and destroy may repeat, the base snapshot is only taken when missing.
+     * {@code issue} yields null when there is nothing left to do.
+     */
+    private CompletionStage<TaskStatus> followUp(String taskId, java.util.function.Supplier<CompletionStage<String>> issue,
+            String vmRef) {
+        String known = followUps.get(taskId);
+        CompletionStage<String> second = known != null ? CompletableFuture.completedFuture(known)
+                : issue.get().thenApply(t -> {
+                    if (t != null) {
+                        if (followUps.size() > 10_000) {
+                            followUps.clear(); // tasks nobody polls any more; a poll re-derives its step
+                        }
+                        followUps.put(taskId, t);
+                    }
+                    return t == null ? "" : t;
+                });
+        return second.thenCompose(t -> {
+            if (t.isEmpty()) {
+                return CompletableFuture.completedFuture(TaskStatus.succeeded(vmRef));
+            }
+            return taskInfo(t).thenApply(info -> {
+                if (info.state != State.RUNNING) {
+                    followUps.remove(taskId);
+                }
+                if (info.state == State.ERROR && info.fault.is("ManagedObjectNotFound")
+                        && taskId.startsWith("delete:")) {
+                    return TaskStatus.succeeded(vmRef); // gone already
+                }
+                return info.status(vmRef);
+            });
+        });
+    }
+
+    private CompletionStage<TaskStatus> shutdownStep(String taskId, long deadline, String vmRef) {
+        Mor vm = vm(vmRef);
+        return vim.properties(vm, "runtime.powerState").thenCompose(p -> {
+            if (!"poweredOn".equals(p.text("runtime.powerState"))) {
+                followUps.remove(taskId);
+                return CompletableFuture.completedFuture(TaskStatus.succeeded(vmRef));
+            }
+            if (clock.millis() < deadline) {
+                return CompletableFuture.completedFuture(TaskStatus.running(settings.taskPollInterval()));
+            }
+            LOG.infof("Hypervisor %s: guest of %s did not shut down in time; powering it off", id, vmRef);
+            return followUp(taskId, () -> vim.call("PowerOffVM_Task", vm, "").thenApply(VsphereDriver::taskMoid),
+                    vmRef);
+        });
+    }
+
+    private enum State { RUNNING, SUCCESS, ERROR }
+
+    private record TaskInfo(State state, Mor result, VimFault fault) {
+        TaskStatus status(String vmRef) {
+            return switch (state) {
+                case RUNNING -> TaskStatus.running(Duration.ofMillis(500));
+                case SUCCESS -> TaskStatus.succeeded(vmRef != null ? vmRef : result == null ? null : result.value());
+                case ERROR -> TaskStatus.failed(fault.getMessage() + " (vSphere fault " + fault.type() + ")",
+                        VsphereErrors.retryable(fault.type()));
+            };
+        }
+    }
+
+    private CompletionStage<TaskInfo> taskInfo(String taskMoid) {
+        return vim.properties(new Mor("Task", taskMoid), "info").thenApply(p -> {
+            Element info = p.prop("info");
+            String state = Xml.text(info, "state");
+            if ("success".equals(state)) {
+                return new TaskInfo(State.SUCCESS, Xml.at(info, "result").map(Xml::mor).orElse(null), null);
+            }
+            if ("error".equals(state)) {
+                Element fault = Xml.at(info, "error/fault").orElse(null);
+                String type = fault == null ? null : Xml.xsiType(fault);
+                String message = Xml.text(info, "error/localizedMessage");
+                if (message == null || message.isEmpty() || message.startsWith("*types.")) {
+                    message = type == null ? "the task failed" : "the task failed with " + type;
+                }
+                return new TaskInfo(State.ERROR, null, new VimFault(type, message));
+            }
+            return new TaskInfo(State.RUNNING, null, null);
+        });
+    }
+
+    // ---------------------------------------------------------------- consoles
+
+    @Override
+    public CompletionStage<ConsoleAddress> consoleAddress(String vmRef, String protocol) {
+        String name = protocol == null ? "" : protocol.toLowerCase(java.util.Locale.ROOT);
+        if (name.equals("rdp")) {
+            return guestIp(vmRef).thenApply(ip -> ip.map(a -> new ConsoleAddress("rdp", a, RDP_PORT))
+                    .orElseThrow(() -> new HypervisorException("VM " + vmRef + " on hypervisor " + id
+                            + " has no guest IP yet (VMware Tools report it once the guest runs)", true)));
+        }
+        if (name.equals("vmrc")) {
+            return withVm(vmRef, "find VM " + vmRef, vm -> vim.properties(vm, "name"))
+                    .thenApply(x -> new ConsoleAddress("vmrc", settings.consoleHost(), port()));
+        }
+        return failed("Protocol '" + protocol + "' is not offered by hypervisor " + id + " (rdp, vmrc)", false);
+    }
+
+    /** The first IPv4 address VMware Tools report: guest.ipAddress, else the guest's NICs. */
+    @Override
+    public CompletionStage<Optional<String>> guestIp(String vmRef) {
+        return withVm(vmRef, "find the guest IP of VM " + vmRef,
+                vm -> vim.properties(vm, "guest.ipAddress", "guest.net").thenApply(p -> {
+                    List<String> candidates = new ArrayList<>();
+                    if (p.text("guest.ipAddress") != null) {
+                        candidates.add(p.text("guest.ipAddress"));
+                    }
+                    Element net = p.prop("guest.net");
+                    if (net != null) {
+                        for (Element nic : Xml.children(net, null)) {
+                            for (Element a : Xml.children(nic, "ipAddress")) {
+                                candidates.add(a.getTextContent().trim());
+                            }
+                        }
+                    }
+                    return candidates.stream().filter(VsphereDriver::usableIpv4).findFirst();
+                }));
+    }
+
+    @Override
+    public Set<String> consoleUrlProtocols() {
+        return Set.of("vmrc");
+    }
+
+    /** A VMRC link with a one-time clone ticket of the broker's session; the link is a credential. */
+    @Override
+    public CompletionStage<String> consoleUrl(String vmRef, String protocol) {
+        if (!"vmrc".equals(protocol)) {
+            return failed("Hypervisor " + id + " offers console links for vmrc only, not '" + protocol + "'", false);
+        }
+        return withVm(vmRef, "issue a VMRC ticket for VM " + vmRef, vm -> vim.properties(vm, "name")
+                .thenCompose(x -> vim.call("AcquireCloneTicket", ServiceContent::sessionManager, ""))
+                .thenApply(r -> {
+                    String ticket = Xml.text(r, "returnval");
+                    String host = settings.consoleHost() + (port() == 443 ? "" : ":" + port());
+                    return "vmrc://clone:" + URLEncoder.encode(ticket, StandardCharsets.UTF_8) + "@" + host
+                            + "/?moid=" + URLEncoder.encode(vmRef, StandardCharsets.UTF_8);
+                }));
+    }
+
+    /**
+     * A WebMKS ticket ({@code AcquireTicket("webmks")}) as a wss URL, for a browser console. vcsim does not offer
+     * it (MethodNotFound), so this is only checked to fail clearly there.
+     */
+    CompletionStage<String> webmksUrl(String vmRef) {
+        return withVm(vmRef, "issue a WebMKS ticket for VM " + vmRef, vm -> vim.call("AcquireTicket", vm,
+                Xml.el("ticketType", "webmks")).thenApply(r -> {
+                    String host = Xml.text(r, "returnval/host");
+                    String port = Xml.text(r, "returnval/port");
+                    return "wss://" + (host == null ? settings.consoleHost() : host) + ":" + (port == null ? "443" : port)
+                            + "/ticket/" + Xml.text(r, "returnval/ticket");
+                }));
+    }
+
+    private int port() {
+        int port = settings.sdk().getPort();
+        return port > 0 ? port : "http".equals(settings.sdk().getScheme()) ? 80 : 443;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** The configured names resolved to objects once; a failed resolution is tried again on the next call. */
+    CompletionStage<Inventory> inventory() {
+        CompletableFuture<Inventory> current = inventory.get();
+        if (current != null && !current.isCompletedExceptionally()) {
+            return current;
+        }
+        CompletableFuture<Inventory> mine = new CompletableFuture<>();
+        if (!inventory.compareAndSet(current, mine)) {
+            return inventory();
+        }
+        resolve().whenComplete((inv, e) -> {
+            if (e != null) {
+                mine.completeExceptionally(e);
+            } else {
+                mine.complete(inv);
+            }
+        });
+        return mine;
+    }
+
+    private CompletionStage<Inventory> resolve() {
+        String dc = settings.datacenter();
+        String computeName = settings.cluster() != null ? settings.cluster() : settings.host();
+        return find(dc, "datacenter").thenCompose(datacenter -> find(dc + "/host/" + computeName,
+                settings.cluster() != null ? "cluster" : "host").thenCompose(found -> {
+                    // a host inside a cluster names a HostSystem; its pool is its cluster's
+                    CompletionStage<Mor[]> compute = found.type().equals("HostSystem")
+                            ? vim.properties(found, "parent").thenApply(p -> new Mor[] { Xml.mor(p.prop("parent")),
+                                    found })
+                            : CompletableFuture.completedFuture(new Mor[] { found, null });
+                    return compute.thenCompose(c -> vim.properties(c[0], "resourcePool", "host")
+                            .thenCompose(cp -> {
+                                Mor host = c[1];
+                                if (host == null && settings.host() != null) {
+                                    List<Mor> hosts = mors(cp.prop("host"));
+                                    host = hosts.isEmpty() ? null : hosts.get(0);
+                                }
+                                Mor root = Xml.mor(cp.prop("resourcePool"));
+                                Mor hostRef = host;
+                                CompletionStage<Mor> pool = settings.resourcePool() == null
+                                        ? CompletableFuture.completedFuture(root)
+                                        : vim.properties(c[0], "name").thenCompose(n -> find(dc + "/host/"
+                                                + parentPath(computeName, found, n.text("name")) + "/Resources/"
+                                                + settings.resourcePool(), "resourcePool"));
+                                CompletionStage<Mor> folder = settings.vmFolder() == null
+                                        ? vim.properties(datacenter, "vmFolder")
+                                                .thenApply(p -> Xml.mor(p.prop("vmFolder")))
+                                        : find(dc + "/vm/" + settings.vmFolder(), "vmFolder");
+                                CompletionStage<Mor> datastore = settings.datastore() == null
+                                        ? CompletableFuture.completedFuture(null)
+                                        : find(dc + "/datastore/" + settings.datastore(), "datastore");
+                                return pool.thenCompose(rp -> folder.thenCompose(f -> datastore.thenApply(
+                                        ds -> new Inventory(datacenter, f, c[0], hostRef, rp, ds))));
+                            }));
+                }));
+    }
+
+    private static String parentPath(String computeName, Mor found, String parentName) {
+        if (!found.type().equals("HostSystem")) {
+            return computeName;
+        }
+        int slash = computeName.lastIndexOf('/');
+        return slash < 0 ? parentName : computeName.substring(0, slash);
+    }
+
+    /** An inventory path, or a clear error naming the property that points nowhere. */
+    private CompletionStage<Mor> find(String path, String property) {
+        return vim.call("FindByInventoryPath", ServiceContent::searchIndex, Xml.el("inventoryPath", path))
+                .thenApply(r -> Xml.child(r, "returnval").map(Xml::mor).orElseThrow(() -> new HypervisorException(
+                        "Hypervisor " + id + " has no " + property + " at inventory path '" + path + "'", false)));
+    }
+
+    private CompletionStage<Mor> template(Inventory inv, String templateRef) {
+        return find(settings.datacenter() + "/vm/" + templateRef, "template VM").thenApply(t -> {
+            if (!t.type().equals("VirtualMachine")) {
+                throw new HypervisorException("The template '" + templateRef + "' on hypervisor " + id
+                        + " is a " + t.type() + ", not a VM", false);
+            }
+            return t;
+        });
+    }
+
+    /** The VM's snapshot tree, power state and whether the broker made it (its desktop id in extraConfig). */
+    private CompletionStage<ObjectContent> ours(Mor vm, String vmRef, String what) {
+        return vim.properties(vm, "config.extraConfig", "runtime.powerState", "snapshot").thenApply(p -> {
+            boolean made = false;
+            Element extra = p.prop("config.extraConfig");
+            if (extra != null) {
+                for (Element option : Xml.children(extra, null)) {
+                    made |= DESKTOP_ID_KEY.equals(Xml.text(option, "key"));
+                }
+            }
+            if (!made) {
+                throw new HypervisorException("Will not " + what + " VM " + vmRef + " on hypervisor " + id
+                        + ": it was not made by the broker (no " + DESKTOP_ID_KEY + " in its extraConfig)", false);
+            }
+            return p;
+        });
+    }
+
+    /** The snapshot named {@value #BASE_SNAPSHOT} anywhere in a VirtualMachineSnapshotInfo. */
+    static Optional<Mor> baseSnapshot(Element info) {
+        if (info == null) {
+            return Optional.empty();
+        }
+        for (Element tree : Xml.children(info, "rootSnapshotList")) {
+            Optional<Mor> found = inTree(tree);
+            if (found.isPresent()) {
+                return found;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Mor> inTree(Element tree) {
+        if (BASE_SNAPSHOT.equals(Xml.text(tree, "name"))) {
+            return Xml.child(tree, "snapshot").map(Xml::mor);
+        }
+        for (Element child : Xml.children(tree, "childSnapshotList")) {
+            Optional<Mor> found = inTree(child);
+            if (found.isPresent()) {
+                return found;
+            }
+        }
+        return Optional.empty();
+    }
+
+    private <T> CompletionStage<T> withVm(String vmRef, String what, Function<Mor, CompletionStage<T>> action) {
+        if (vmRef == null || !MOID.matcher(vmRef).matches()) {
+            return failed("No VM " + vmRef + " on hypervisor " + id, false);
+        }
+        return guard(what, CompletableFuture.completedFuture(vm(vmRef)).thenCompose(action));
+    }
+
+    private static Mor vm(String vmRef) {
+        return new Mor("VirtualMachine", vmRef);
+    }
+
+    private CompletionStage<TaskRef> done(String vmRef) {
+        return CompletableFuture.completedFuture(task("done", "-", vmRef));
+    }
+
+    private TaskRef task(String kind, String step, String vmRef) {
+        return new TaskRef(id, kind + ":" + step + ":" + vmRef, vmRef);
+    }
+
+    private static String taskMoid(Element response) {
+        return Xml.text(response, "returnval");
+    }
+
+    /** Every failure leaves as a HypervisorException saying what failed. */
+    private <T> CompletionStage<T> guard(String what, CompletionStage<T> stage) {
+        return stage.exceptionallyCompose(e -> CompletableFuture.failedFuture(VsphereErrors.map(id, what, e)));
+    }
+
+    static List<Mor> mors(Element array) {
+        List<Mor> list = new ArrayList<>();
+        if (array != null) {
+            for (Element e : Xml.children(array, null)) {
+                list.add(Xml.mor(e));
+            }
+        }
+        return list;
+    }
+
+    private static boolean usableIpv4(String s) {
+        if (s == null || !s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            return false;
+        }
+        try {
+            InetAddress a = InetAddress.getByName(s);
+            return a instanceof Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()
+                    && !a.isAnyLocalAddress();
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static long number(String s) {
+        try {
+            return s == null ? 0 : Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static PowerState power(String state) {
+        if (state == null) {
+            return PowerState.UNKNOWN;
+        }
+        return switch (state) {
+            case "poweredOn" -> PowerState.RUNNING;
+            case "poweredOff" -> PowerState.STOPPED;
+            case "suspended" -> PowerState.SUSPENDED;
+            default -> PowerState.UNKNOWN;
+        };
+    }
+
+    private static <T> CompletionStage<T> failed(String message, boolean retryable) {
+        return CompletableFuture.failedFuture(new HypervisorException(message, retryable));
+    }
+
+    /** Logs out (one session per hypervisor ends with its driver). */
+    @Override
+    public void close() {
+        vim.close();
+        executor.shutdownNow();
+    }
+
+    @Override
+    public String toString() {
+        return "VsphereDriver[" + id + ", " + settings.sdk() + "]";
+    }
+}
