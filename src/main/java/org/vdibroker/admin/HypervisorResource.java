@@ -20,6 +20,7 @@ import java.util.List;
 import org.vdibroker.access.AccessIds;
 import org.vdibroker.hypervisor.HypervisorRepresentation;
 import org.vdibroker.hypervisor.HypervisorService;
+import org.vdibroker.pool.Evacuations;
 import org.vdibroker.security.Caller;
 import org.vdibroker.security.Roles;
 
@@ -35,9 +36,12 @@ public class HypervisorResource {
     @Inject
     Caller caller;
 
+    @Inject
+    Evacuations evacuations;
+
     @GET
     public List<HypervisorRepresentation> list() {
-        return hypervisors.list();
+        return hypervisors.list().stream().map(this::withProgress).toList();
     }
 
     @POST
@@ -50,20 +54,23 @@ public class HypervisorResource {
     @GET
     @Path("/{id}")
     public HypervisorRepresentation get(@PathParam("id") String id) {
-        return hypervisors.get(AccessIds.name("Hypervisor", id));
+        return withProgress(hypervisors.get(AccessIds.name("Hypervisor", id)));
     }
 
     @PUT
     @Path("/{id}")
     @Consumes(MediaType.APPLICATION_JSON)
     public HypervisorRepresentation update(@PathParam("id") String id, @NotNull @Valid HypervisorRepresentation body) {
-        return hypervisors.update(AccessIds.name("Hypervisor", id), body, caller.user());
+        return withProgress(hypervisors.update(AccessIds.name("Hypervisor", id), body, caller.user()));
     }
 
     @DELETE
     @Path("/{id}")
     public Response delete(@PathParam("id") String id) {
-        hypervisors.delete(AccessIds.name("Hypervisor", id), caller.user());
+        String name = AccessIds.name("Hypervisor", id);
+        hypervisors.get(name); // 404 first
+        evacuations.forgetTemplatesIfEvacuated(name);
+        hypervisors.delete(name, caller.user());
         return Response.noContent().build();
     }
 
@@ -72,6 +79,33 @@ public class HypervisorResource {
     @Path("/{id}/maintenance")
     public HypervisorRepresentation maintenance(@PathParam("id") String id,
             @QueryParam("enabled") Boolean enabled) {
-        return hypervisors.maintenance(AccessIds.name("Hypervisor", id), enabled == null || enabled, caller.user());
+        return withProgress(
+                hypervisors.maintenance(AccessIds.name("Hypervisor", id), enabled == null || enabled, caller.user()));
+    }
+
+    /**
+     * Empties a hypervisor: no new desktops there, its desktops are replaced on the pools' other hypervisors (see
+     * {@link Evacuations}); progress is in the hypervisor's {@code evacuation}. Repeating it changes nothing.
+     */
+    @POST
+    @Path("/{id}/evacuate")
+    public HypervisorRepresentation evacuate(@PathParam("id") String id) {
+        String name = AccessIds.name("Hypervisor", id);
+        evacuations.start(name, caller.user());
+        return withProgress(hypervisors.get(name));
+    }
+
+    /** Undoes an evacuation: the hypervisor takes new desktops again; desktops already moved stay where they are. */
+    @DELETE
+    @Path("/{id}/evacuate")
+    public HypervisorRepresentation cancelEvacuation(@PathParam("id") String id) {
+        String name = AccessIds.name("Hypervisor", id);
+        hypervisors.get(name); // 404 first
+        evacuations.cancel(name, caller.user());
+        return hypervisors.get(name);
+    }
+
+    private HypervisorRepresentation withProgress(HypervisorRepresentation h) {
+        return evacuations.progress(h.id()).map(h::withEvacuation).orElse(h);
     }
 }

@@ -32,7 +32,14 @@ public record HypervisorRepresentation(
         Boolean maintenance,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Boolean hasCredentials,
         @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant createdAt,
-        @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant updatedAt) {
+        @JsonProperty(access = JsonProperty.Access.READ_ONLY) Instant updatedAt,
+        @JsonProperty(access = JsonProperty.Access.READ_ONLY) EvacuationRepresentation evacuation) {
+
+    /** The same hypervisor with its evacuation's progress (null: none under way). */
+    public HypervisorRepresentation withEvacuation(EvacuationRepresentation progress) {
+        return new HypervisorRepresentation(id, driver, endpoint, config, credentials, capacity, concurrencyLimit,
+                cpuOvercommit, memoryOvercommit, maintenance, hasCredentials, createdAt, updatedAt, progress);
+    }
 
     /** What the hypervisor may host. */
     public record Capacity(@Min(1) int vcpus, @Min(1) long memoryMb, @Min(1) int maxDesktops) {

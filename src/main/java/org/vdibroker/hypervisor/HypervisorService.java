@@ -188,6 +188,6 @@ public class HypervisorService {
         return new HypervisorRepresentation(e.id, e.driver, e.endpoint, registry.readMap(e.configJson), null,
                 new HypervisorRepresentation.Capacity(e.vcpus, e.memoryMb, e.maxDesktops), e.concurrencyLimit,
                 e.cpuOvercommit, e.memoryOvercommit, e.maintenance, e.credentialsEncrypted != null, e.createdAt,
-                e.updatedAt);
+                e.updatedAt, null);
     }
 }

@@ -36,7 +36,7 @@ public class DemoSeed {
         }
         hypervisors.create(new HypervisorRepresentation("simulator-1", "simulator", "simulator://local",
                 Map.of("cloneLatencyMs", "2000", "bootLatencyMs", "3000", "latencyJitter", "0.2"), Map.of(),
-                new HypervisorRepresentation.Capacity(64, 262144, 200), 20, 4.0, 1.0, false, null, null, null),
+                new HypervisorRepresentation.Capacity(64, 262144, 200), 20, 4.0, 1.0, false, null, null, null, null),
                 "demo");
         pools.createDeferringGroupChecks(new PoolRepresentation("demo", "Demo desktops", "floating", 2, 2, 20,
                 List.of("rdp", "spice", "vnc"), new PoolRepresentation.DesktopSize(2, 4096), 3600L, 900L,

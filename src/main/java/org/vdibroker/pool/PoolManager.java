@@ -89,6 +89,8 @@ public class PoolManager {
     AuditService audit;
     @Inject
     MeterRegistry meters;
+    @Inject
+    Evacuations evacuations;
 
     Clock clock = Clock.systemUTC();
 
@@ -131,6 +133,7 @@ public class PoolManager {
         registerGauge(pool.id());
         reconciler.reconcile(pool);
         rollout.roll(pool);
+        evacuations.step(pool);
         for (DesktopState d : desktops.ofPool(pool.id())) {
             advance(d, pool);
         }
@@ -284,7 +287,8 @@ public class PoolManager {
             return;
         }
         List<DesktopState> all = desktops.ofPool(pool.id());
-        long counted = all.stream().filter(d -> d.status().counted()).count();
+        // unused desktops of an evacuating hypervisor are replaced elsewhere first: they do not count
+        long counted = all.stream().filter(d -> d.status().counted() && !evacuations.leaving(d)).count();
         long held = all.stream().filter(d -> d.status().held() || d.owner() != null).count();
         long waiting = sessions.queueLength(pool.id());
         long wanted = Math.max(pool.minSize(), held + waiting + spareTarget.spare(pool, clock.instant()));

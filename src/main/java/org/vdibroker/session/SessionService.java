@@ -34,6 +34,9 @@ public class SessionService {
     PoolCatalog catalog;
 
     @Inject
+    org.vdibroker.pool.Evacuations evacuations;
+
+    @Inject
     AuditService audit;
 
     Clock clock = Clock.systemUTC();
@@ -137,7 +140,8 @@ public class SessionService {
             Optional<DesktopState> released;
             if (dedicated) {
                 released = transitions.releasedToOwner(d, session.id());
-            } else if (pool.map(p -> p.outdated(d.hypervisorId(), d.publication())).orElse(false)) {
+            } else if (pool.map(p -> p.outdated(d.hypervisorId(), d.publication())).orElse(false)
+                    || evacuations.isEvacuating(d.hypervisorId())) {
                 released = transitions.releasedForReplacement(d, session.id());
             } else {
                 released = transitions.releasedForRefresh(d, session.id(), null);
