@@ -64,6 +64,9 @@ public class AccessResource {
     org.vdibroker.pool.PoolCatalog pools;
 
     @Inject
+    org.vdibroker.pool.ProvisionProblems provisionProblems;
+
+    @Inject
     com.fasterxml.jackson.databind.ObjectMapper json;
 
     Clock clock = Clock.systemUTC();
@@ -228,10 +231,13 @@ public class AccessResource {
 
     private SessionRepresentation view(SessionState s, ConnectionRepresentation connection) {
         int position = requests.queuePosition(s);
+        // a queued user whose pool cannot provision is told why, instead of an estimate that will not hold
+        String waitingFor = position == 0 ? null : provisionProblems.of(s.poolId())
+                .map(p -> "the pool cannot provision desktops now (" + p.kind() + "): " + p.detail()).orElse(null);
         return new SessionRepresentation(s.id(), s.poolId(), s.user(), s.desktopId(),
                 requests.visibleState(s, position), position == 0 ? null : position,
-                position == 0 ? null : requests.etaSeconds(s, position), s.createdAt(), connection,
-                s.status() == SessionStatus.ENDED ? s.endReason() : null);
+                position == 0 || waitingFor != null ? null : requests.etaSeconds(s, position), s.createdAt(),
+                connection, s.status() == SessionStatus.ENDED ? s.endReason() : null, waitingFor);
     }
 
     /** The connection, and links to files for only the protocols this desktop can serve now. */

@@ -62,7 +62,8 @@ import org.vdibroker.hypervisor.libvirt.DomainXml.Graphics;
  * on another node, from the state of the domain.
  */
 public final class LibvirtDriver
-        implements HypervisorDriver, SupportsConsoleTicket, SupportsLinkedClone, SupportsGuestIp {
+        implements HypervisorDriver, SupportsConsoleTicket, SupportsLinkedClone, SupportsGuestIp,
+        org.vdibroker.hypervisor.ChecksDefinitions {
 
     private static final Logger LOG = Logger.getLogger(LibvirtDriver.class);
 
@@ -759,6 +760,62 @@ public final class LibvirtDriver
 
     private static <T> CompletionStage<T> failed(String message, boolean retryable) {
         return CompletableFuture.failedFuture(new HypervisorException(message, retryable));
+    }
+
+    /** The network desktops attach to exists and is active; the overlays' storage pool exists and is active. */
+    @Override
+    public CompletionStage<Map<String, String>> checkSettings() {
+        return call("check the settings of hypervisor " + id, c -> {
+            Map<String, String> problems = new java.util.LinkedHashMap<>();
+            if (settings.network() != null) {
+                try {
+                    if (c.networkLookupByName(settings.network()).isActive() != 1) {
+                        problems.put("config." + LibvirtSettings.NETWORK, "libvirt network '" + settings.network()
+                                + "' exists but is not active: run virsh net-start " + settings.network()
+                                + " (and virsh net-autostart " + settings.network() + ")");
+                    }
+                } catch (LibvirtException e) {
+                    problems.put("config." + LibvirtSettings.NETWORK, "libvirt network '" + settings.network()
+                            + "' does not exist on " + settings.uri() + ": " + e.getMessage());
+                }
+            }
+            if (settings.storagePool() != null) {
+                try {
+                    if (c.storagePoolLookupByName(settings.storagePool()).isActive() != 1) {
+                        problems.put("config." + LibvirtSettings.STORAGE_POOL, "storage pool '"
+                                + settings.storagePool() + "' is not active: run virsh pool-start "
+                                + settings.storagePool());
+                    }
+                } catch (LibvirtException e) {
+                    problems.put("config." + LibvirtSettings.STORAGE_POOL, "storage pool '" + settings.storagePool()
+                            + "' does not exist on " + settings.uri() + ": " + e.getMessage());
+                }
+            }
+            return problems;
+        });
+    }
+
+    /** The base image is a volume of a storage pool, and the host has memory for one desktop of this size at all. */
+    @Override
+    public CompletionStage<Map<String, String>> checkTemplate(String templateRef, int vcpus, long memoryMb) {
+        return call("check template " + templateRef + " on hypervisor " + id, c -> {
+            Map<String, String> problems = new java.util.LinkedHashMap<>();
+            try {
+                base(c, templateRef);
+            } catch (HypervisorException e) {
+                problems.put("templateRef", e.getMessage());
+            } catch (LibvirtException e) {
+                problems.put("templateRef", "template " + templateRef + " not found on hypervisor " + id + ": "
+                        + e.getMessage());
+            }
+            NodeInfo node = c.nodeInfo();
+            long hostMb = node.memory / 1024;
+            if (memoryMb > hostMb) {
+                problems.put("desktop", "a desktop of " + memoryMb + " MiB cannot run on hypervisor " + id
+                        + ", whose host has " + hostMb + " MiB of memory in all");
+            }
+            return problems;
+        });
     }
 
     @Override
