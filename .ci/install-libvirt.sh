@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs libvirt and QEMU from Debian and starts virtlogd and libvirtd (no systemd here), for the libvirt driver
 # tests. Idempotent: installs only what is missing and starts only daemons that are not running. The daemons it
-# starts are written to $VDI_LIBVIRT_STATE/started (default /run/vdi-broker-libvirt);
-# `.ci/install-libvirt.sh stop` stops exactly those.
+# starts are written to $VDI_LIBVIRT_STATE/started (default /run/vdi-broker-libvirt) with the PIDs the daemons
+# themselves report (--pid-file); `.ci/install-libvirt.sh stop` stops exactly those and waits until they are gone.
 set -euo pipefail
 
 STATE=${VDI_LIBVIRT_STATE:-/run/vdi-broker-libvirt}
@@ -15,11 +15,20 @@ as_root() {
 }
 
 if [ "${1:-}" = "stop" ]; then
+    # stops the daemons this script started (their own PIDs, from their pid files), and waits until they are gone
     if [ -f "$STATE/started" ]; then
         while read -r name pid; do
-            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]; then
                 echo "install-libvirt: stopping $name (pid $pid)"
                 as_root kill "$pid" || true
+                for _ in $(seq 1 100); do
+                    kill -0 "$pid" 2>/dev/null || break
+                    sleep 0.1
+                done
+                if kill -0 "$pid" 2>/dev/null; then
+                    echo "install-libvirt: $name (pid $pid) did not stop in 10 s; killing it"
+                    as_root kill -9 "$pid" || true
+                fi
             fi
         done < "$STATE/started"
         as_root rm -f "$STATE/started"
@@ -58,8 +67,20 @@ start_daemon() { # name, then the command
         return 0
     fi
     echo "install-libvirt: starting $name"
-    as_root setsid "$@" </dev/null >>"$STATE/$name.log" 2>&1 &
-    echo "$name $!" | as_root tee -a "$STATE/started" >/dev/null
+    local pidfile="$STATE/$name.pid"
+    as_root rm -f "$pidfile"
+    # the daemon writes its own PID (not that of a wrapper such as setsid or sudo), so "stop" finds exactly it
+    as_root setsid "$@" --pid-file "$pidfile" </dev/null >>"$STATE/$name.log" 2>&1 &
+    for _ in $(seq 1 100); do
+        [ -s "$pidfile" ] && break
+        sleep 0.1
+    done
+    if [ ! -s "$pidfile" ]; then
+        echo "install-libvirt: $name wrote no pid file; its log:" >&2
+        tail -n 30 "$STATE/$name.log" >&2 || true
+        exit 1
+    fi
+    echo "$name $(tr -dc 0-9 < "$pidfile")" | as_root tee -a "$STATE/started" >/dev/null
 }
 
 start_daemon virtlogd /usr/sbin/virtlogd

@@ -8,6 +8,7 @@ import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -69,6 +70,12 @@ public class AccessResource {
     BrokerConfig config;
 
     @Inject
+    org.vdibroker.pool.PoolCatalog pools;
+
+    @Inject
+    org.vdibroker.pool.ProvisionProblems provisionProblems;
+
+    @Inject
     com.fasterxml.jackson.databind.ObjectMapper json;
 
     Clock clock = Clock.systemUTC();
@@ -98,7 +105,9 @@ public class AccessResource {
                 idempotencyKey);
         URI location = uri.getBaseUriBuilder().path("api/v1/me/sessions/{id}").build(session.id());
         if (session.status().hasDesktop()) {
-            return withConnection(session, session.protocol(), uri)
+            // a live session answers in the protocol asked for now, not the one it was opened with
+            String protocol = body == null || body.protocol() == null ? session.protocol() : body.protocol();
+            return withConnection(session, protocol, uri)
                     .thenApply(s -> Response.ok(s).location(location).build());
         }
         return java.util.concurrent.CompletableFuture.completedFuture(
@@ -146,31 +155,48 @@ public class AccessResource {
                 .select().first(Duration.ofMinutes(10));
     }
 
+    /**
+     * A fresh ticket for the session's desktop. The optional body {@code {"protocol": "vnc"}} picks the protocol
+     * among those the pool offers and the desktop can serve; without it, the session's protocol.
+     */
     @POST
     @Path("/sessions/{sessionId}/connection")
     public CompletionStage<ConnectionRepresentation> connection(@PathParam("sessionId") String sessionId,
-            @Context UriInfo uri) {
+            String rawBody, @Context UriInfo uri) throws com.fasterxml.jackson.core.JsonProcessingException {
+        DesktopRequest body = rawBody == null || rawBody.isBlank() ? null
+                : json.readValue(rawBody, DesktopRequest.class);
+        String protocol = protocol(body == null ? null : body.protocol());
         SessionState session = mine(sessionId);
-        return connections.issue(session, session.protocol()).thenApply(c -> representation(c, session, uri));
+        return connections.issue(session, protocol).thenApply(c -> representation(c, session, uri));
     }
 
+    /** An .rdp file; only for a pool that offers RDP and a desktop with a guest address. */
     @GET
     @Path("/sessions/{sessionId}/connection.rdp")
     @Produces({ ConnectionFiles.RDP_MEDIA_TYPE, MediaType.APPLICATION_JSON })
     public CompletionStage<Response> rdpFile(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
-        return connections.issue(session, "rdp").thenApply(c -> file(files.rdp(c, settingsOf(session)),
-                ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
+        return connections.issue(session, "rdp").thenApply(i -> i.connection()).thenApply(c -> file(
+                files.rdp(c, settingsOf(session)), ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
     }
 
+    /**
+     * A virt-viewer file for SPICE or VNC ({@code ?protocol=}); without it, the session's protocol when it is a
+     * console, else the first console protocol the pool offers.
+     */
     @GET
     @Path("/sessions/{sessionId}/connection.vv")
     @Produces({ ConnectionFiles.VV_MEDIA_TYPE, MediaType.APPLICATION_JSON })
-    public CompletionStage<Response> vvFile(@PathParam("sessionId") String sessionId) {
+    public CompletionStage<Response> vvFile(@PathParam("sessionId") String sessionId,
+            @QueryParam("protocol") String requested) {
+        String asked = protocol(requested);
+        if ("rdp".equals(asked)) {
+            throw ProblemException.invalid("a .vv file is for spice or vnc; use connection.rdp for rdp");
+        }
         SessionState session = mine(sessionId);
-        String protocol = "vnc".equals(session.protocol()) ? "vnc" : "spice";
-        return connections.issue(session, protocol).thenApply(c -> file(files.vv(c, settingsOf(session)),
-                ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
+        String protocol = asked != null ? asked : consoleProtocol(session);
+        return connections.issue(session, protocol).thenApply(i -> i.connection()).thenApply(c -> file(
+                files.vv(c, settingsOf(session)), ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
     }
 
     @POST
@@ -193,6 +219,24 @@ public class AccessResource {
         return sessions.touch(session);
     }
 
+    /** A protocol as asked for: null, or one of rdp, spice, vnc. */
+    private static String protocol(String asked) {
+        if (asked != null && !asked.matches("rdp|spice|vnc")) {
+            throw ProblemException.invalid("protocol must be one of rdp, spice, vnc");
+        }
+        return asked;
+    }
+
+    /** The console protocol a .vv file defaults to: the session's, else the pool's first console protocol. */
+    private String consoleProtocol(SessionState session) {
+        if (!"rdp".equals(session.protocol())) {
+            return session.protocol();
+        }
+        return pools.get(session.poolId()).flatMap(p -> p.protocols().stream().filter(x -> !"rdp".equals(x))
+                .findFirst()).orElseThrow(() -> new ProblemException(409, "protocol-not-offered",
+                        "Protocol not offered", "pool " + session.poolId() + " offers no console protocol (spice, vnc)"));
+    }
+
     private CompletionStage<SessionRepresentation> withConnection(SessionState session, String protocol,
             UriInfo uri) {
         return connections.issue(session, protocol).thenApply(c -> view(session, representation(c, session, uri)));
@@ -200,16 +244,30 @@ public class AccessResource {
 
     private SessionRepresentation view(SessionState s, ConnectionRepresentation connection) {
         int position = requests.queuePosition(s);
+        // a queued user whose pool cannot provision is told why, instead of an estimate that will not hold
+        String waitingFor = position == 0 ? null : provisionProblems.of(s.poolId())
+                .map(p -> "the pool cannot provision desktops now (" + p.kind() + "): " + p.detail()).orElse(null);
         return new SessionRepresentation(s.id(), s.poolId(), s.user(), s.desktopId(),
                 requests.visibleState(s, position), position == 0 ? null : position,
-                position == 0 ? null : requests.etaSeconds(s, position), s.createdAt(), connection,
-                s.status() == SessionStatus.ENDED ? s.endReason() : null);
+                position == 0 || waitingFor != null ? null : requests.etaSeconds(s, position), s.createdAt(),
+                connection, s.status() == SessionStatus.ENDED ? s.endReason() : null, waitingFor);
     }
 
-    private static ConnectionRepresentation representation(Connection c, SessionState s, UriInfo uri) {
+    /** The connection, and links to files for only the protocols this desktop can serve now. */
+    private static ConnectionRepresentation representation(ConnectionService.Issued issued, SessionState s,
+            UriInfo uri) {
+        Connection c = issued.connection();
         String base = uri.getBaseUriBuilder().path("api/v1/me/sessions/{id}").build(s.id()).toString();
-        return new ConnectionRepresentation(c.protocol(), c.host(), c.port(), c.ticket(), c.expiresAt(),
-                Map.of("rdp", base + "/connection.rdp", "vv", base + "/connection.vv"));
+        Map<String, String> files = new java.util.LinkedHashMap<>();
+        if (issued.servable().contains("rdp")) {
+            files.put("rdp", base + "/connection.rdp");
+        }
+        String console = issued.servable().contains(c.protocol()) && !"rdp".equals(c.protocol()) ? c.protocol()
+                : issued.servable().stream().filter(p -> !"rdp".equals(p)).findFirst().orElse(null);
+        if (console != null) {
+            files.put("vv", base + "/connection.vv?protocol=" + console);
+        }
+        return new ConnectionRepresentation(c.protocol(), c.host(), c.port(), c.ticket(), c.expiresAt(), files);
     }
 
     private PoolAvailability availability(Pool p) {

@@ -49,6 +49,12 @@ public class PoolResource {
     Caller caller;
 
     @Inject
+    org.vdibroker.pool.ProvisionProblems provisionProblems;
+
+    @Inject
+    org.vdibroker.session.SessionStore sessionStore;
+
+    @Inject
     Validator validator;
 
     @Inject
@@ -104,6 +110,21 @@ public class PoolResource {
             }
         }
         return pools.publish(AccessIds.name("Pool", id), body, caller.user());
+    }
+
+    /** Whether the pool can provision desktops now and, if not, why; its desktops by state and its queue. */
+    @GET
+    @Path("/{id}/status")
+    public org.vdibroker.pool.PoolStatus status(@PathParam("id") String id) {
+        String poolId = AccessIds.name("Pool", id);
+        if (catalog.get(poolId).isEmpty()) {
+            pools.get(poolId); // 404 for an unknown pool
+        }
+        java.util.Optional<org.vdibroker.pool.ProvisionProblem> problem = provisionProblems.of(poolId);
+        java.util.Map<String, Long> byState = new java.util.TreeMap<>();
+        desktops.ofPool(poolId).forEach(d -> byState.merge(d.status().name(), 1L, Long::sum));
+        return new org.vdibroker.pool.PoolStatus(poolId, problem.isPresent() ? "blocked" : "ok", problem.orElse(null),
+                byState, sessionStore.queueLength(poolId));
     }
 
     @GET

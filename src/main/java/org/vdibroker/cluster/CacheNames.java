@@ -13,6 +13,8 @@ public final class CacheNames {
     public static final String COUNTERS = "counters";
     public static final String LOGIN_COUNTS = "login-counts";
     public static final String OUTBOX = "outbox";
+    /** pool id -> why it cannot provision now (pool/ProvisionProblems) */
+    public static final String POOL_PROVISIONING = "pool-provisioning";
 
     private CacheNames() {
     }

@@ -21,6 +21,16 @@ public interface HypervisorDriverFactory {
      */
     void validate(HypervisorDefinition definition);
 
+    /**
+     * Asks the hypervisor whether the definition works there (networks, storage), before it is saved: problems
+     * keyed by field, empty when all is well or when this driver cannot tell.
+     *
+     * @throws HypervisorException when the hypervisor cannot be asked (the caller saves with a warning)
+     */
+    default java.util.Map<String, String> checkLive(HypervisorDefinition definition) {
+        return java.util.Map.of();
+    }
+
     /** Creates a driver for one hypervisor; called once per definition version, closed when it changes. */
     HypervisorDriver create(HypervisorDefinition definition);
 }

@@ -138,6 +138,26 @@ public class HypervisorService {
         return e;
     }
 
+    /**
+     * Asks the hypervisor itself whether its settings work (libvirt: the network exists and is active, the storage
+     * pool too): 400 naming the field if not. A hypervisor that cannot be reached is saved anyway, with a warning in
+     * the log and the audit ({@code hypervisor.unchecked}): it may be down only for now.
+     */
+    private void checkLive(HypervisorDriverFactory factory, HypervisorDefinition definition) {
+        try {
+            Map<String, String> problems = factory.checkLive(definition);
+            if (!problems.isEmpty()) {
+                throw new ProblemException(400, "invalid-hypervisor", "Invalid hypervisor",
+                        String.join("; ", problems.values()), Map.copyOf(problems));
+            }
+        } catch (HypervisorException | LinkageError | IllegalStateException ex) {
+            org.jboss.logging.Logger.getLogger(HypervisorService.class).warnf("Hypervisor %s saved unchecked: %s",
+                    definition.id(), ex.getMessage());
+            audit.record("hypervisor.unchecked", "hypervisor-service", null, null, null,
+                    definition.id() + ": " + ex.getMessage());
+        }
+    }
+
     /** Validates with the driver's factory, then copies; credentials not given keep their stored values. */
     private void apply(HypervisorEntity e, HypervisorRepresentation r, Map<String, String> storedCredentials) {
         HypervisorDriverFactory factory = registry.factory(r.driver()).orElseThrow(() -> new ProblemException(400,
@@ -156,12 +176,15 @@ public class HypervisorService {
         }
         HostCapacity capacity = new HostCapacity(r.capacity().vcpus(), r.capacity().memoryMb(),
                 r.capacity().maxDesktops());
+        HypervisorDefinition definition = new HypervisorDefinition(e.id, r.driver(), r.endpoint(), config,
+                credentials, capacity);
         try {
-            factory.validate(new HypervisorDefinition(e.id, r.driver(), r.endpoint(), config, credentials, capacity));
+            factory.validate(definition);
         } catch (InvalidHypervisorConfigException ex) {
             throw new ProblemException(400, "invalid-hypervisor", "Invalid hypervisor", ex.getMessage(),
                     Map.of(ex.property(), ex.getMessage()));
         }
+        checkLive(factory, definition);
         e.driver = r.driver();
         e.endpoint = r.endpoint();
         e.configJson = write(config);

@@ -29,6 +29,9 @@ public class ReadinessCheck implements HealthCheck {
     @Inject
     Outbox outbox;
 
+    @Inject
+    org.vdibroker.pool.ProvisionProblems provisionProblems;
+
     @Override
     public HealthCheckResponse call() {
         boolean running = manager.getStatus() == ComponentStatus.RUNNING;
@@ -47,7 +50,20 @@ public class ReadinessCheck implements HealthCheck {
                 .withData("database", outbox.databaseState())
                 .withData("outbox-pending", outbox.pending())
                 .withData("cluster-members", members)
+                // shown, not counted: a pool that cannot provision is the admin's to fix, the node serves the rest
+                .withData("pools-cannot-provision", running ? cannotProvision() : "unknown")
                 .withData("cache-manager", manager.getStatus().name())
                 .build();
+    }
+
+    /** "none", or each blocked pool with its kind: {@code pool: kind; ...}. */
+    private String cannotProvision() {
+        try {
+            String blocked = provisionProblems.all().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                    .map(e -> e.getKey() + ": " + e.getValue().kind()).collect(java.util.stream.Collectors.joining("; "));
+            return blocked.isEmpty() ? "none" : blocked;
+        } catch (RuntimeException e) {
+            return "unknown";
+        }
     }
 }

@@ -59,6 +59,69 @@ public class Placement {
         return Optional.ofNullable(best);
     }
 
+    /**
+     * Why no template of the pool can take another desktop, when that is not passing: empty when a hypervisor is
+     * only busy (its concurrency limit) or a template is in back-off after failures (their reason is already known).
+     */
+    public Optional<ProvisionProblem> whyNot(Pool pool) {
+        StringBuilder capacity = new StringBuilder();
+        StringBuilder unusable = new StringBuilder();
+        for (Pool.Template template : pool.templates()) {
+            String hv = template.hypervisorId();
+            Optional<Hypervisor> h = hypervisors.get(hv);
+            Optional<HypervisorDriver> driver = health.driver(hv);
+            if (!backoff.allows(pool.id(), hv) || h.isPresent() && desktops.operationsOn(hv) >= h.get()
+                    .concurrencyLimit()) {
+                return Optional.empty();
+            }
+            if (h.isEmpty() || driver.isEmpty() || h.get().maintenance() || health.lost(hv)) {
+                append(unusable, hv + (h.isEmpty() ? " is not defined" : h.get().maintenance() ? " is in maintenance"
+                        : " does not answer"));
+                continue;
+            }
+            String misfit = misfit(h.get(), driver.get(), pool);
+            if (misfit == null) {
+                return Optional.empty(); // it fits now
+            }
+            append(capacity, misfit);
+        }
+        if (!capacity.isEmpty()) {
+            return Optional.of(new ProvisionProblem("no-capacity", "no hypervisor has room for a desktop of "
+                    + pool.desktopVcpus() + " vCPU and " + pool.desktopMemoryMb() + " MiB: " + capacity
+                    + (unusable.isEmpty() ? "" : "; " + unusable), null, 0));
+        }
+        return Optional.of(new ProvisionProblem("no-hypervisor", "no usable hypervisor: " + unusable, null, 0));
+    }
+
+    private static void append(StringBuilder b, String s) {
+        b.append(b.isEmpty() ? "" : "; ").append(s);
+    }
+
+    /** What does not fit on {@code h} for one more desktop, or null when it fits. */
+    private String misfit(Hypervisor h, HypervisorDriver driver, Pool pool) {
+        HostUsage usage;
+        try {
+            usage = driver.usage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            return h.id() + " did not report its usage";
+        }
+        double cpuTotal = h.capacity().vcpus() * h.cpuOvercommit();
+        double memTotal = h.capacity().memoryMb() * h.memoryOvercommit();
+        StringBuilder b = new StringBuilder();
+        if (cpuTotal - usage.usedVcpus() < pool.desktopVcpus()) {
+            append(b, String.format(java.util.Locale.ROOT, "%.1f of %.1f vCPU in use", usage.usedVcpus() * 1.0,
+                    cpuTotal));
+        }
+        if (memTotal - usage.usedMemoryMb() < pool.desktopMemoryMb()) {
+            append(b, String.format(java.util.Locale.ROOT, "%d of %.0f MiB in use (the host's own use counts)",
+                    usage.usedMemoryMb(), memTotal));
+        }
+        if (h.capacity().maxDesktops() - usage.desktops() < 1) {
+            append(b, usage.desktops() + " of " + h.capacity().maxDesktops() + " desktops");
+        }
+        return b.isEmpty() ? null : h.id() + " has " + b;
+    }
+
     /** Smallest remaining share of vCPU, RAM and desktop slots after adding one desktop; 0 when it does not fit. */
     private double freeShare(Hypervisor h, HypervisorDriver driver, Pool pool) {
         HostUsage usage;

@@ -92,6 +92,9 @@ public class PoolManager {
     @Inject
     Evacuations evacuations;
 
+    @Inject
+    ProvisionProblems problems;
+
     Clock clock = Clock.systemUTC();
 
     private final SecureRandom random = new SecureRandom();
@@ -152,12 +155,14 @@ public class PoolManager {
         try {
             switch (d.status()) {
                 case PROVISIONING -> whenDone(d, driver.get(), done -> {
-                    backoff.succeeded(pool.id(), d.hypervisorId());
                     TaskRef powerOn = call(driver.get().powerOn(done.vmRef()));
                     transitions.provisioned(d, done.vmRef(), powerOn)
                             .ifPresent(x -> inventory.setVmRef(d.id(), done.vmRef()));
                 });
                 case STARTING -> whenDone(d, driver.get(), done -> transitions.started(d).ifPresent(ready -> {
+                    // a template works once its desktop runs: a start failure (network inactive) counts as one
+                    backoff.succeeded(pool.id(), d.hypervisorId());
+                    problems.cleared(pool.id(), null);
                     Instant began = startedAt.remove(d.id());
                     if (began != null) {
                         stats.observed(pool.id(), Duration.between(began, clock.instant()));
@@ -229,8 +234,8 @@ public class PoolManager {
 
     private void onFailure(DesktopState d, String error, boolean retryable) {
         LOG.infof("Desktop %s (%s) operation failed: %s", d.id(), d.status(), error);
-        if (d.status() == DesktopStatus.PROVISIONING) {
-            backoff.failed(d.poolId(), d.hypervisorId());
+        if (d.status() == DesktopStatus.PROVISIONING || d.status() == DesktopStatus.STARTING) {
+            failedToProvision(d.poolId(), d.hypervisorId(), error);
         }
         if (d.status() == DesktopStatus.RETIRING) {
             if (d.failures() + 1 >= config.poolManager().maxFailures()) {
@@ -297,12 +302,21 @@ public class PoolManager {
             shrink(pool, all, counted - target);
             return;
         }
+        if (counted == target) {
+            problems.cleared(pool.id(), "no-capacity");
+            problems.cleared(pool.id(), "no-hypervisor");
+        }
         long toCreate = Math.min(target - counted, config.poolManager().batchSize());
         for (int i = 0; i < toCreate; i++) {
             Optional<Pool.Template> where = placement.choose(pool);
             if (where.isEmpty()) {
                 LOG.debugf("Pool %s: no hypervisor has room for another desktop", pool.id());
+                placement.whyNot(pool).ifPresent(p -> problems.blocked(pool.id(), p.kind(), p.detail(), 0));
                 return;
+            }
+            if (i == 0) {
+                problems.cleared(pool.id(), "no-capacity");
+                problems.cleared(pool.id(), "no-hypervisor");
             }
             if (!provision(pool, where.get())) {
                 return;
@@ -361,10 +375,16 @@ public class PoolManager {
             return true;
         } catch (HypervisorException e) {
             LOG.infof("Pool %s: provisioning on %s failed: %s", pool.id(), template.hypervisorId(), e.getMessage());
-            backoff.failed(pool.id(), template.hypervisorId());
+            failedToProvision(pool.id(), template.hypervisorId(), e.getMessage());
             inventory.retired(id);
             return false;
         }
+    }
+
+    /** Backs the template off and shows the pool's problem. */
+    private void failedToProvision(String poolId, String hypervisorId, String error) {
+        ProvisionBackoff.Failing f = backoff.failed(poolId, hypervisorId);
+        problems.failed(poolId, "hypervisor " + hypervisorId + ": " + error, f.failures(), f.nextAttemptAt().toString());
     }
 
     /** Ended sessions are forgotten after a while; queued ones nobody asks about any more leave the queue. */

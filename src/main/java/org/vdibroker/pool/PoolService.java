@@ -37,6 +37,8 @@ public class PoolService {
     @Inject
     AuditService audit;
     @Inject
+    TemplateChecks templateChecks;
+    @Inject
     GroupDirectory groups;
 
     Clock clock = Clock.systemUTC();
@@ -191,12 +193,23 @@ public class PoolService {
             }
         }
         LinkedHashSet<String> hypervisorIds = new LinkedHashSet<>();
+        Map<String, HypervisorEntity> known = new LinkedHashMap<>();
         for (PoolRepresentation.Template t : r.templates()) {
+            HypervisorEntity h = database.session().find(HypervisorEntity.class, t.hypervisorId());
             if (!hypervisorIds.add(t.hypervisorId())) {
                 errors.put("templates", "one template per hypervisor: " + t.hypervisorId() + " appears twice");
-            } else if (database.session().find(HypervisorEntity.class, t.hypervisorId()) == null) {
+            } else if (h == null) {
                 errors.put("templates", "unknown hypervisor " + t.hypervisorId());
+            } else {
+                known.put(h.id, h);
             }
+        }
+        if (errors.isEmpty()) {
+            // against the live hypervisors: the base image exists, the desktop size fits
+            Map<String, String> stored = new LinkedHashMap<>();
+            e.templates.forEach(t -> stored.put(t.hypervisorId, t.templateRef));
+            boolean sizeChanged = e.desktopVcpus != r.desktop().vcpus() || e.desktopMemoryMb != r.desktop().memoryMb();
+            templateChecks.check(e.id, r.templates(), stored, sizeChanged, r.desktop(), known, errors);
         }
         SpareSchedule schedule = SpareSchedule.parse(r.schedules(), errors);
         errors.putAll(ConnectionSettingsSchema.get().validate(r.connectionSettings()));

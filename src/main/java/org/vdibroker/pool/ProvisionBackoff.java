@@ -11,7 +11,7 @@ import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 
 /**
- * Exponential back-off per template (pool and hypervisor) whose provisions fail: after a failure the template gets
+ * Exponential back-off per template (pool and hypervisor) whose provisions or first starts fail: after a failure the template gets
  * one trial provision per back-off period, the period doubling with each further failure up to a maximum, until one
  * succeeds. So a bad template costs a bounded number of attempts however long it stays bad. Kept by the node that
  * manages the pool; a new owner starts afresh, which costs at most one more round of attempts.
@@ -26,7 +26,8 @@ public class ProvisionBackoff {
 
     Clock clock = Clock.systemUTC();
 
-    private record Failing(int failures, Instant nextAttemptAt) {
+    /** How many provisions or starts failed in a row, and when the next trial may be issued. */
+    public record Failing(int failures, Instant nextAttemptAt) {
     }
 
     private final Map<String, Failing> failing = new ConcurrentHashMap<>();
@@ -43,11 +44,13 @@ public class ProvisionBackoff {
                 (k, f) -> new Failing(f.failures(), clock.instant().plus(delay(f.failures()))));
     }
 
-    public void failed(String poolId, String hypervisorId) {
+    /** A provision or a start (a desktop counts as provisioned once it runs) failed. */
+    public Failing failed(String poolId, String hypervisorId) {
         Failing f = failing.merge(key(poolId, hypervisorId), new Failing(1, clock.instant().plus(delay(1))),
                 (old, first) -> new Failing(old.failures() + 1, clock.instant().plus(delay(old.failures() + 1))));
         LOG.infof("Pool %s: provisions on %s failed %d time(s) in a row; next attempt not before %s", poolId,
                 hypervisorId, f.failures(), f.nextAttemptAt());
+        return f;
     }
 
     public void succeeded(String poolId, String hypervisorId) {

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -61,7 +62,8 @@ import org.vdibroker.hypervisor.libvirt.DomainXml.Graphics;
  * on another node, from the state of the domain.
  */
 public final class LibvirtDriver
-        implements HypervisorDriver, SupportsConsoleTicket, SupportsLinkedClone, SupportsGuestIp {
+        implements HypervisorDriver, SupportsConsoleTicket, SupportsLinkedClone, SupportsGuestIp,
+        org.vdibroker.hypervisor.ChecksDefinitions {
 
     private static final Logger LOG = Logger.getLogger(LibvirtDriver.class);
 
@@ -105,8 +107,18 @@ public final class LibvirtDriver
     private final Map<String, CompletableFuture<Void>> jobs = new ConcurrentHashMap<>();
     /** Provisions under way on this node: counted in {@link #usage()} until their domain exists. */
     private final Map<String, ProvisionSpec> provisioning = new ConcurrentHashMap<>();
-    /** How many console passwords were set per VM, so a late "used" event does not lock a newer ticket out. */
-    private final Map<String, AtomicLong> ticketGenerations = new ConcurrentHashMap<>();
+    /** The console ticket last set per VM, so a late "used" event does not lock a newer ticket out. */
+    private final Map<String, ConsoleTicket> ticketGenerations = new ConcurrentHashMap<>();
+
+    /**
+     * The console ticket of one VM: how many were set (the generation), which console the current one opens, and
+     * which generation already has its re-lock scheduled.
+     */
+    private static final class ConsoleTicket {
+        final AtomicLong generation = new AtomicLong();
+        volatile String protocol;
+        final AtomicLong lockScheduled = new AtomicLong(-1);
+    }
 
     LibvirtDriver(HypervisorDefinition definition, LibvirtSettings settings, Clock clock) {
         this.id = definition.id();
@@ -392,37 +404,80 @@ public final class LibvirtDriver
         });
     }
 
+    @Override
+    public Set<String> consoleProtocols() {
+        return Set.copyOf(settings.consoles());
+    }
+
     /**
      * Sets the password of every console of the VM, valid until {@code expiresAt}. As soon as a client passed
      * authentication with it, the driver replaces it with one nobody knows, so it works once.
      */
     @Override
     public CompletionStage<Void> setConsolePassword(String vmRef, String password, Instant expiresAt) {
+        return setConsolePassword(vmRef, null, password, expiresAt);
+    }
+
+    /**
+     * Sets the password of the VM's console of {@code protocol} (every console when null), valid until
+     * {@code expiresAt}; the VM's other consoles stay locked. How long it stays usable:
+     * <ul>
+     * <li>VNC: one client connection. The first client that authenticates locks the console again at once.</li>
+     * <li>SPICE: one client opens several channels (main, display, inputs, cursor, ...), each authenticating with the
+     * same password, so the first authenticated channel starts a grace ({@code spiceTicketGraceMs}, default 5 s);
+     * at its end (or at the ticket's expiry, if sooner) the console is locked again. Channels already linked stay
+     * open. So a stolen SPICE ticket opens the console until it is used and expires (broker.tickets.lifetime), and
+     * after its owner used it, for at most the grace: whoever holds it then can link channels of their own too.</li>
+     * </ul>
+     */
+    @Override
+    public CompletionStage<Void> setConsolePassword(String vmRef, String protocol, String password,
+            Instant expiresAt) {
         if (password == null || password.isEmpty() || expiresAt == null) {
             return failed("A console password and its expiry are required", false);
         }
+        String console = protocol == null ? null : protocol.toLowerCase(Locale.ROOT);
         return call("set the console password of VM " + vmRef, c -> {
             Domain d = c.domainLookupByName(vmRef);
-            AtomicLong generation = generation(vmRef);
-            synchronized (generation) {
-                setPasswords(d, vmRef, password, expiresAt);
-                generation.incrementAndGet();
+            ConsoleTicket ticket = generation(vmRef);
+            synchronized (ticket) {
+                setPasswords(d, vmRef, console, password, expiresAt);
+                ticket.protocol = console;
+                ticket.generation.incrementAndGet();
             }
             return null;
         });
     }
 
-    /** A console client authenticated: lock the console again, unless a newer ticket was set meanwhile. */
+    /**
+     * A console client authenticated: lock the console again, unless a newer ticket was set meanwhile; for SPICE
+     * only after the grace, so the client's further channels can link.
+     */
     private void consoleAuthenticated(String vmRef) {
-        AtomicLong generation = ticketGenerations.get(vmRef);
-        if (generation == null) {
+        ConsoleTicket ticket = ticketGenerations.get(vmRef);
+        if (ticket == null) {
             return; // no ticket of this driver
         }
-        long seen = generation.get();
+        long seen = ticket.generation.get();
+        if (!"spice".equals(ticket.protocol)) {
+            lock(vmRef, ticket, seen);
+            return;
+        }
+        long previous = ticket.lockScheduled.getAndSet(seen);
+        if (previous == seen) {
+            return; // a further channel of the same client: the lock is already scheduled
+        }
+        LOG.debugf("Hypervisor %s: SPICE ticket of %s used; console locks in %s", id, vmRef,
+                settings.spiceTicketGrace());
+        CompletableFuture.delayedExecutor(settings.spiceTicketGrace().toMillis(), TimeUnit.MILLISECONDS)
+                .execute(() -> lock(vmRef, ticket, seen));
+    }
+
+    private void lock(String vmRef, ConsoleTicket ticket, long seen) {
         call("lock the console of VM " + vmRef + " after use", c -> {
-            synchronized (generation) {
-                if (generation.get() == seen) {
-                    setPasswords(c.domainLookupByName(vmRef), vmRef, secret(), clock.instant());
+            synchronized (ticket) {
+                if (ticket.generation.get() == seen) {
+                    setPasswords(c.domainLookupByName(vmRef), vmRef, null, secret(), clock.instant());
                     LOG.debugf("Hypervisor %s: console ticket of %s used; console locked", id, vmRef);
                 }
             }
@@ -434,7 +489,9 @@ public final class LibvirtDriver
         });
     }
 
-    private void setPasswords(Domain d, String vmRef, String password, Instant validTo) throws LibvirtException {
+    /** Sets the password of the console of {@code protocol}, and locks the others; every console when null. */
+    private void setPasswords(Domain d, String vmRef, String protocol, String password, Instant validTo)
+            throws LibvirtException {
         if (d.isActive() != 1) {
             throw new HypervisorException("VM " + vmRef + " on hypervisor " + id + " is not running: no console", true);
         }
@@ -442,13 +499,19 @@ public final class LibvirtDriver
         if (consoles.isEmpty()) {
             throw new HypervisorException("VM " + vmRef + " on hypervisor " + id + " has no console", false);
         }
+        if (protocol != null && consoles.stream().noneMatch(g -> g.type().equals(protocol))) {
+            throw new HypervisorException("VM " + vmRef + " on hypervisor " + id + " has no " + protocol + " console",
+                    false);
+        }
         for (Graphics g : consoles) {
-            d.updateDeviceFlags(DomainXml.withPassword(g, password, validTo), AFFECT_LIVE);
+            boolean opens = protocol == null || g.type().equals(protocol);
+            d.updateDeviceFlags(opens ? DomainXml.withPassword(g, password, validTo)
+                    : DomainXml.withPassword(g, secret(), clock.instant()), AFFECT_LIVE);
         }
     }
 
-    private AtomicLong generation(String vmRef) {
-        return ticketGenerations.computeIfAbsent(vmRef, k -> new AtomicLong());
+    private ConsoleTicket generation(String vmRef) {
+        return ticketGenerations.computeIfAbsent(vmRef, k -> new ConsoleTicket());
     }
 
     /** Creates the overlay and defines the domain; removes the overlay again when the domain cannot be defined. */
@@ -697,6 +760,62 @@ public final class LibvirtDriver
 
     private static <T> CompletionStage<T> failed(String message, boolean retryable) {
         return CompletableFuture.failedFuture(new HypervisorException(message, retryable));
+    }
+
+    /** The network desktops attach to exists and is active; the overlays' storage pool exists and is active. */
+    @Override
+    public CompletionStage<Map<String, String>> checkSettings() {
+        return call("check the settings of hypervisor " + id, c -> {
+            Map<String, String> problems = new java.util.LinkedHashMap<>();
+            if (settings.network() != null) {
+                try {
+                    if (c.networkLookupByName(settings.network()).isActive() != 1) {
+                        problems.put("config." + LibvirtSettings.NETWORK, "libvirt network '" + settings.network()
+                                + "' exists but is not active: run virsh net-start " + settings.network()
+                                + " (and virsh net-autostart " + settings.network() + ")");
+                    }
+                } catch (LibvirtException e) {
+                    problems.put("config." + LibvirtSettings.NETWORK, "libvirt network '" + settings.network()
+                            + "' does not exist on " + settings.uri() + ": " + e.getMessage());
+                }
+            }
+            if (settings.storagePool() != null) {
+                try {
+                    if (c.storagePoolLookupByName(settings.storagePool()).isActive() != 1) {
+                        problems.put("config." + LibvirtSettings.STORAGE_POOL, "storage pool '"
+                                + settings.storagePool() + "' is not active: run virsh pool-start "
+                                + settings.storagePool());
+                    }
+                } catch (LibvirtException e) {
+                    problems.put("config." + LibvirtSettings.STORAGE_POOL, "storage pool '" + settings.storagePool()
+                            + "' does not exist on " + settings.uri() + ": " + e.getMessage());
+                }
+            }
+            return problems;
+        });
+    }
+
+    /** The base image is a volume of a storage pool, and the host has memory for one desktop of this size at all. */
+    @Override
+    public CompletionStage<Map<String, String>> checkTemplate(String templateRef, int vcpus, long memoryMb) {
+        return call("check template " + templateRef + " on hypervisor " + id, c -> {
+            Map<String, String> problems = new java.util.LinkedHashMap<>();
+            try {
+                base(c, templateRef);
+            } catch (HypervisorException e) {
+                problems.put("templateRef", e.getMessage());
+            } catch (LibvirtException e) {
+                problems.put("templateRef", "template " + templateRef + " not found on hypervisor " + id + ": "
+                        + e.getMessage());
+            }
+            NodeInfo node = c.nodeInfo();
+            long hostMb = node.memory / 1024;
+            if (memoryMb > hostMb) {
+                problems.put("desktop", "a desktop of " + memoryMb + " MiB cannot run on hypervisor " + id
+                        + ", whose host has " + hostMb + " MiB of memory in all");
+            }
+            return problems;
+        });
     }
 
     @Override

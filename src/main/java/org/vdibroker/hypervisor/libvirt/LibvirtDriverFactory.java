@@ -34,6 +34,14 @@ public class LibvirtDriverFactory implements HypervisorDriverFactory {
         LibvirtSettings.validate(definition);
     }
 
+    /** Connects once with the definition and asks libvirt about its network and storage pool. */
+    @Override
+    public java.util.Map<String, String> checkLive(HypervisorDefinition definition) {
+        try (LibvirtDriver probe = new LibvirtDriver(definition, LibvirtSettings.from(definition), Clock.systemUTC())) {
+            return org.vdibroker.hypervisor.DriverCalls.await(probe.checkSettings(), java.time.Duration.ofSeconds(10));
+        }
+    }
+
     @Override
     public HypervisorDriver create(HypervisorDefinition definition) {
         return new LibvirtDriver(definition, LibvirtSettings.from(definition), Clock.systemUTC());

@@ -17,7 +17,7 @@ import org.vdibroker.hypervisor.InvalidHypervisorConfigException;
 /** The libvirt driver's configuration, read and checked from a hypervisor definition. */
 record LibvirtSettings(String uri, String consoleListen, String consoleHost, List<String> consoles,
         String storagePool, String network, String diskBus, String domainType, Duration callTimeout,
-        Duration shutdownTimeout, int concurrency, String username, String password) {
+        Duration shutdownTimeout, int concurrency, String username, String password, Duration spiceTicketGrace) {
 
     static final String CONSOLE_LISTEN = "consoleListen";
     static final String CONSOLE_HOST = "consoleHost";
@@ -28,6 +28,7 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
     static final String DOMAIN_TYPE = "domainType";
     static final String CALL_TIMEOUT_MS = "callTimeoutMs";
     static final String SHUTDOWN_TIMEOUT_MS = "shutdownTimeoutMs";
+    static final String SPICE_TICKET_GRACE_MS = "spiceTicketGraceMs";
     static final String USERNAME = "username";
     static final String PASSWORD = "password";
 
@@ -50,6 +51,8 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
             DriverProperty.optional(CALL_TIMEOUT_MS, "Longest a single libvirt call may take, in ms. Default 30000."),
             DriverProperty.optional(SHUTDOWN_TIMEOUT_MS,
                     "How long a guest gets to shut down before it is powered off hard, in ms. Default 60000."),
+            DriverProperty.optional(SPICE_TICKET_GRACE_MS, "How long a SPICE ticket keeps opening channels after the"
+                    + " first channel of a client linked with it, in ms (a SPICE client opens several). Default 5000."),
             DriverProperty.optional(USERNAME, "User name for SASL authentication (qemu+tcp, qemu+tls)."),
             DriverProperty.secret(PASSWORD, "Password for SASL authentication."));
 
@@ -91,7 +94,8 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
                 name(definition, STORAGE_POOL), name(definition, NETWORK), bus, name(definition, DOMAIN_TYPE),
                 Duration.ofMillis(millis(definition, CALL_TIMEOUT_MS, 30_000)),
                 Duration.ofMillis(millis(definition, SHUTDOWN_TIMEOUT_MS, 60_000)),
-                Math.max(1, Math.min(definition.concurrencyLimit(), 64)), username, password);
+                Math.max(1, Math.min(definition.concurrencyLimit(), 64)), username, password,
+                Duration.ofMillis(millis(definition, SPICE_TICKET_GRACE_MS, 5_000)));
     }
 
     private static String uri(String endpoint) {

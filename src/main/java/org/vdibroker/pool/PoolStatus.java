@@ -1,0 +1,13 @@
+package org.vdibroker.pool;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.Map;
+
+/**
+ * How a pool is doing right now (admin API): {@code provisioning} is {@code ok} or {@code blocked}; when blocked,
+ * {@code problem} says why (kind, detail, since, failures in a row). Desktops are counted by state.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record PoolStatus(String poolId, String provisioning, ProvisionProblem problem, Map<String, Long> desktops,
+        long queueLength) {
+}
