@@ -78,8 +78,8 @@ public class AccessResource {
             throws com.fasterxml.jackson.core.JsonProcessingException {
         DesktopRequest body = rawBody == null || rawBody.isBlank() ? null
                 : json.readValue(rawBody, DesktopRequest.class);
-        if (body != null && body.protocol() != null && !body.protocol().matches("rdp|spice|vnc")) {
-            throw ProblemException.invalid("protocol must be one of rdp, spice, vnc");
+        if (body != null && body.protocol() != null && !body.protocol().matches("rdp|spice|vnc|vmrc")) {
+            throw ProblemException.invalid("protocol must be one of rdp, spice, vnc, vmrc");
         }
         AccessIds.name("Pool", poolId);
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
@@ -164,6 +164,16 @@ public class AccessResource {
                 ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
     }
 
+    /** A VMware Remote Console link (vmrc://clone:ticket@host/?moid=vm) for a desktop on vSphere. */
+    @GET
+    @Path("/sessions/{sessionId}/connection.vmrc")
+    @Produces({ "text/uri-list", MediaType.APPLICATION_JSON })
+    public CompletionStage<Response> vmrcLink(@PathParam("sessionId") String sessionId) {
+        SessionState session = mine(sessionId);
+        return connections.issue(session, "vmrc").thenApply(c -> Response.ok(c.url() + "\r\n", "text/uri-list")
+                .header("Cache-Control", "no-store").build());
+    }
+
     @POST
     @Path("/sessions/{sessionId}/logoff")
     public SessionRepresentation logoff(@PathParam("sessionId") String sessionId) {
@@ -195,7 +205,7 @@ public class AccessResource {
     private static ConnectionRepresentation representation(Connection c, SessionState s, UriInfo uri) {
         String base = uri.getBaseUriBuilder().path("api/v1/me/sessions/{id}").build(s.id()).toString();
         return new ConnectionRepresentation(c.protocol(), c.host(), c.port(), c.ticket(), c.expiresAt(),
-                Map.of("rdp", base + "/connection.rdp", "vv", base + "/connection.vv"));
+                Map.of("rdp", base + "/connection.rdp", "vv", base + "/connection.vv"), c.url());
     }
 
     private PoolAvailability availability(Pool p) {

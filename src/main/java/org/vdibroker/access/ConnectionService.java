@@ -10,6 +10,7 @@ import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorRegistry;
 import org.vdibroker.hypervisor.SupportsConsoleTicket;
+import org.vdibroker.hypervisor.SupportsConsoleUrl;
 import org.vdibroker.protocol.Connection;
 import org.vdibroker.protocol.TicketService;
 import org.vdibroker.session.SessionState;
@@ -48,9 +49,14 @@ public class ConnectionService {
         if (!"rdp".equals(protocol) && driver instanceof SupportsConsoleTicket consoles) {
             password = consoles.setConsolePassword(desktop.vmRef(), ticket.ticket(), ticket.expiresAt());
         }
+        CompletionStage<String> url = CompletableFuture.completedFuture(null);
+        if (driver instanceof SupportsConsoleUrl links && links.consoleUrlProtocols().contains(protocol)) {
+            url = password.thenCompose(x -> links.consoleUrl(desktop.vmRef(), protocol));
+        }
+        CompletionStage<String> link = url;
         return password.thenCompose(x -> driver.consoleAddress(desktop.vmRef(), protocol))
-                .thenApply(address -> new Connection(protocol, address.host(), address.port(), ticket.ticket(),
-                        ticket.expiresAt(), session.user(), desktop.name()))
+                .thenCombine(link, (address, href) -> new Connection(protocol, address.host(), address.port(),
+                        ticket.ticket(), ticket.expiresAt(), session.user(), desktop.name(), href))
                 .exceptionallyCompose(e -> unavailable("the hypervisor did not answer"));
     }
 
