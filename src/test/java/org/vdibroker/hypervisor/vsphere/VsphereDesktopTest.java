@@ -134,6 +134,10 @@ class VsphereDesktopTest {
         assertThat(vmrc).startsWith("vmrc://clone:").endsWith("/?moid=" + vm);
         given().auth().oauth2(Tokens.user("vc-other", "/engineering"))
                 .get("/api/v1/me/sessions/" + sessionId + "/connection.vmrc").then().statusCode(404);
+        given().get("/api/v1/me/sessions/" + sessionId + "/connection.vmrc").then().statusCode(401);
+        given().auth().oauth2(Tokens.token("vc-norole", java.util.Set.of(), java.util.Set.of("/engineering"),
+                Instant.now().plusSeconds(600))).get("/api/v1/me/sessions/" + sessionId + "/connection.vmrc").then()
+                .statusCode(403);
 
         // one spare from now on, so the refreshed desktop stays in the pool instead of being retired as surplus
         Api.updatePool("vcmix", pool("vcmix", 0, 1, 30, Map.of("vc-mix", Vcsim.TEMPLATE, "sim-vcmix", "tmpl",
