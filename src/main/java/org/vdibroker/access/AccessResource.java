@@ -94,8 +94,8 @@ public class AccessResource {
             throws com.fasterxml.jackson.core.JsonProcessingException {
         DesktopRequest body = rawBody == null || rawBody.isBlank() ? null
                 : json.readValue(rawBody, DesktopRequest.class);
-        if (body != null && body.protocol() != null && !body.protocol().matches("rdp|spice|vnc")) {
-            throw ProblemException.invalid("protocol must be one of rdp, spice, vnc");
+        if (body != null && body.protocol() != null && !body.protocol().matches("rdp|spice|vnc|vmrc")) {
+            throw ProblemException.invalid("protocol must be one of rdp, spice, vnc, vmrc");
         }
         AccessIds.name("Pool", poolId);
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
@@ -199,6 +199,17 @@ public class AccessResource {
                 files.vv(c, settingsOf(session)), ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
     }
 
+    /** A VMware Remote Console link (vmrc://clone:ticket@host/?moid=vm) for a desktop on vSphere. */
+    @GET
+    @Path("/sessions/{sessionId}/connection.vmrc")
+    @Produces({ "text/uri-list", MediaType.APPLICATION_JSON })
+    public CompletionStage<Response> vmrcLink(@PathParam("sessionId") String sessionId) {
+        SessionState session = mine(sessionId);
+        return connections.issue(session, "vmrc").thenApply(i -> i.connection())
+                .thenApply(c -> Response.ok(c.url() + "\r\n", "text/uri-list")
+                .header("Cache-Control", "no-store").build());
+    }
+
     @POST
     @Path("/sessions/{sessionId}/logoff")
     public SessionRepresentation logoff(@PathParam("sessionId") String sessionId) {
@@ -267,7 +278,11 @@ public class AccessResource {
         if (console != null) {
             files.put("vv", base + "/connection.vv?protocol=" + console);
         }
-        return new ConnectionRepresentation(c.protocol(), c.host(), c.port(), c.ticket(), c.expiresAt(), files);
+        if (issued.servable().contains("vmrc")) {
+            files.put("vmrc", base + "/connection.vmrc");
+        }
+        return new ConnectionRepresentation(c.protocol(), c.host(), c.port(), c.ticket(), c.expiresAt(), files,
+                c.url());
     }
 
     private PoolAvailability availability(Pool p) {

@@ -16,6 +16,7 @@ import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorException;
 import org.vdibroker.hypervisor.HypervisorRegistry;
 import org.vdibroker.hypervisor.SupportsConsoleTicket;
+import org.vdibroker.hypervisor.SupportsConsoleUrl;
 import org.vdibroker.hypervisor.SupportsGuestIp;
 import org.vdibroker.pool.Pool;
 import org.vdibroker.pool.PoolCatalog;
@@ -69,9 +70,15 @@ public class ConnectionService {
                 password = consoles.setConsolePassword(target.desktop.vmRef(), chosen, ticket.ticket(),
                         ticket.expiresAt());
             }
+            // a console opened through a link of the hypervisor's own (vSphere's vmrc://) carries its own ticket
+            CompletionStage<String> link = CompletableFuture.completedFuture(null);
+            if (target.driver instanceof SupportsConsoleUrl links && links.consoleUrlProtocols().contains(chosen)) {
+                link = password.thenCompose(x -> links.consoleUrl(target.desktop.vmRef(), chosen));
+            }
             return password.thenCompose(x -> target.driver.consoleAddress(target.desktop.vmRef(), chosen))
-                    .thenApply(address -> new Issued(new Connection(chosen, address.host(), address.port(),
-                            ticket.ticket(), ticket.expiresAt(), session.user(), target.desktop.name()), servable));
+                    .thenCombine(link, (address, href) -> new Issued(new Connection(chosen, address.host(),
+                            address.port(), ticket.ticket(), ticket.expiresAt(), session.user(),
+                            target.desktop.name(), href), servable));
         }).exceptionallyCompose(e -> CompletableFuture.failedFuture(problem(e)));
     }
 
@@ -123,6 +130,8 @@ public class ConnectionService {
             List<String> servable = new ArrayList<>();
             for (String p : t.pool.protocols()) {
                 boolean ok = "rdp".equals(p) ? hasAddress
+                        : t.driver instanceof SupportsConsoleUrl u && u.consoleUrlProtocols().contains(p) ? true
+                        : "vmrc".equals(p) ? false
                         : !(t.driver instanceof SupportsConsoleTicket c) || c.consoleProtocols().contains(p);
                 if (ok) {
                     servable.add(p);

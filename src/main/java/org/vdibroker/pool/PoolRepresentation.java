@@ -23,7 +23,7 @@ public record PoolRepresentation(
         @Min(0) @Max(100000) int minSize,
         @Min(0) @Max(100000) int spare,
         @Min(0) @Max(100000) int maxSize,
-        @NotEmpty List<@Pattern(regexp = "rdp|spice|vnc", message = "must be rdp, spice or vnc") String> protocols,
+        @NotEmpty List<@Pattern(regexp = "rdp|spice|vnc|vmrc", message = "must be rdp, spice, vnc or vmrc") String> protocols,
         @NotNull @Valid DesktopSize desktop,
         @Min(0) Long idleTimeoutSeconds,
         @Min(0) Long disconnectTimeoutSeconds,
