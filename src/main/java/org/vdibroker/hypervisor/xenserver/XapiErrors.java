@@ -4,6 +4,7 @@ import com.xensource.xenapi.Types;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import org.apache.xmlrpc.XmlRpcException;
 import org.vdibroker.hypervisor.HypervisorException;
@@ -29,8 +30,11 @@ final class XapiErrors {
         if (e instanceof Types.XenAPIException x && x.errorDescription != null && x.errorDescription.length > 0) {
             return x.errorDescription[0];
         }
-        if (e instanceof Types.XenAPIException x && x.shortDescription != null) {
-            return x.shortDescription;
+        if (e instanceof Types.XenAPIException && e.getClass() != Types.XenAPIException.class
+                && e.getClass() != Types.BadServerResponse.class) {
+            // the SDK turns known codes into classes and drops the code: OtherOperationInProgress is
+            // OTHER_OPERATION_IN_PROGRESS
+            return e.getClass().getSimpleName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT);
         }
         return "";
     }
@@ -50,9 +54,12 @@ final class XapiErrors {
                     + rootMessage(e), e);
         }
         if (e instanceof Types.XenAPIException x) {
-            List<String> info = x.errorDescription == null ? List.of(code(x)) : Arrays.asList(x.errorDescription);
-            return new HypervisorException("Hypervisor " + id + " could not " + what + ": " + String.join(" ", info),
-                    retryable(info), e);
+            List<String> info = x.errorDescription == null || x.errorDescription.length == 0 ? List.of(code(x))
+                    : Arrays.asList(x.errorDescription);
+            String detail = x.errorDescription == null && x.shortDescription != null ? " (" + x.shortDescription + ")"
+                    : "";
+            return new HypervisorException("Hypervisor " + id + " could not " + what + ": " + String.join(" ", info)
+                    + detail, retryable(info), e);
         }
         return new HypervisorException("Hypervisor " + id + " could not " + what + ": " + rootMessage(e), false, e);
     }
