@@ -102,6 +102,9 @@ public class ProvisionProblems {
         if (e.contains("network") && (e.contains("not active") || e.contains("inactive"))) {
             return "network-inactive";
         }
+        if (e.contains("network not found")) {
+            return "network-missing";
+        }
         if (e.contains("template") && (e.contains("not found") || e.contains("missing") || e.contains("no such"))
                 || e.contains("storage volume not found") || e.contains("base image")) {
             return "template-missing";

@@ -141,8 +141,10 @@ class LibvirtProvisioningProblemsTest {
 
     @Test
     void startsOnAStoppedNetworkBackOffAndThePoolSaysWhy() throws Exception {
-        Network net = host.networkCreateXML("<network><name>" + NET + "</name><bridge name='vn" + RUN
+        // persistent, so that stopping it leaves it defined but inactive, as on a host after a reboot
+        Network net = host.networkDefineXML("<network><name>" + NET + "</name><bridge name='vn" + RUN
                 + "'/></network>");
+        net.create();
         String hv = "net-" + RUN;
         hypervisor(hv, Map.of("network", NET), 1_000_000).then().statusCode(201);
         net.destroy(); // the network goes down after the hypervisor was saved
