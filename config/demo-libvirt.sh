@@ -103,8 +103,8 @@ libvirt_demo_register() {
     libvirt_demo_write_opener
     log "a real desktop is ready. Open it with remote-viewer (Debian: apt-get install virt-viewer):"
     log ""
-    log "    bash target/libvirt-demo/open-desktop.sh            # SPICE"
-    log "    PROTOCOL=vnc bash target/libvirt-demo/open-desktop.sh"
+    log "    bash ${LIBVIRT_DEMO_OUT#"$ROOT"/}/open-desktop.sh            # SPICE"
+    log "    PROTOCOL=vnc bash ${LIBVIRT_DEMO_OUT#"$ROOT"/}/open-desktop.sh"
     log ""
     log "It signs in as demo, asks for a desktop in pool $LIBVIRT_DEMO_POOL, fetches a .vv file with a fresh one-time"
     log "ticket and runs remote-viewer on it (the ticket works once and for broker.tickets.lifetime)."

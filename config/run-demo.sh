@@ -165,7 +165,7 @@ KC_BOOTSTRAP_ADMIN_USERNAME=admin \
 kc_pid=$!
 echo "$kc_pid" >"$KC_PID_FILE"
 
-deadline=$((SECONDS + 180))
+deadline=$((SECONDS + ${KEYCLOAK_START_TIMEOUT:-180}))
 until http_ok "$KEYCLOAK_PORT" "$DISCOVERY"; do
     if ! alive "$kc_pid"; then
         log "Keycloak exited while starting; last lines of target/keycloak.log:"
@@ -173,7 +173,7 @@ until http_ok "$KEYCLOAK_PORT" "$DISCOVERY"; do
         exit 1
     fi
     if ((SECONDS > deadline)); then
-        log "Keycloak did not answer $DISCOVERY within 180 s; see target/keycloak.log"
+        log "Keycloak did not answer $DISCOVERY within ${KEYCLOAK_START_TIMEOUT:-180} s; see target/keycloak.log"
         exit 1
     fi
     sleep 1
