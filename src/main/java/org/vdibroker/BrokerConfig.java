@@ -35,6 +35,22 @@ public interface BrokerConfig {
 
     Entitlements entitlements();
 
+    /** The browser console proxy (noVNC over a WebSocket). */
+    Console console();
+
+    interface Console {
+        /** WebSocket console connections one user may have open at once on this node; more are refused (429). */
+        @WithDefault("2")
+        int maxConnectionsPerUser();
+
+        /** Origins allowed to open the console WebSocket besides the broker's own (e.g. behind a proxy). */
+        Optional<java.util.List<String>> allowedOrigins();
+
+        /** How often an open console checks that its session is still live; it closes when the session ends. */
+        @WithDefault("2s")
+        Duration sessionCheckInterval();
+    }
+
     interface Keycloak {
         /** Base URL of the Keycloak server (the realm URL is {@code quarkus.oidc.auth-server-url}). */
         @WithDefault("http://127.0.0.1:8180")

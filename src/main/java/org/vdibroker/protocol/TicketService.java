@@ -64,8 +64,15 @@ public class TicketService {
         if (ticket == null || ticket.isEmpty() || ticket.length() > 128) {
             return Optional.empty();
         }
-        TicketState state = tickets.remove(hash(ticket));
-        if (state == null || !clock.instant().isBefore(state.expiresAt())) {
+        // Read, then remove only that exact value: remove(k, v) is the conditional write Infinispan keeps atomic
+        // across nodes and topology changes (plain remove(k) may report a wrong value during a rebalance), so of
+        // two concurrent redeems exactly one wins. The value holds a unique expiry instant.
+        String key = hash(ticket);
+        TicketState state = tickets.get(key);
+        if (state == null || !tickets.remove(key, state)) {
+            return Optional.empty();
+        }
+        if (!clock.instant().isBefore(state.expiresAt())) {
             return Optional.empty();
         }
         return Optional.of(state);

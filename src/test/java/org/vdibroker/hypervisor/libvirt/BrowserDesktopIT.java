@@ -1,0 +1,230 @@
+package org.vdibroker.hypervisor.libvirt;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusIntegrationTest;
+import io.restassured.RestAssured;
+import io.restassured.http.ContentType;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.libvirt.Connect;
+import org.libvirt.StoragePool;
+import org.openqa.selenium.By;
+import org.vdibroker.testsupport.Browser;
+import org.vdibroker.testsupport.DemoBrokerResource;
+import org.vdibroker.testsupport.KeycloakServer;
+import org.vdibroker.testsupport.KeycloakTestResource;
+import org.vdibroker.testsupport.PortalClient;
+
+/**
+ * A real desktop in the browser: the packaged broker clones a tiny guest (a boot sector that prints a banner) on the
+ * local libvirtd, demo signs in on Keycloak's page, connects and opens the desktop in the browser, and the noVNC
+ * canvas shows the guest's banner (checked in its pixels, saved under target/screenshots/). The ticket the proxy
+ * redeemed is refused the second time. Kiosk mode then goes straight to the same desktop and signs out when the
+ * session ends. Needs libvirtd ({@code .ci/install-libvirt.sh}) and QEMU.
+ */
+@QuarkusIntegrationTest
+@QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
+class BrowserDesktopIT {
+
+    private static final String LIBVIRT = "qemu:///system";
+    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+    private static final Path DIR = Path.of("/var/lib/libvirt/images/vdi-web-" + RUN);
+    private static final Path BASE = DIR.resolve("base.img");
+    private static final String BANNER = "vdi-broker test desktop";
+
+    private static Connect host;
+    private static StoragePool storage;
+
+    @BeforeAll
+    static void template() throws Exception {
+        boolean qemu = Stream.of("/usr/bin/qemu-system-x86_64", "/usr/libexec/qemu-kvm")
+                .anyMatch(p -> Files.exists(Path.of(p)));
+        if (!qemu && !Files.exists(Path.of("/dev/kvm"))) {
+            Assumptions.abort("BrowserDesktopIT skipped: this host has neither /dev/kvm nor QEMU");
+        }
+        if (!Files.exists(Path.of("/var/run/libvirt/libvirt-sock"))) {
+            throw new AssertionError("libvirtd is not running: run .ci/install-libvirt.sh first");
+        }
+        Files.createDirectories(DIR);
+        Files.setPosixFilePermissions(DIR, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.write(BASE, LibvirtDesktopTest.bootDisk(BANNER));
+        host = new Connect(LIBVIRT);
+        storage = host.storagePoolCreateXML("<pool type='dir'><name>vdi-web-" + RUN + "</name><target><path>" + DIR
+                + "</path></target></pool>", 0);
+    }
+
+    @AfterAll
+    static void cleanUp() throws Exception {
+        if (host == null) {
+            return;
+        }
+        String admin = KeycloakServer.passwordGrant("vdi-client", "deskadmin", "deskadmin");
+        try {
+            Map<String, Object> empty = new HashMap<>(given().auth().oauth2(admin).get("/api/v1/admin/pools/web-desk")
+                    .then().statusCode(200).extract().jsonPath().getMap("$"));
+            empty.put("minSize", 0);
+            empty.put("spare", 0);
+            empty.put("maxSize", 0);
+            empty.remove("groupStatus");
+            empty.remove("createdAt");
+            empty.remove("updatedAt");
+            given().auth().oauth2(admin).contentType(ContentType.JSON).body(empty).put("/api/v1/admin/pools/web-desk");
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (System.nanoTime() < deadline && !given().auth().oauth2(admin)
+                    .get("/api/v1/admin/pools/web-desk/desktops").then().extract().jsonPath().getList("$").isEmpty()) {
+                Thread.sleep(500);
+            }
+            given().auth().oauth2(admin).delete("/api/v1/admin/pools/web-desk");
+            given().auth().oauth2(admin).delete("/api/v1/admin/hypervisors/kvm-web");
+        } finally {
+            for (var d : host.listAllDomains(0)) {
+                if (d.getName().startsWith("kvm-web")) {
+                    if (d.isActive() == 1) {
+                        d.destroy();
+                    }
+                    d.undefine();
+                }
+            }
+            storage.destroy();
+            try (Stream<Path> files = Files.list(DIR)) {
+                files.forEach(f -> f.toFile().delete());
+            }
+            Files.deleteIfExists(DIR);
+            host.close();
+        }
+    }
+
+    @Test
+    void demoOpensARealDesktopInTheBrowserAndKioskGoesStraightToIt() throws Exception {
+        String base = "http://127.0.0.1:" + RestAssured.port;
+        PortalClient.allowBrokerAt(RestAssured.port);
+        String admin = KeycloakServer.passwordGrant("vdi-client", "deskadmin", "deskadmin");
+        given().auth().oauth2(admin).contentType(ContentType.JSON)
+                .body(Map.of("id", "kvm-web", "driver", "libvirt", "endpoint", LIBVIRT,
+                        "config", Map.of("consoles", "vnc", "shutdownTimeoutMs", "2000"),
+                        "capacity", Map.of("vcpus", 64, "memoryMb", 1_000_000, "maxDesktops", 1),
+                        "concurrencyLimit", 2))
+                .post("/api/v1/admin/hypervisors").then().statusCode(201);
+        given().auth().oauth2(admin).contentType(ContentType.JSON)
+                .body(Map.of("id", "web-desk", "displayName", "Browser desktops", "assignment", "floating",
+                        "minSize", 1, "spare", 0, "maxSize", 1, "protocols", List.of("vnc"),
+                        "desktop", Map.of("vcpus", 1, "memoryMb", 128),
+                        "templates", List.of(Map.of("hypervisorId", "kvm-web", "templateRef", BASE.toString())),
+                        "entitlements", Map.of("groups", List.of("/engineering"), "users", List.of())))
+                .post("/api/v1/admin/pools").then().statusCode(201);
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (given().auth().oauth2(admin).get("/api/v1/admin/pools/web-desk/desktops").then().extract().jsonPath()
+                .getList("findAll { it.state == 'READY' }").isEmpty()) {
+            assertThat(System.nanoTime()).as("a ready desktop on libvirt").isLessThan(deadline);
+            Thread.sleep(500);
+        }
+
+        try (Browser browser = new Browser(1024, 768)) {
+            browser.open(base + "/");
+            browser.click(By.id("signin"));
+            browser.keycloakLogin("demo", "demo");
+            browser.click(By.cssSelector("[data-connect='web-desk']"));
+            browser.click(By.id("open-browser"));
+            browser.until(Duration.ofSeconds(30),
+                    d -> "true".equals(d.findElement(By.id("desktop")).getAttribute("data-connected")));
+            BufferedImage screen = awaitBanner(browser);
+            ImageIO.write(screen, "png", Files.createDirectories(Browser.SCREENSHOTS)
+                    .resolve("desktop-canvas.png").toFile());
+            browser.screenshot("desktop-in-browser");
+            assertThat(banner(screen)).as("the guest's banner in the noVNC canvas, see target/screenshots/"
+                    + "desktop-canvas.png").isTrue();
+        }
+
+        // a ticket opens the console once; the second use is refused
+        String demo = KeycloakServer.passwordGrant("vdi-client", "demo", "demo");
+        String sessionId = given().auth().oauth2(demo).get("/api/v1/me/sessions").then().statusCode(200).extract()
+                .path("find { it.poolId == 'web-desk' }.id");
+        String ticket = given().auth().oauth2(demo).post("/api/v1/console/sessions/" + sessionId + "/ticket").then()
+                .statusCode(200).extract().path("ticket");
+        WebSocket first = console(base, ticket);
+        assertThatThrownBy(() -> console(base, ticket)).as("the same ticket again")
+                .hasRootCauseInstanceOf(WebSocketHandshakeException.class)
+                .rootCause().satisfies(e -> assertThat(((WebSocketHandshakeException) e).getResponse().statusCode())
+                        .isEqualTo(403));
+        first.abort();
+
+        try (Browser kiosk = new Browser(1024, 768)) {
+            kiosk.open(base + "/kiosk?pool=web-desk");
+            kiosk.keycloakLogin("demo", "demo");
+            kiosk.until(Duration.ofSeconds(60),
+                    d -> "true".equals(d.findElement(By.id("desktop")).getAttribute("data-connected")));
+            assertThat(banner(awaitBanner(kiosk))).isTrue();
+            kiosk.screenshot("kiosk-desktop");
+            // the session ends: the kiosk closes the desktop and signs out, back to Keycloak's login page
+            given().auth().oauth2(demo).post("/api/v1/me/sessions/" + sessionId + "/logoff").then().statusCode(200);
+            kiosk.await(By.id("username"), Duration.ofSeconds(60));
+        }
+    }
+
+    private static WebSocket console(String base, String ticket) {
+        return HttpClient.newHttpClient().newWebSocketBuilder().header("Origin", base)
+                .connectTimeout(Duration.ofSeconds(10))
+                .buildAsync(URI.create(base.replace("http:", "ws:") + "/api/v1/console/websocket?ticket=" + ticket),
+                        new WebSocket.Listener() {
+                        })
+                .orTimeout(15, TimeUnit.SECONDS).join();
+    }
+
+    /** The canvas as shown, once the guest has drawn its banner (it may still be booting). */
+    private static BufferedImage awaitBanner(Browser browser) throws Exception {
+        BufferedImage image = null;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            image = ImageIO.read(new ByteArrayInputStream(browser.screenshotOf(By.cssSelector("#screen canvas"))));
+            if (banner(image)) {
+                return image;
+            }
+            Thread.sleep(500);
+        }
+        return image;
+    }
+
+    /** One line of text at the top of a black screen: lit pixels in the top tenth, none below the top fifth. */
+    static boolean banner(BufferedImage image) {
+        int h = image.getHeight();
+        return lit(image, 0, h / 10) > 100 && lit(image, h / 5, h) == 0;
+    }
+
+    private static int lit(BufferedImage image, int fromY, int toY) {
+        int lit = 0;
+        for (int y = fromY; y < toY; y++) {
+            for (int x = 0; x < image.getWidth(); x++) {
+                int rgb = image.getRGB(x, y) & 0xffffff;
+                if (((rgb >> 16) & 0xff) + ((rgb >> 8) & 0xff) + (rgb & 0xff) > 120) {
+                    lit++;
+                }
+            }
+        }
+        return lit;
+    }
+}
