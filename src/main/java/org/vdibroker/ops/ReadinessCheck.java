@@ -8,6 +8,9 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.lifecycle.ComponentStatus;
 import org.infinispan.partitionhandling.AvailabilityMode;
 import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.cluster.DefinitionSource;
+import org.vdibroker.hypervisor.HypervisorRegistry;
+import org.vdibroker.pool.PoolCatalog;
 import org.vdibroker.persistence.Outbox;
 
 /**
@@ -29,6 +32,12 @@ public class ReadinessCheck implements HealthCheck {
     @Inject
     Outbox outbox;
 
+    @Inject
+    HypervisorRegistry hypervisors;
+
+    @Inject
+    PoolCatalog pools;
+
     @Override
     public HealthCheckResponse call() {
         boolean running = manager.getStatus() == ComponentStatus.RUNNING;
@@ -46,8 +55,22 @@ public class ReadinessCheck implements HealthCheck {
                 // shown, not counted either: with the database down, brokering goes on and writes wait in the outbox
                 .withData("database", outbox.databaseState())
                 .withData("outbox-pending", outbox.pending())
+                .withData("outbox-parked", outbox.parked())
+                // where hypervisor and pool definitions come from: the database, or the cluster's cache while it is down
+                .withData("definitions", definitionSource())
                 .withData("cluster-members", members)
                 .withData("cache-manager", manager.getStatus().name())
                 .build();
+    }
+
+    /** "database" when both were read from it in their last round, "cluster" when either came from the cache. */
+    private String definitionSource() {
+        DefinitionSource h = hypervisors.source();
+        DefinitionSource p = pools.source();
+        if (h == null || p == null) {
+            return "none";
+        }
+        return (h == DefinitionSource.CLUSTER || p == DefinitionSource.CLUSTER ? DefinitionSource.CLUSTER
+                : DefinitionSource.DATABASE).label();
     }
 }
