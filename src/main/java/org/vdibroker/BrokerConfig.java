@@ -51,6 +51,19 @@ public interface BrokerConfig {
         Duration sessionCheckInterval();
     }
 
+    Outbox outbox();
+
+    /** Database writes that wait in the cluster's outbox (audit events, inventory changes). */
+    interface Outbox {
+        /** Keep each node's outbox entries on its disk too ({@code <data-dir>/outbox-journal}), so they survive a stop of every node. */
+        @WithDefault("true")
+        boolean durable();
+
+        /** Refusals in a row (the database answers but rejects the entry) after which an entry is parked until an admin discards it. */
+        @WithDefault("10")
+        int parkAfter();
+    }
+
     interface Keycloak {
         /** Base URL of the Keycloak server (the realm URL is {@code quarkus.oidc.auth-server-url}). */
         @WithDefault("http://127.0.0.1:8180")

@@ -15,6 +15,12 @@ public final class CacheNames {
     public static final String OUTBOX = "outbox";
     /** pool id -> why it cannot provision now (pool/ProvisionProblems) */
     public static final String POOL_PROVISIONING = "pool-provisioning";
+    /** This node's durable copy of the outbox entries it holds; defined in CacheManagerProducer (its path). */
+    /** Entries the database refused: attempts in a row, last error, parked or not. */
+    public static final String OUTBOX_FAILURES = "outbox-failures";
+    public static final String OUTBOX_JOURNAL = "outbox-journal";
+    public static final String HYPERVISOR_DEFINITIONS = "hypervisor-definitions";
+    public static final String POOL_DEFINITIONS = "pool-definitions";
 
     private CacheNames() {
     }

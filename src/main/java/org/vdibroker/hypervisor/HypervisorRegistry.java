@@ -2,25 +2,32 @@ package org.vdibroker.hypervisor;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
-import jakarta.transaction.Transactional;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
+import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.cluster.DefinitionCache;
+import org.vdibroker.cluster.DefinitionCache.Versioned;
+import org.vdibroker.cluster.DefinitionSource;
 import org.vdibroker.persistence.Database;
 import org.vdibroker.security.SecretCipher;
 
 /**
  * The hypervisors this node talks to, and one driver per hypervisor, created by the factory of its driver type.
- * Reloaded after admin changes and every few seconds; a changed definition gets a new driver.
+ * Reloaded after admin changes and every few seconds; a changed definition gets a new driver. What is read from the
+ * database is published to the cluster's definitions cache; while the database does not answer, the definitions
+ * come from that cache, so a node that starts during an outage still knows every hypervisor.
  */
 @ApplicationScoped
 public class HypervisorRegistry {
@@ -41,8 +48,13 @@ public class HypervisorRegistry {
     @Inject
     ObjectMapper json;
 
+    @Inject
+    EmbeddedCacheManager manager;
+
     private volatile Map<String, Hypervisor> hypervisors = Map.of();
     private final Map<String, LiveDriver> drivers = new ConcurrentHashMap<>();
+    private volatile DefinitionCache<HypervisorCacheEntry> definitions;
+    private volatile DefinitionSource source;
 
     private record LiveDriver(long version, HypervisorDriver driver) {
     }
@@ -73,16 +85,55 @@ public class HypervisorRegistry {
         try {
             reload();
         } catch (RuntimeException e) {
-            LOG.warnf("Hypervisors not refreshed (database unavailable?): %s", e.getMessage());
+            LOG.warnf("Hypervisors not refreshed: %s", e.getMessage());
         }
     }
 
-    @Transactional
+    /** Where the hypervisors this node uses came from in the last round; null before the first. */
+    public DefinitionSource source() {
+        return source;
+    }
+
+    /**
+     * Reads the hypervisors from the database and publishes them to the cluster (database first, then the cache);
+     * if the database does not answer, takes them from the cluster's cache instead.
+     */
     public void reload() {
+        DefinitionCache<HypervisorCacheEntry> cache = definitions();
+        Map<String, Versioned<HypervisorCacheEntry>> before = cache.snapshot();
+        Map<String, Versioned<HypervisorCacheEntry>> current;
+        try {
+            current = QuarkusTransaction.requiringNew().call(() -> {
+                Map<String, Versioned<HypervisorCacheEntry>> read = new HashMap<>();
+                for (HypervisorEntity e : database.session()
+                        .createSelectionQuery("from HypervisorEntity", HypervisorEntity.class).getResultList()) {
+                    read.put(e.id, new Versioned<>(e.version, HypervisorCacheEntry.of(e)));
+                }
+                return read;
+            });
+        } catch (RuntimeException databaseDown) {
+            if (source != DefinitionSource.CLUSTER) {
+                LOG.warnf("Hypervisors served from the cluster's definitions cache (%d), the database does not"
+                        + " answer: %s", before.size(), databaseDown.getMessage());
+            }
+            source = DefinitionSource.CLUSTER;
+            use(before);
+            return;
+        }
+        try {
+            cache.publish(before, current);
+        } catch (RuntimeException e) {
+            LOG.warnf("Hypervisor definitions not published to the cluster: %s", e.getMessage());
+        }
+        source = DefinitionSource.DATABASE;
+        use(current);
+    }
+
+    private void use(Map<String, Versioned<HypervisorCacheEntry>> current) {
         Map<String, Hypervisor> loaded = new HashMap<>();
-        for (HypervisorEntity e : database.session()
-                .createSelectionQuery("from HypervisorEntity", HypervisorEntity.class).getResultList()) {
-            Hypervisor h = toModel(e);
+        for (Versioned<HypervisorCacheEntry> v : current.values()) {
+            HypervisorCacheEntry e = v.value();
+            Hypervisor h = e.toModel();
             loaded.put(h.id(), h);
             LiveDriver live = drivers.get(h.id());
             if (live == null || live.version() != h.version()) {
@@ -99,7 +150,16 @@ public class HypervisorRegistry {
         hypervisors = Map.copyOf(loaded);
     }
 
-    private void connect(HypervisorEntity e, Hypervisor h, LiveDriver previous) {
+    private DefinitionCache<HypervisorCacheEntry> definitions() {
+        DefinitionCache<HypervisorCacheEntry> d = definitions;
+        if (d == null) {
+            d = new DefinitionCache<>(manager.getCache(CacheNames.HYPERVISOR_DEFINITIONS));
+            definitions = d;
+        }
+        return d;
+    }
+
+    private void connect(HypervisorCacheEntry e, Hypervisor h, LiveDriver previous) {
         Optional<HypervisorDriverFactory> factory = factory(h.driver());
         if (factory.isEmpty()) {
             LOG.errorf("Hypervisor %s uses unknown driver type %s", h.id(), h.driver());
@@ -116,17 +176,12 @@ public class HypervisorRegistry {
         }
     }
 
-    /** The full definition a driver needs, credentials decrypted. */
-    public HypervisorDefinition definition(HypervisorEntity e) {
-        Map<String, String> credentials = e.credentialsEncrypted == null ? Map.of()
-                : readMap(cipher.decrypt(e.credentialsEncrypted));
-        return new HypervisorDefinition(e.id, e.driver, e.endpoint, readMap(e.configJson), credentials,
-                new HostCapacity(e.vcpus, e.memoryMb, e.maxDesktops), e.concurrencyLimit);
-    }
-
-    static Hypervisor toModel(HypervisorEntity e) {
-        return new Hypervisor(e.id, e.driver, e.endpoint, new HostCapacity(e.vcpus, e.memoryMb, e.maxDesktops),
-                e.concurrencyLimit, e.cpuOvercommit, e.memoryOvercommit, e.maintenance, e.version);
+    /** The full definition a driver needs, credentials decrypted (only here, in this node's memory). */
+    HypervisorDefinition definition(HypervisorCacheEntry e) {
+        Map<String, String> credentials = e.credentialsEncrypted() == null ? Map.of()
+                : readMap(cipher.decrypt(e.credentialsEncrypted()));
+        return new HypervisorDefinition(e.id(), e.driver(), e.endpoint(), readMap(e.configJson()), credentials,
+                new HostCapacity(e.vcpus(), e.memoryMb(), e.maxDesktops()), e.concurrencyLimit());
     }
 
     Map<String, String> readMap(String text) {

@@ -8,6 +8,9 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.lifecycle.ComponentStatus;
 import org.infinispan.partitionhandling.AvailabilityMode;
 import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.cluster.DefinitionSource;
+import org.vdibroker.hypervisor.HypervisorRegistry;
+import org.vdibroker.pool.PoolCatalog;
 import org.vdibroker.persistence.Outbox;
 
 /**
@@ -31,6 +34,10 @@ public class ReadinessCheck implements HealthCheck {
 
     @Inject
     org.vdibroker.pool.ProvisionProblems provisionProblems;
+    HypervisorRegistry hypervisors;
+
+    @Inject
+    PoolCatalog pools;
 
     @Override
     public HealthCheckResponse call() {
@@ -49,6 +56,9 @@ public class ReadinessCheck implements HealthCheck {
                 // shown, not counted either: with the database down, brokering goes on and writes wait in the outbox
                 .withData("database", outbox.databaseState())
                 .withData("outbox-pending", outbox.pending())
+                .withData("outbox-parked", outbox.parked())
+                // where hypervisor and pool definitions come from: the database, or the cluster's cache while it is down
+                .withData("definitions", definitionSource())
                 .withData("cluster-members", members)
                 // shown, not counted: a pool that cannot provision is the admin's to fix, the node serves the rest
                 .withData("pools-cannot-provision", running ? cannotProvision() : "unknown")
@@ -65,5 +75,16 @@ public class ReadinessCheck implements HealthCheck {
         } catch (RuntimeException e) {
             return "unknown";
         }
+    }
+
+    /** "database" when both were read from it in their last round, "cluster" when either came from the cache. */
+    private String definitionSource() {
+        DefinitionSource h = hypervisors.source();
+        DefinitionSource p = pools.source();
+        if (h == null || p == null) {
+            return "none";
+        }
+        return (h == DefinitionSource.CLUSTER || p == DefinitionSource.CLUSTER ? DefinitionSource.CLUSTER
+                : DefinitionSource.DATABASE).label();
     }
 }

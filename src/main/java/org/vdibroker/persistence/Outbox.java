@@ -31,6 +31,7 @@ import org.infinispan.commons.util.CloseableIterator;
 import org.infinispan.context.Flag;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
+import org.vdibroker.BrokerConfig;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.KeyOwnership;
 
@@ -40,7 +41,10 @@ import org.vdibroker.cluster.KeyOwnership;
  * batches. Each entry is written by the primary owner of its key, so the work spreads over the nodes and moves when
  * nodes leave. An entry leaves the outbox only after its transaction committed, and only if it did not change
  * meanwhile; writers are idempotent, so writing an entry twice is harmless. While the database is down, entries
- * wait and brokering goes on; they are written when it answers again.
+ * wait and brokering goes on; they are written when it answers again. Each node also keeps the entries it holds
+ * on its disk ({@link OutboxJournal}), so they survive a stop of every node. An entry the database refuses (while it
+ * answers) {@code broker.outbox.park-after} times in a row is parked: no longer retried, listed for an admin, who
+ * may discard it.
  */
 @ApplicationScoped
 public class Outbox {
@@ -63,6 +67,8 @@ public class Outbox {
     Instance<OutboxWriter<?>> writerBeans;
     @Inject
     MeterRegistry meters;
+    @Inject
+    BrokerConfig config;
 
     Clock clock = Clock.systemUTC();
 
@@ -71,11 +77,19 @@ public class Outbox {
     private volatile boolean databaseAnswers = true;
     private volatile Instant checkedAt = Instant.MIN;
     private volatile int pending;
+    private volatile int parked;
+    private volatile Cache<String, OutboxFailure> failures;
+    private volatile OutboxJournal journal;
     private volatile boolean stopped;
 
     void onStart(@Observes StartupEvent event) {
         Gauge.builder("vdi.outbox.pending", this, Outbox::pending)
                 .description("database writes this node is to make that wait in the outbox").register(meters);
+        Gauge.builder("vdi.outbox.parked", this, Outbox::parked)
+                .description("outbox entries of this node the database refused too often, waiting for an admin")
+                .register(meters);
+        journal = new OutboxJournal(cache(), manager.getCache(CacheNames.OUTBOX_JOURNAL),
+                String.valueOf(manager.getAddress() == null ? "local" : manager.getAddress()));
     }
 
     /** Adds an entry under a key that names it alone (e.g. an audit event's id). */
@@ -103,9 +117,60 @@ public class Outbox {
         return Optional.ofNullable(cache().get(key)).map(type::cast);
     }
 
-    /** Entries this node is to write that still wait (as of its last round); the cluster's total is the sum. */
+    /**
+     * Entries this node is to write that still wait (as of its last round), parked ones not counted; the cluster's
+     * total is the sum.
+     */
     public int pending() {
         return pending;
+    }
+
+    /** Parked entries this node is to write (as of its last round); the cluster's total is the sum. */
+    public int parked() {
+        return parked;
+    }
+
+    /**
+     * Up to {@code limit} entries waiting in the whole cluster, those the database refused first (parked ones
+     * first of all), then the others.
+     */
+    public List<OutboxEntryRepresentation> list(int limit) {
+        Map<String, OutboxFailure> refused = new HashMap<>(failures());
+        List<OutboxEntryRepresentation> listed = new ArrayList<>();
+        refused.entrySet().stream()
+                .sorted(Map.Entry.<String, OutboxFailure>comparingByValue(
+                        java.util.Comparator.comparing(OutboxFailure::parked).reversed()))
+                .forEach(f -> {
+                    Serializable value = cache().get(f.getKey());
+                    if (value != null && listed.size() < limit) {
+                        OutboxFailure x = f.getValue();
+                        listed.add(new OutboxEntryRepresentation(f.getKey(), kind(value), x.attempts(),
+                                x.lastError(), x.lastAttemptAt(), x.parked()));
+                    }
+                });
+        try (CloseableIterator<Map.Entry<String, Serializable>> entries = cache().entrySet().iterator()) {
+            while (entries.hasNext() && listed.size() < limit) {
+                Map.Entry<String, Serializable> e = entries.next();
+                if (!refused.containsKey(e.getKey())) {
+                    listed.add(new OutboxEntryRepresentation(e.getKey(), kind(e.getValue()), 0, null, null, false));
+                }
+            }
+        }
+        return listed;
+    }
+
+    /** Drops a waiting entry without writing it; false if none waits under {@code id}. */
+    public boolean discard(String id) {
+        Serializable removed = cache().remove(id);
+        failures().remove(id);
+        if (removed != null) {
+            LOG.warnf("Outbox entry %s (%s) discarded by an admin", id, kind(removed));
+        }
+        return removed != null;
+    }
+
+    private static String kind(Serializable value) {
+        return value.getClass().getSimpleName();
     }
 
     /** UP, or DEGRADED while the database does not answer (entries wait, brokering goes on). */
@@ -117,6 +182,17 @@ public class Outbox {
     void tick() {
         if (stopped) {
             return;
+        }
+        try {
+            if (journal != null) {
+                if (journal.replayed()) {
+                    journal.reconcile();
+                } else {
+                    journal.replayOnce();
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("Outbox journal not brought up to date, next round: %s", e.getMessage());
         }
         try {
             flush();
@@ -170,12 +246,20 @@ public class Outbox {
     private int collectMine(List<Map.Entry<String, Serializable>> mine) {
         Cache<String, Serializable> c = cache();
         Predicate<Object> isMine = ownership.primaryOwnerTest(c);
+        Map<String, OutboxFailure> refused = new HashMap<>(failures().getAdvancedCache()
+                .withFlags(Flag.CACHE_MODE_LOCAL));
         int total = 0;
+        int parkedNow = 0;
         try (CloseableIterator<Map.Entry<String, Serializable>> entries = c.getAdvancedCache()
                 .withFlags(Flag.CACHE_MODE_LOCAL).entrySet().iterator()) {
             while (entries.hasNext()) {
                 Map.Entry<String, Serializable> e = entries.next();
                 if (isMine.test(e.getKey())) {
+                    OutboxFailure failure = refused.get(e.getKey());
+                    if (failure != null && failure.parked()) {
+                        parkedNow++;
+                        continue; // waits for an admin, not retried every round
+                    }
                     total++;
                     if (mine.size() < MAX_PER_TICK) {
                         mine.add(Map.entry(e.getKey(), e.getValue()));
@@ -183,6 +267,7 @@ public class Outbox {
                 }
             }
         }
+        parked = parkedNow;
         return total;
     }
 
@@ -206,8 +291,7 @@ public class Outbox {
                     removeWritten(List.of(entry));
                     written++;
                 } catch (RuntimeException one) {
-                    LOG.errorf("Outbox entry %s cannot be written and stays in the outbox: %s", entry.getKey(),
-                            one.getMessage());
+                    refused(entry.getKey(), one);
                 }
             }
             answered(true);
@@ -216,6 +300,39 @@ public class Outbox {
         removeWritten(batch);
         answered(true);
         return batch.size();
+    }
+
+    /** Counts a refusal of the entry under {@code key}; parks it after {@code broker.outbox.park-after} in a row. */
+    private void refused(String key, RuntimeException error) {
+        String message = rootMessage(error);
+        int parkAfter = Math.max(1, config.outbox().parkAfter());
+        Cache<String, OutboxFailure> f = failures();
+        OutboxFailure failure;
+        while (true) { // a conditional write rather than compute(), whose function would travel to the owners
+            OutboxFailure before = f.get(key);
+            failure = before == null ? OutboxFailure.first(message, clock.instant(), parkAfter)
+                    : before.refusedAgain(message, clock.instant(), parkAfter);
+            if (before == null ? f.putIfAbsent(key, failure) == null : f.replace(key, before, failure)) {
+                break;
+            }
+        }
+        if (failure.parked()) {
+            LOG.errorf("Outbox entry %s refused %d times in a row, parked until an admin discards it: %s", key,
+                    failure.attempts(), message);
+        } else {
+            LOG.warnf("Outbox entry %s refused (%d of %d), it stays in the outbox: %s", key, failure.attempts(),
+                    parkAfter, message);
+        }
+    }
+
+    /** The innermost cause's message (the database's own words), shortened. */
+    private static String rootMessage(Throwable error) {
+        Throwable t = error;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return message.length() > 500 ? message.substring(0, 500) + "…" : message;
     }
 
     private void write(List<Map.Entry<String, Serializable>> entries) {
@@ -235,6 +352,10 @@ public class Outbox {
         CompletableFuture<?>[] removals = written.stream().map(e -> c.removeAsync(e.getKey(), e.getValue()))
                 .toArray(CompletableFuture[]::new);
         CompletableFuture.allOf(removals).join();
+        Cache<String, OutboxFailure> f = failures();
+        if (!f.isEmpty()) {
+            written.forEach(e -> f.remove(e.getKey()));
+        }
     }
 
     private boolean databaseAnswers() {
@@ -274,6 +395,15 @@ public class Outbox {
             throw new IllegalStateException("no outbox writer for " + type.getName());
         }
         return (OutboxWriter<T>) writer;
+    }
+
+    private Cache<String, OutboxFailure> failures() {
+        Cache<String, OutboxFailure> f = failures;
+        if (f == null) {
+            f = manager.getCache(CacheNames.OUTBOX_FAILURES);
+            failures = f;
+        }
+        return f;
     }
 
     private Cache<String, Serializable> cache() {

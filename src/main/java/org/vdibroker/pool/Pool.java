@@ -1,19 +1,24 @@
 package org.vdibroker.pool;
 
+import java.io.Serializable;
 import java.time.ZoneId;
 import java.util.List;
 import java.util.Set;
 import org.vdibroker.protocol.ConnectionSettings;
 
-/** A pool as the broker uses it: an immutable snapshot of the admin's definition. */
+/**
+ * A pool as the broker uses it: an immutable snapshot of the admin's definition, with its templates and
+ * entitlements; also what the cluster's definitions cache holds.
+ */
 public record Pool(String id, String displayName, PoolEntity.Assignment assignment, int minSize, int spare,
         int maxSize, List<String> protocols, int desktopVcpus, long desktopMemoryMb, long idleTimeoutSeconds,
         long disconnectTimeoutSeconds, boolean refreshOnLogoff, String timeZone, boolean enabled,
         List<Template> templates, Set<String> entitledGroups, Set<String> entitledUsers, SpareSchedule schedule,
-        boolean prewarm, PoolEntity.UnknownVms unknownVms, ConnectionSettings connectionSettings) {
+        boolean prewarm, PoolEntity.UnknownVms unknownVms, ConnectionSettings connectionSettings)
+        implements Serializable {
 
     /** How desktops are made on one hypervisor. */
-    public record Template(String hypervisorId, String templateRef, int publication) {
+    public record Template(String hypervisorId, String templateRef, int publication) implements Serializable {
     }
 
     public boolean dedicated() {

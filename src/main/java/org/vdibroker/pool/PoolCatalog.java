@@ -1,20 +1,30 @@
 package org.vdibroker.pool;
 
+import io.quarkus.narayana.jta.QuarkusTransaction;
+import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import jakarta.transaction.Transactional;
 import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
+import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.cluster.DefinitionCache;
+import org.vdibroker.cluster.DefinitionCache.Versioned;
+import org.vdibroker.cluster.DefinitionSource;
 import org.vdibroker.persistence.Database;
 
 /**
- * The pools every node serves from memory. Reloaded from the database after an admin change on this node and
- * every few seconds (changes made through other nodes); when the database is down the last snapshot stays in use,
- * so brokering goes on.
+ * The pools every node serves from memory, with their templates and entitlements. Reloaded from the database after
+ * an admin change on this node and every few seconds (changes made through other nodes), and published to the
+ * cluster's definitions cache; while the database does not answer they come from that cache, so a node that starts
+ * during an outage serves every pool too.
  */
 @ApplicationScoped
 public class PoolCatalog {
@@ -24,7 +34,12 @@ public class PoolCatalog {
     @Inject
     Database database;
 
+    @Inject
+    EmbeddedCacheManager manager;
+
     private volatile Map<String, Pool> pools = Map.of();
+    private volatile DefinitionCache<Pool> definitions;
+    private volatile DefinitionSource source;
 
     public Optional<Pool> get(String id) {
         return Optional.ofNullable(pools.get(id));
@@ -34,18 +49,61 @@ public class PoolCatalog {
         return pools.values();
     }
 
-    void onStart(@jakarta.enterprise.event.Observes io.quarkus.runtime.StartupEvent event) {
+    /** Where the pools this node serves came from in the last round; null before the first. */
+    public DefinitionSource source() {
+        return source;
+    }
+
+    void onStart(@Observes StartupEvent event) {
         reload();
     }
 
-    @Transactional
+    /** Reads the pools from the database and publishes them (database first, then the cache), or takes the cache's. */
     public void reload() {
-        Map<String, Pool> loaded = new LinkedHashMap<>();
-        for (PoolEntity e : database.session().createSelectionQuery("from PoolEntity order by id", PoolEntity.class)
-                .getResultList()) {
-            loaded.put(e.id, Pool.of(e));
+        DefinitionCache<Pool> cache = definitions();
+        Map<String, Versioned<Pool>> before = cache.snapshot();
+        Map<String, Versioned<Pool>> current;
+        try {
+            current = QuarkusTransaction.requiringNew().call(() -> {
+                Map<String, Versioned<Pool>> read = new HashMap<>();
+                for (PoolEntity e : database.session().createSelectionQuery("from PoolEntity", PoolEntity.class)
+                        .getResultList()) {
+                    read.put(e.id, new Versioned<>(e.version, Pool.of(e)));
+                }
+                return read;
+            });
+        } catch (RuntimeException databaseDown) {
+            if (source != DefinitionSource.CLUSTER) {
+                LOG.warnf("Pools served from the cluster's definitions cache (%d), the database does not answer: %s",
+                        before.size(), databaseDown.getMessage());
+            }
+            source = DefinitionSource.CLUSTER;
+            use(before);
+            return;
         }
-        pools = Map.copyOf(loaded);
+        try {
+            cache.publish(before, current);
+        } catch (RuntimeException e) {
+            LOG.warnf("Pool definitions not published to the cluster: %s", e.getMessage());
+        }
+        source = DefinitionSource.DATABASE;
+        use(current);
+    }
+
+    private void use(Map<String, Versioned<Pool>> current) {
+        Map<String, Pool> loaded = new LinkedHashMap<>();
+        current.values().stream().map(Versioned::value).sorted(Comparator.comparing(Pool::id))
+                .forEach(p -> loaded.put(p.id(), p));
+        pools = java.util.Collections.unmodifiableMap(loaded);
+    }
+
+    private DefinitionCache<Pool> definitions() {
+        DefinitionCache<Pool> d = definitions;
+        if (d == null) {
+            d = new DefinitionCache<>(manager.getCache(CacheNames.POOL_DEFINITIONS));
+            definitions = d;
+        }
+        return d;
     }
 
     @Scheduled(every = "5s", delayed = "1s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
@@ -53,7 +111,7 @@ public class PoolCatalog {
         try {
             reload();
         } catch (RuntimeException e) {
-            LOG.warnf("Pool catalog not refreshed (database unavailable?): %s", e.getMessage());
+            LOG.warnf("Pool catalog not refreshed: %s", e.getMessage());
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.vdibroker.pool;
 
+import java.io.Serializable;
 import java.time.DayOfWeek;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
@@ -17,7 +18,7 @@ import org.jboss.logging.Logger;
  * spare 20" (peak) or "SAT,SUN 00:00-24:00, spare 0" (off-peak). Outside every window the pool's own {@code spare}
  * applies. Windows of one pool never overlap, so at most one is in force at a time.
  */
-public record SpareSchedule(List<Window> windows) {
+public record SpareSchedule(List<Window> windows) implements Serializable {
 
     public static final SpareSchedule NONE = new SpareSchedule(List.of());
 
@@ -33,7 +34,7 @@ public record SpareSchedule(List<Window> windows) {
      * One window: on {@code days}, from {@code fromMinute} (inclusive) to {@code toMinute} (exclusive) minutes after
      * local midnight, keep {@code spare} desktops ready. {@code toMinute} is at most 1440 ("24:00").
      */
-    public record Window(Set<DayOfWeek> days, int fromMinute, int toMinute, int spare) {
+    public record Window(Set<DayOfWeek> days, int fromMinute, int toMinute, int spare) implements Serializable {
 
         public Window {
             days = Set.copyOf(days);

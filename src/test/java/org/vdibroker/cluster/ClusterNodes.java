@@ -78,6 +78,7 @@ public final class ClusterNodes implements AutoCloseable {
         this.initialHosts = clusterPorts.stream().map(p -> "127.0.0.1[" + p + "]").collect(Collectors.joining(","));
         try {
             Files.createDirectories(logDir);
+            deletePreviousRun(); // a node's outbox journal from an earlier run would be replayed
             for (int i = 0; i < count; i++) {
                 nodes.add(launch(i + 1, freePort(), clusterPorts.get(i)));
             }
@@ -93,6 +94,53 @@ public final class ClusterNodes implements AutoCloseable {
 
     public Node node(int index) {
         return nodes.get(index - 1);
+    }
+
+    /**
+     * Stops node {@code index}: SIGTERM (a graceful stop) or, with {@code kill}, SIGKILL; waits until it is gone.
+     */
+    public void stop(int index, boolean kill) {
+        Process process = node(index).process();
+        if (kill) {
+            process.destroyForcibly();
+        } else {
+            process.destroy();
+        }
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                throw new AssertionError("node " + index + " did not stop within 30 s:\n" + tail(node(index)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Starts a stopped node again: same ports, same data directory (its outbox journal), a fresh JVM. */
+    public Node relaunch(int index) {
+        Node old = node(index);
+        if (old.process().isAlive()) {
+            throw new IllegalStateException("node " + index + " still runs");
+        }
+        try {
+            Node fresh = launch(index, old.httpPort(), old.clusterPort());
+            nodes.set(index - 1, fresh);
+            return fresh;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void deletePreviousRun() throws IOException {
+        try (var paths = Files.list(logDir)) {
+            for (Path dir : paths.filter(p -> p.getFileName().toString().startsWith("data-")
+                    || p.getFileName().toString().endsWith(".log")).toList()) {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                }
+            }
+        }
     }
 
     private Node launch(int index, int httpPort, int clusterPort) throws IOException {
@@ -118,7 +166,7 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO",
                 "-jar", JAR.toAbsolutePath().toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())); // a relaunched node's log goes on
         builder.environment().put("QUARKUS_PROFILE", "prod,postgresql");
         builder.environment().put("BROKER_DB_URL", jdbcUrl);
         builder.environment().put("BROKER_DB_USER", "postgres");

@@ -1,0 +1,57 @@
+package org.vdibroker.cluster;
+
+import java.io.Serializable;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import org.infinispan.Cache;
+
+/**
+ * Admin definitions (hypervisors, pools with their templates and entitlements) copied from the database into a
+ * replicated cache, so that every node, also one that starts while the database is down, can serve them. The
+ * database stays the record: entries are only ever published from what was just read from it.
+ */
+public final class DefinitionCache<V extends Serializable> {
+
+    /** A definition with the database version it was read at, so a node with an older read does not win. */
+    public record Versioned<V extends Serializable>(long version, V value) implements Serializable {
+    }
+
+    private final Cache<String, Versioned<V>> cache;
+
+    public DefinitionCache(Cache<String, Versioned<V>> cache) {
+        this.cache = Objects.requireNonNull(cache);
+    }
+
+    /** What the cluster holds now (a copy). */
+    public Map<String, Versioned<V>> snapshot() {
+        return new HashMap<>(cache);
+    }
+
+    /**
+     * Publishes what was read from the database. {@code before} is the cache's content taken just before that read:
+     * a definition in it but not in the database was deleted; one created by another node after the snapshot is
+     * left alone. An entry is replaced only by a newer version (or by a different value of the same version).
+     */
+    public void publish(Map<String, Versioned<V>> before, Map<String, Versioned<V>> loaded) {
+        loaded.forEach((key, fresh) -> {
+            while (true) {
+                Versioned<V> cached = cache.get(key);
+                if (cached == null) {
+                    if (cache.putIfAbsent(key, fresh) == null) {
+                        return;
+                    }
+                } else if (cached.version() > fresh.version() || cached.equals(fresh)) {
+                    return;
+                } else if (cache.replace(key, cached, fresh)) {
+                    return;
+                }
+            }
+        });
+        before.forEach((key, seen) -> {
+            if (!loaded.containsKey(key)) {
+                cache.remove(key, seen); // only if nobody changed it since
+            }
+        });
+    }
+}
