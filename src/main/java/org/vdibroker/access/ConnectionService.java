@@ -78,7 +78,7 @@ public class ConnectionService {
             return password.thenCompose(x -> target.driver.consoleAddress(target.desktop.vmRef(), chosen))
                     .thenCombine(link, (address, href) -> new Issued(new Connection(chosen, address.host(),
                             address.port(), ticket.ticket(), ticket.expiresAt(), session.user(),
-                            target.desktop.name(), href), servable));
+                            target.desktop.name(), href, address.preconnectionBlob()), servable));
         }).exceptionallyCompose(e -> CompletableFuture.failedFuture(problem(e)));
     }
 

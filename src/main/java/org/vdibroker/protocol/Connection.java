@@ -2,14 +2,20 @@ package org.vdibroker.protocol;
 
 import java.time.Instant;
 
-/** Everything a client needs to open one connection: where, how, and the one-time ticket. */
+/**
+ * Everything a client needs to open one connection: where, how, and the one-time ticket. {@code preconnectionBlob}
+ * (RDP only, may be null) is sent before the connection, e.g. the VM id for Hyper-V VMConnect.
+ */
 public record Connection(String protocol, String host, int port, String ticket, Instant expiresAt, String user,
-        String title, String url) {
+        String title, String url, String preconnectionBlob) {
 
-    /** {@code url}: a link the client opens instead (VMware's vmrc://), null for host-and-port protocols. */
+    /**
+     * {@code url}: a link the client opens instead (VMware's vmrc://), null for host-and-port protocols;
+     * {@code preconnectionBlob}: sent before an RDP connection (the VM id for Hyper-V VMConnect), else null.
+     */
     public Connection(String protocol, String host, int port, String ticket, Instant expiresAt, String user,
             String title) {
-        this(protocol, host, port, ticket, expiresAt, user, title, null);
+        this(protocol, host, port, ticket, expiresAt, user, title, null, null);
     }
 
     @Override

@@ -29,6 +29,11 @@ public final class ConnectionFiles {
         ConnectionSettingsSchema schema = ConnectionSettingsSchema.get();
         schema.effective("rdp", (settings == null ? ConnectionSettings.NONE : settings).rdp())
                 .forEach((name, value) -> f.set(name, schema.rdpType(name), value));
+        if (c.preconnectionBlob() != null) {
+            // Hyper-V VMConnect: the host's console port, told which VM by the preconnection blob (its VM id)
+            f.set("server port", c.port());
+            f.set("pcb", c.preconnectionBlob());
+        }
         if (gatewayHost != null && !gatewayHost.isBlank()) {
             f.set("gatewayhostname", gatewayHost);
             f.set("gatewayusagemethod", 1);
