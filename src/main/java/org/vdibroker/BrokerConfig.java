@@ -206,5 +206,9 @@ public interface BrokerConfig {
         /** Largest request body accepted, in bytes; larger ones get 413. */
         @WithDefault("65536")
         long maxBodyBytes();
+
+        /** Idempotency-Key values remembered per user (the oldest is forgotten first), so no user can grow memory. */
+        @WithDefault("20")
+        int idempotencyKeysPerUser();
     }
 }

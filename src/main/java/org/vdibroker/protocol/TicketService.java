@@ -64,8 +64,14 @@ public class TicketService {
         if (ticket == null || ticket.isEmpty() || ticket.length() > 128) {
             return Optional.empty();
         }
-        TicketState state = tickets.remove(hash(ticket));
-        if (state == null || !clock.instant().isBefore(state.expiresAt())) {
+        String key = hash(ticket);
+        // read, then remove only that value: remove(k) can report a wrong previous value during a rebalance, while
+        // the conditional remove succeeds exactly once cluster-wide (each stored value is unique: its key is random)
+        TicketState state = tickets.get(key);
+        if (state == null || !tickets.remove(key, state)) {
+            return Optional.empty();
+        }
+        if (!clock.instant().isBefore(state.expiresAt())) {
             return Optional.empty();
         }
         return Optional.of(state);
