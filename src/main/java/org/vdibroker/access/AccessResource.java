@@ -60,6 +60,9 @@ public class AccessResource {
     BrokerConfig config;
 
     @Inject
+    UserLimits limits;
+
+    @Inject
     com.fasterxml.jackson.databind.ObjectMapper json;
 
     Clock clock = Clock.systemUTC();
@@ -82,6 +85,7 @@ public class AccessResource {
             throw ProblemException.invalid("protocol must be one of rdp, spice, vnc");
         }
         AccessIds.name("Pool", poolId);
+        limits.desktopRequest(caller.user());
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
             throw ProblemException.invalid("Idempotency-Key must be 1-200 characters");
         }
@@ -119,6 +123,8 @@ public class AccessResource {
     @RestStreamElementType(MediaType.APPLICATION_JSON)
     public Multi<SessionRepresentation> events(@PathParam("sessionId") String sessionId) {
         String id = mine(sessionId).id();
+        String user = caller.user();
+        limits.streamOpened(user);
         boolean[] finished = new boolean[1];
         return Multi.createFrom().ticks().startingAfter(Duration.ofMillis(1)).every(Duration.ofSeconds(1))
                 .onOverflow().drop()
@@ -134,7 +140,8 @@ public class AccessResource {
                     return true;
                 })
                 .skip().repetitions()
-                .select().first(Duration.ofMinutes(10));
+                .select().first(Duration.ofMinutes(10))
+                .onTermination().invoke(() -> limits.streamClosed(user));
     }
 
     @POST
@@ -142,6 +149,8 @@ public class AccessResource {
     public CompletionStage<ConnectionRepresentation> connection(@PathParam("sessionId") String sessionId,
             @Context UriInfo uri) {
         SessionState session = mine(sessionId);
+        requests.checkStillEntitled(caller, session.poolId());
+        limits.ticket(caller.user());
         return connections.issue(session, session.protocol()).thenApply(c -> representation(c, session, uri));
     }
 
@@ -150,6 +159,8 @@ public class AccessResource {
     @Produces({ ConnectionFiles.RDP_MEDIA_TYPE, MediaType.APPLICATION_JSON })
     public CompletionStage<Response> rdpFile(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
+        requests.checkStillEntitled(caller, session.poolId());
+        limits.ticket(caller.user());
         return connections.issue(session, "rdp").thenApply(c -> file(ConnectionFiles.rdp(c,
                 config.rdp().gatewayHost().orElse(null)), ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
     }
@@ -159,6 +170,8 @@ public class AccessResource {
     @Produces({ ConnectionFiles.VV_MEDIA_TYPE, MediaType.APPLICATION_JSON })
     public CompletionStage<Response> vvFile(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
+        requests.checkStillEntitled(caller, session.poolId());
+        limits.ticket(caller.user());
         String protocol = "vnc".equals(session.protocol()) ? "vnc" : "spice";
         return connections.issue(session, protocol).thenApply(c -> file(ConnectionFiles.vv(c, clock.instant()),
                 ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));

@@ -68,6 +68,18 @@ public class DesktopRequestService {
         return pool;
     }
 
+    /**
+     * Refuses a new connection to a live session whose pool the caller is no longer entitled to (removed from its
+     * groups since the session began): entitlement is rechecked on every ticket, not only when the session opens.
+     */
+    public void checkStillEntitled(Caller caller, String poolId) {
+        boolean entitled = catalog.get(poolId).map(p -> p.entitles(caller.user(), caller.groups())).orElse(false);
+        if (!entitled) {
+            throw new ProblemException(403, "not-entitled", "Not entitled",
+                    "you are no longer entitled to pool " + poolId);
+        }
+    }
+
     public List<Pool> entitledPools(Caller caller) {
         return catalog.all().stream().filter(p -> p.enabled() && p.entitles(caller.user(), caller.groups()))
                 .toList();
