@@ -58,7 +58,7 @@ class ClusterAllowListTest {
         }
     }
 
-    private static ClassAllowList allowList(String file) {
+    private static ClassAllowList allowList(String file) throws IOException {
         URL url = ClusterAllowListTest.class.getClassLoader().getResource(file);
         var holder = new ParserRegistry(ClusterAllowListTest.class.getClassLoader(), false, System.getProperties())
                 .parse(url);

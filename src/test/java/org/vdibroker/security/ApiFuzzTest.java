@@ -123,12 +123,23 @@ class ApiFuzzTest {
         if (op.bodySchema() != null || op.method().equals("post") || op.method().equals("put")) {
             body = random.nextInt(10) == 0 ? sample(STRINGS, random)
                     : JSON.writeValueAsString(value(api.document(), op.bodySchema(), random, 0));
-            request.contentType(op.bodyMediaType() == null ? "application/json" : op.bodyMediaType()).body(body);
+            List<String> types = op.bodyMediaTypes();
+            String type = types.isEmpty() ? "application/json" : types.get(random.nextInt(types.size()));
+            if (type.contains("form") && random.nextBoolean()) {
+                body = "username=" + URLEncoder.encode(sample(STRINGS, random), StandardCharsets.UTF_8) + "&password="
+                        + sample(STRINGS, random).replace("&", "") + "&refresh_token=%zz";
+            }
+            request.contentType(type).body(body);
         }
-        Response response = request.request(op.method().toUpperCase(), path + query);
+        String where = op + " " + path + query + (body == null ? "" : " body " + abbreviate(body));
+        Response response;
+        try {
+            response = request.request(op.method().toUpperCase(), path + query);
+        } catch (Exception e) {
+            return where + " -> no answer: " + e; // a hang is a finding too
+        }
         int status = response.statusCode();
         String text = op.streams() && status == 200 ? "" : response.asString();
-        String where = op + " " + path + query + (body == null ? "" : " body " + abbreviate(body));
         if (status >= 500 && !(status == 503 && text.contains("unavailable"))) {
             return where + " -> " + status + " " + abbreviate(text);
         }

@@ -44,7 +44,7 @@ record ApiOperations(JsonNode document, List<Operation> operations) {
     }
 
     record Operation(String method, String path, List<Parameter> parameters, JsonNode bodySchema,
-            String bodyMediaType, boolean streams) {
+            String bodyMediaType, List<String> bodyMediaTypes, boolean streams) {
 
         Audience audience() {
             return Audience.of(path);
@@ -90,7 +90,10 @@ record ApiOperations(JsonNode document, List<Operation> operations) {
                 String mediaType = content.fieldNames().hasNext() ? content.fieldNames().next() : null;
                 JsonNode body = mediaType == null ? null : resolve(doc, content.path(mediaType).path("schema"));
                 boolean streams = op.getValue().path("responses").toString().contains("text/event-stream");
-                operations.add(new Operation(op.getKey(), path.getKey(), params, body, mediaType, streams));
+                List<String> mediaTypes = new ArrayList<>();
+                content.fieldNames().forEachRemaining(mediaTypes::add);
+                operations.add(new Operation(op.getKey(), path.getKey(), params, body, mediaType, mediaTypes,
+                        streams));
             }
         }
         return new ApiOperations(doc, operations);
