@@ -252,5 +252,29 @@ public interface BrokerConfig {
         /** Largest request body accepted, in bytes; larger ones get 413. */
         @WithDefault("65536")
         long maxBodyBytes();
+
+        /** Idempotency-Key values remembered per user (the oldest is forgotten first), so no user can grow memory. */
+        @WithDefault("20")
+        int idempotencyKeysPerUser();
+
+        PerUser perUser();
+
+        /** Limits per user (token subject), per node: one user's flood cannot starve the others. */
+        interface PerUser {
+            /** Desktop requests per user within the window (clients poll while queued); more get 429. */
+            @WithDefault("120")
+            int desktopRequests();
+
+            /** Connection tickets (connection, .rdp, .vv) per user within the window; more get 429. */
+            @WithDefault("60")
+            int tickets();
+
+            /** Session event streams one user may hold open at once; more get 429. */
+            @WithDefault("5")
+            int eventStreams();
+
+            @WithDefault("1m")
+            Duration window();
+        }
     }
 }

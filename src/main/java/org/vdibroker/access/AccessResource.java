@@ -76,6 +76,9 @@ public class AccessResource {
     org.vdibroker.pool.ProvisionProblems provisionProblems;
 
     @Inject
+    UserLimits limits;
+
+    @Inject
     com.fasterxml.jackson.databind.ObjectMapper json;
 
     Clock clock = Clock.systemUTC();
@@ -98,6 +101,7 @@ public class AccessResource {
             throw ProblemException.invalid("protocol must be one of rdp, spice, vnc, vmrc");
         }
         AccessIds.name("Pool", poolId);
+        limits.desktopRequest(caller.user());
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
             throw ProblemException.invalid("Idempotency-Key must be 1-200 characters");
         }
@@ -137,6 +141,8 @@ public class AccessResource {
     @RestStreamElementType(MediaType.APPLICATION_JSON)
     public Multi<SessionRepresentation> events(@PathParam("sessionId") String sessionId) {
         String id = mine(sessionId).id();
+        String user = caller.user();
+        limits.streamOpened(user);
         boolean[] finished = new boolean[1];
         return Multi.createFrom().ticks().startingAfter(Duration.ofMillis(1)).every(Duration.ofSeconds(1))
                 .onOverflow().drop()
@@ -152,7 +158,8 @@ public class AccessResource {
                     return true;
                 })
                 .skip().repetitions()
-                .select().first(Duration.ofMinutes(10));
+                .select().first(Duration.ofMinutes(10))
+                .onTermination().invoke(() -> limits.streamClosed(user));
     }
 
     /**
@@ -167,6 +174,8 @@ public class AccessResource {
                 : json.readValue(rawBody, DesktopRequest.class);
         String protocol = protocol(body == null ? null : body.protocol());
         SessionState session = mine(sessionId);
+        requests.checkStillEntitled(caller, session.poolId());
+        limits.ticket(caller.user());
         return connections.issue(session, protocol).thenApply(c -> representation(c, session, uri));
     }
 
@@ -176,6 +185,8 @@ public class AccessResource {
     @Produces({ ConnectionFiles.RDP_MEDIA_TYPE, MediaType.APPLICATION_JSON })
     public CompletionStage<Response> rdpFile(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
+        requests.checkStillEntitled(caller, session.poolId());
+        limits.ticket(caller.user());
         return connections.issue(session, "rdp").thenApply(i -> i.connection()).thenApply(c -> file(
                 files.rdp(c, settingsOf(session)), ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
     }
@@ -194,6 +205,8 @@ public class AccessResource {
             throw ProblemException.invalid("a .vv file is for spice or vnc; use connection.rdp for rdp");
         }
         SessionState session = mine(sessionId);
+        requests.checkStillEntitled(caller, session.poolId());
+        limits.ticket(caller.user());
         String protocol = asked != null ? asked : consoleProtocol(session);
         return connections.issue(session, protocol).thenApply(i -> i.connection()).thenApply(c -> file(
                 files.vv(c, settingsOf(session)), ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
@@ -205,6 +218,8 @@ public class AccessResource {
     @Produces({ "text/uri-list", MediaType.APPLICATION_JSON })
     public CompletionStage<Response> vmrcLink(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
+        requests.checkStillEntitled(caller, session.poolId());
+        limits.ticket(caller.user());
         return connections.issue(session, "vmrc").thenApply(i -> i.connection())
                 .thenApply(c -> Response.ok(c.url() + "\r\n", "text/uri-list")
                 .header("Cache-Control", "no-store").build());

@@ -7,10 +7,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Optional;
-import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.api.ProblemException;
-import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.pool.Pool;
 import org.vdibroker.pool.PoolCatalog;
@@ -46,12 +44,13 @@ public class DesktopRequestService {
     @Inject
     MeterRegistry meters;
 
-    private Cache<String, String> idempotency;
+    @Inject
+    IdempotencyKeys idempotency;
+
     private Timer assignment;
 
     @PostConstruct
     void init() {
-        idempotency = manager.getCache(CacheNames.IDEMPOTENCY);
         assignment = Timer.builder("vdi.assignment.latency").description("time to answer a desktop request")
                 .publishPercentileHistogram().register(meters);
     }
@@ -69,6 +68,18 @@ public class DesktopRequestService {
         return pool;
     }
 
+    /**
+     * Refuses a new connection to a live session whose pool the caller is no longer entitled to (removed from its
+     * groups since the session began): entitlement is rechecked on every ticket, not only when the session opens.
+     */
+    public void checkStillEntitled(Caller caller, String poolId) {
+        boolean entitled = catalog.get(poolId).map(p -> p.entitles(caller.user(), caller.groups())).orElse(false);
+        if (!entitled) {
+            throw new ProblemException(403, "not-entitled", "Not entitled",
+                    "you are no longer entitled to pool " + poolId);
+        }
+    }
+
     public List<Pool> entitledPools(Caller caller) {
         return catalog.all().stream().filter(p -> p.enabled() && p.entitles(caller.user(), caller.groups()))
                 .toList();
@@ -84,9 +95,8 @@ public class DesktopRequestService {
                 throw new ProblemException(400, "protocol-not-allowed", "Protocol not allowed",
                         "pool " + poolId + " offers " + String.join(", ", pool.protocols()));
             }
-            String idemKey = idempotencyKey == null ? null : caller.user() + '|' + idempotencyKey;
-            if (idemKey != null) {
-                Optional<SessionState> earlier = Optional.ofNullable(idempotency.get(idemKey))
+            if (idempotencyKey != null) {
+                Optional<SessionState> earlier = idempotency.sessionOf(caller.user(), idempotencyKey)
                         .flatMap(sessions::get);
                 if (earlier.isPresent()) {
                     if (!earlier.get().poolId().equals(poolId)) {
@@ -97,8 +107,8 @@ public class DesktopRequestService {
                 }
             }
             SessionState session = sessions.openOrGet(poolId, caller.user(), chosen);
-            if (idemKey != null) {
-                idempotency.putIfAbsent(idemKey, session.id());
+            if (idempotencyKey != null) {
+                idempotency.remember(caller.user(), idempotencyKey, session.id());
             }
             if (session.status() == SessionStatus.QUEUED && mayClaimNow(session, pool)) {
                 SessionState waiting = session;

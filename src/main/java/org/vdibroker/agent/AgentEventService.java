@@ -34,7 +34,8 @@ public class AgentEventService {
     /** Secret hashes already read from the inventory, so heartbeats do not hit the database. */
     private final Map<String, String> secretHashes = new ConcurrentHashMap<>();
 
-    public void handle(String desktopId, String secret, AgentEvent event) {
+    /** The desktop, if the secret is its agent's; 401 otherwise (checked before the body is even parsed). */
+    public DesktopState authenticate(String desktopId, String secret) {
         DesktopState desktop = desktops.get(desktopId).orElse(null);
         String hash = desktop == null ? null : secretHashes.computeIfAbsent(desktopId,
                 id -> inventory.find(id).map(e -> e.agentSecretHash).orElse(null));
@@ -42,6 +43,11 @@ public class AgentEventService {
             // the same answer for an unknown desktop and a wrong secret
             throw new ProblemException(401, "unauthorized", "Unauthorized", "unknown desktop or wrong secret");
         }
+        return desktop;
+    }
+
+    public void handle(String desktopId, String secret, AgentEvent event) {
+        DesktopState desktop = authenticate(desktopId, secret);
         Optional<SessionState> session = Optional.ofNullable(desktop.sessionId()).flatMap(sessions::get);
         switch (event.type()) {
             case "ready" -> {

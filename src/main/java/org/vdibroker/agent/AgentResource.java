@@ -2,8 +2,13 @@ package org.vdibroker.agent;
 
 import jakarta.annotation.security.PermitAll;
 import jakarta.inject.Inject;
-import jakarta.validation.Valid;
-import jakarta.validation.constraints.NotNull;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import jakarta.validation.ConstraintViolation;
+import jakarta.validation.ConstraintViolationException;
+import jakarta.validation.Validator;
+import java.util.Set;
+import org.vdibroker.api.ProblemException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
@@ -25,14 +30,30 @@ public class AgentResource {
     @Inject
     AgentEventService events;
 
+    @Inject
+    ObjectMapper json;
+
+    @Inject
+    Validator validator;
+
+    /** The secret is checked first: a caller without it learns nothing, not even whether its body was valid. */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     public Response event(@PathParam("desktopId") String desktopId,
-            @HeaderParam("Authorization") String authorization, @NotNull @Valid AgentEvent event) {
+            @HeaderParam("Authorization") String authorization, String rawBody) throws JsonProcessingException {
         AccessIds.uuid("Desktop", desktopId);
         String secret = authorization != null && authorization.startsWith("Desktop ")
                 ? authorization.substring("Desktop ".length()).trim() : null;
+        events.authenticate(desktopId, secret);
+        AgentEvent event = rawBody == null || rawBody.isBlank() ? null : json.readValue(rawBody, AgentEvent.class);
+        if (event == null) {
+            throw ProblemException.invalid("the body must be an agent event");
+        }
+        Set<ConstraintViolation<AgentEvent>> violations = validator.validate(event);
+        if (!violations.isEmpty()) {
+            throw new ConstraintViolationException(violations);
+        }
         events.handle(desktopId, secret, event);
         return Response.noContent().build();
     }

@@ -83,6 +83,9 @@ public class ProblemMappers {
     @ServerExceptionMapper
     public Response web(WebApplicationException e) {
         int status = e.getResponse().getStatus();
+        if (e.getResponse().getEntity() instanceof Problem) {
+            return e.getResponse(); // already a problem document (with its own headers, e.g. Retry-After)
+        }
         if (e.getCause() instanceof JsonProcessingException json) {
             return malformed(json);
         }

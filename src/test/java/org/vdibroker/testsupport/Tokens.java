@@ -38,6 +38,19 @@ public final class Tokens {
         return token(name, Set.of(), Set.of("/engineering"), Instant.now().plusSeconds(600));
     }
 
+    /** A gateway's service-account token (client credentials with the vdi-gateway role). */
+    public static String gateway(String name) {
+        return token(name, Set.of("vdi-gateway"), Set.of(), Instant.now().plusSeconds(600));
+    }
+
+    /** Signed with the realm's key but issued by another realm or for another client (audience). */
+    public static String foreign(String name, String issuer, String audience, Set<String> roles) {
+        Instant now = Instant.now();
+        return Jwt.issuer(issuer).subject("sub-" + name).claim("preferred_username", name)
+                .claim("realm_access", Map.of("roles", List.copyOf(roles))).audience(audience).issuedAt(now)
+                .expiresAt(now.plusSeconds(600)).jws().keyId("test").sign(KEY);
+    }
+
     public static String token(String name, Set<String> roles, Set<String> groups, Instant expiresAt) {
         return Jwt.issuer(ISSUER).subject("sub-" + name).claim("preferred_username", name).groups(groups)
                 .claim("realm_access", Map.of("roles", List.copyOf(roles))).audience("vdi-broker")

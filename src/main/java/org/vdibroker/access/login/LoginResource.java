@@ -3,6 +3,7 @@ package org.vdibroker.access.login;
 import io.vertx.core.http.HttpServerRequest;
 import jakarta.annotation.security.PermitAll;
 import jakarta.inject.Inject;
+import java.util.Map;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -11,7 +12,6 @@ import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.concurrent.CompletionStage;
-import org.jboss.resteasy.reactive.RestForm;
 
 /**
  * {@code POST /api/v1/login} and {@code POST /api/v1/login/refresh} for thin clients (no authentication): the broker
@@ -35,9 +35,9 @@ public class LoginResource {
     @POST
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Produces({ MediaType.APPLICATION_JSON, "application/problem+json" })
-    public CompletionStage<Response> loginForm(@RestForm String username, @RestForm String password,
-            @Context HttpServerRequest request) {
-        return login.login(username, password, address(request));
+    public CompletionStage<Response> loginForm(String rawBody, @Context HttpServerRequest request) {
+        Map<String, String> form = FormBody.parse(rawBody);
+        return login.login(form.get("username"), form.get("password"), address(request));
     }
 
     @POST
@@ -52,9 +52,8 @@ public class LoginResource {
     @Path("/refresh")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     @Produces({ MediaType.APPLICATION_JSON, "application/problem+json" })
-    public CompletionStage<Response> refreshForm(@RestForm("refresh_token") String refreshToken,
-            @Context HttpServerRequest request) {
-        return login.refresh(refreshToken, address(request));
+    public CompletionStage<Response> refreshForm(String rawBody, @Context HttpServerRequest request) {
+        return login.refresh(FormBody.parse(rawBody).get("refresh_token"), address(request));
     }
 
     /** The client's address as Vert.x sees it (the forwarded one only where proxy address forwarding is enabled). */

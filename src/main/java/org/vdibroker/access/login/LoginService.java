@@ -28,6 +28,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.api.Problem;
+import org.vdibroker.security.LogSafe;
 
 /**
  * Sign-in on behalf of thin clients that only know a user name and password: the broker performs the password grant
@@ -87,7 +88,7 @@ public class LoginService {
             wait = perUser.tryAcquire(username.trim().toLowerCase(Locale.ROOT));
         }
         if (!wait.isZero()) {
-            LOG.infof("Sign-in attempts for user %s from %s are rate-limited", username, clientAddress);
+            LOG.infof("Sign-in attempts for user %s from %s are rate-limited", LogSafe.of(username), clientAddress);
             return done(tooManyAttempts(wait));
         }
         Map<String, String> form = new LinkedHashMap<>();
@@ -97,12 +98,12 @@ public class LoginService {
         form.put("password", password);
         return tokenRequest(form).thenApply(answer -> {
             if (answer.status == 200) {
-                LOG.debugf("User %s signed in with the password grant", username);
+                LOG.debugf("User %s signed in with the password grant", LogSafe.of(username));
                 return tokens(answer.body);
             }
             if (isInvalidGrant(answer)) {
                 // unknown user, wrong password, disabled account: one answer, so names cannot be probed
-                LOG.debugf("Sign-in of user %s refused by the identity provider", username);
+                LOG.debugf("Sign-in of user %s refused by the identity provider", LogSafe.of(username));
                 return invalidCredentials();
             }
             return unexpected(answer);

@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  * last {@code limit} attempts in a ring). Kept in memory of this node only; keys without an attempt within the window
  * are swept now and then, so the map does not grow with every name an attacker tries.
  */
-final class SlidingWindowLimiter {
+public final class SlidingWindowLimiter {
 
     private static final int SWEEP_EVERY = 1024;
 
@@ -20,7 +20,7 @@ final class SlidingWindowLimiter {
     private final ConcurrentHashMap<String, Ring> rings = new ConcurrentHashMap<>();
     private final AtomicLong calls = new AtomicLong();
 
-    SlidingWindowLimiter(int limit, Duration window) {
+    public SlidingWindowLimiter(int limit, Duration window) {
         this(limit, window, System::nanoTime);
     }
 
@@ -38,7 +38,7 @@ final class SlidingWindowLimiter {
      *
      * @return {@link Duration#ZERO} when the attempt is allowed, else how long until the window has room again
      */
-    Duration tryAcquire(String key) {
+    public Duration tryAcquire(String key) {
         long now = clock.getAsLong();
         if (calls.incrementAndGet() % SWEEP_EVERY == 0) {
             sweep(now);

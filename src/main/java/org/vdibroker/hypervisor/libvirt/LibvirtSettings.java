@@ -119,8 +119,24 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
             throw new InvalidHypervisorConfigException("endpoint",
                     "endpoint must not carry a password: put it in credentials.password");
         }
+        if (uri.getRawQuery() != null) {
+            for (String parameter : uri.getRawQuery().split("&")) {
+                String name = parameter.split("=", 2)[0].toLowerCase(Locale.ROOT);
+                if (!URI_PARAMETERS.contains(name)) {
+                    throw new InvalidHypervisorConfigException("endpoint", "endpoint parameter '" + name
+                            + "' is not allowed; allowed: " + String.join(", ", new java.util.TreeSet<>(URI_PARAMETERS)));
+                }
+            }
+        }
         return endpoint.trim();
     }
+
+    /**
+     * URI parameters that only choose among safe behaviours. Refused among others: command and netcat (run a program
+     * named in the URI), socket (any local socket), no_verify and known_hosts_verify (turn off TLS/SSH host checks).
+     */
+    static final Set<String> URI_PARAMETERS = Set.of("mode", "proxy", "sshauth", "pkipath", "keyfile", "known_hosts",
+            "tls_priority", "name");
 
     private static String address(String value) {
         // an address literal only: a name would make QEMU listen wherever that name resolves
