@@ -46,6 +46,6 @@ public class ConsoleTicketResource {
         SessionState session = sessions.get(sessionId).filter(s -> s.user().equals(caller.user()))
                 .orElseThrow(() -> ProblemException.notFound("Session", sessionId));
         return connections.issue(session, "vnc")
-                .thenApply(c -> new ConsoleTicket(c.ticket(), c.expiresAt(), ConsolePath.PATH));
+                .thenApply(i -> new ConsoleTicket(i.connection().ticket(), i.connection().expiresAt(), ConsolePath.PATH));
     }
 }

@@ -176,6 +176,11 @@ public class HypervisorRegistry {
         }
     }
 
+    /** The full definition of a stored hypervisor, e.g. to check a template before any node runs its driver. */
+    public HypervisorDefinition definition(HypervisorEntity e) {
+        return definition(HypervisorCacheEntry.of(e));
+    }
+
     /** The full definition a driver needs, credentials decrypted (only here, in this node's memory). */
     HypervisorDefinition definition(HypervisorCacheEntry e) {
         Map<String, String> credentials = e.credentialsEncrypted() == null ? Map.of()
