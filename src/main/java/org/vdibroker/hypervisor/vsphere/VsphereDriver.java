@@ -358,7 +358,8 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                     : afterClone(task.taskId(), info.result, vmRef));
             case "revert" -> afterPowerOff(task.taskId(), step, vmRef, vm -> revertStep(vm, vmRef));
             case "delete" -> afterPowerOff(task.taskId(), step, vmRef, this::destroyStep);
-            case "shutdown" -> shutdownStep(task.taskId(), Long.parseLong(step), vmRef);
+            case "shutdown" -> step.matches("\\d{1,19}") ? shutdownStep(task.taskId(), Long.parseLong(step), vmRef)
+                    : failed("No task " + task.taskId() + " on hypervisor " + id, false);
             default -> failed("No task " + task.taskId() + " on hypervisor " + id, false);
         };
         return guard(what, status);
@@ -384,7 +385,7 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
     private CompletionStage<TaskStatus> afterPowerOff(String taskId, String powerOffTask, String vmRef,
             Function<Mor, CompletionStage<String>> next) {
         CompletionStage<TaskInfo> first = powerOffTask.equals("-")
-                ? CompletableFuture.completedFuture(new TaskInfo(State.SUCCESS, null, null))
+                ? CompletableFuture.completedFuture(new TaskInfo(State.SUCCESS, null, null, Duration.ZERO))
                 : taskInfo(powerOffTask);
         return first.thenCompose(info -> {
             if (info.state == State.RUNNING) {
@@ -464,10 +465,10 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
 
     private enum State { RUNNING, SUCCESS, ERROR }
 
-    private record TaskInfo(State state, Mor result, VimFault fault) {
+    private record TaskInfo(State state, Mor result, VimFault fault, Duration pollAgain) {
         TaskStatus status(String vmRef) {
             return switch (state) {
-                case RUNNING -> TaskStatus.running(Duration.ofMillis(500));
+                case RUNNING -> TaskStatus.running(pollAgain);
                 case SUCCESS -> TaskStatus.succeeded(vmRef != null ? vmRef : result == null ? null : result.value());
                 case ERROR -> TaskStatus.failed(fault.getMessage() + " (vSphere fault " + fault.type() + ")",
                         VsphereErrors.retryable(fault.type()));
@@ -480,7 +481,8 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
             Element info = p.prop("info");
             String state = Xml.text(info, "state");
             if ("success".equals(state)) {
-                return new TaskInfo(State.SUCCESS, Xml.at(info, "result").map(Xml::mor).orElse(null), null);
+                return new TaskInfo(State.SUCCESS, Xml.at(info, "result").map(Xml::mor).orElse(null), null,
+                        Duration.ZERO);
             }
             if ("error".equals(state)) {
                 Element fault = Xml.at(info, "error/fault").orElse(null);
@@ -489,9 +491,9 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                 if (message == null || message.isEmpty() || message.startsWith("*types.")) {
                     message = type == null ? "the task failed" : "the task failed with " + type;
                 }
-                return new TaskInfo(State.ERROR, null, new VimFault(type, message));
+                return new TaskInfo(State.ERROR, null, new VimFault(type, message), Duration.ZERO);
             }
-            return new TaskInfo(State.RUNNING, null, null);
+            return new TaskInfo(State.RUNNING, null, null, settings.taskPollInterval());
         });
     }
 

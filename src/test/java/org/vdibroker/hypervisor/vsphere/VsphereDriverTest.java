@@ -235,6 +235,11 @@ class VsphereDriverTest {
         assertThat(status.error()).contains("InvalidPowerState");
         assertThat(status.retryable()).isTrue();
 
+        // task ids this driver never made, or of another hypervisor, are final errors
+        assertThat(failure(driver.pollTask(new TaskRef("vc1", "shutdown:soon:" + vm, vm))).retryable()).isFalse();
+        assertThat(failure(driver.pollTask(new TaskRef("vc2", "task:" + task + ":" + vm, vm))).retryable())
+                .isFalse();
+
         // a template that does not exist is final, and names the path
         HypervisorException missing = failure(driver.provision(new ProvisionSpec("desk-e", "no/such/template", 1, 512,
                 Map.of())));
