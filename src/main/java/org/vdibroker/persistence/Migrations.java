@@ -37,7 +37,7 @@ public class Migrations {
     @Scheduled(every = "5s", delayed = "5s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void retry() {
         if (!done && migrate()) {
-            LOG.info("The database answers again: migrations applied");
+            LOG.info("The database answers: migrations applied");
         }
     }
 
@@ -46,7 +46,11 @@ public class Migrations {
         return done;
     }
 
-    private boolean migrate() {
+    /** Synchronized: the start and a retry of the scheduler must not migrate at the same time. */
+    private synchronized boolean migrate() {
+        if (done) {
+            return true;
+        }
         try {
             flyways.getActive().migrate();
             done = true;

@@ -58,7 +58,7 @@ class OutageRestartIT {
         cluster = ClusterNodes.start("OutageRestartIT", 3, postgres.jdbcUrl(), 62100, 65000);
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
                 .build();
-        cluster.awaitMembers(3, Duration.ofSeconds(120));
+        cluster.awaitMembers(3, Duration.ofSeconds(240));
         createSimulator(cluster.node(1), "sim-early");
         createPool(cluster.node(2), "early", "sim-early");
     }
@@ -75,7 +75,7 @@ class OutageRestartIT {
 
     @Test
     @Order(1)
-    @Timeout(value = 150, unit = TimeUnit.SECONDS)
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void aNodeRestartedDuringTheOutageServesEveryPoolFromItsPeers() throws Exception {
         cluster.await(Duration.ofSeconds(40), "2 ready desktops in pool early", () -> ready(cluster.node(1), "early") >= 2);
         // added just before the outage, through node 1: node 3 never reads it from the database
@@ -100,7 +100,7 @@ class OutageRestartIT {
             cluster.stop(3, false);
             Instant restarting = Instant.now();
             cluster.relaunch(3);
-            cluster.awaitMembers(3, Duration.ofSeconds(90));
+            cluster.awaitMembers(3, Duration.ofSeconds(180));
             System.out.printf("OutageRestartIT: node 3 restarted and rejoined in %d ms with PostgreSQL down%n",
                     Duration.between(restarting, Instant.now()).toMillis());
         } finally {
@@ -139,7 +139,7 @@ class OutageRestartIT {
 
     @Test
     @Order(2)
-    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void writesWaitingWhenEveryNodeStopsAreWrittenOnceAfterTheRestart() throws Exception {
         desktopsDuringOutage.addAll(desktopIds(cluster.node(1), "early"));
         desktopsDuringOutage.addAll(desktopIds(cluster.node(1), "late"));
@@ -154,19 +154,9 @@ class OutageRestartIT {
             cluster.stop(i, false);
         }
         restartAll();
-        // more writes wait: one more user per pool, then every node is killed (SIGKILL)
-        List<String> afterSigterm = new ArrayList<>();
-        for (String pool : List.of("early", "late")) {
-            Answer a = requestDesktop(cluster.node(2), "after-sigterm-" + pool, pool);
-            assertThat(a.status()).as(a.body()).isIn(200, 202);
-            afterSigterm.add(a.json().getString("id"));
-        }
-        cluster.await(Duration.ofSeconds(40), "the new sessions READY", () -> afterSigterm.stream()
-                .allMatch(id -> "READY".equals(sessionState(cluster.node(1), id))));
-        sessionsDuringOutage.addAll(afterSigterm);
-        desktopsDuringOutage.addAll(desktopIds(cluster.node(1), "early"));
-        desktopsDuringOutage.addAll(desktopIds(cluster.node(1), "late"));
-        assertThat(pendingSum()).as("writes waiting after the restart").isGreaterThan(pending);
+        // the entries are back from the nodes' disks (the definitions are not: no pool is served until the database
+        // answers), and every node is killed (SIGKILL) while they wait again
+        cluster.await(Duration.ofSeconds(30), "the waiting writes back in the outbox", () -> pendingSum() >= pending);
         for (Node n : cluster.nodes()) {
             n.process().destroyForcibly();
         }
@@ -201,7 +191,7 @@ class OutageRestartIT {
         for (int i = 1; i <= 3; i++) {
             cluster.relaunch(i);
         }
-        cluster.awaitMembers(3, Duration.ofSeconds(120));
+        cluster.awaitMembers(3, Duration.ofSeconds(240));
         System.out.printf("OutageRestartIT: every node started again in %d ms, PostgreSQL down%n",
                 Duration.between(at, Instant.now()).toMillis());
     }

@@ -22,7 +22,7 @@ class OutboxJournalTest {
     Path dir;
 
     @Test
-    void entriesStillWaitingAreBackInTheOutboxAfterARestart() {
+    void entriesStillWaitingAreBackInTheOutboxAfterARestart() throws Exception {
         try (DefaultCacheManager node = start()) {
             Cache<String, Serializable> outbox = node.getCache("outbox");
             new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
@@ -49,7 +49,7 @@ class OutboxJournalTest {
     }
 
     @Test
-    void aDifferentCopyOfAnEntryAlreadyBackIsKeptUnderASecondKey() {
+    void aDifferentCopyOfAnEntryAlreadyBackIsKeptUnderASecondKey() throws Exception {
         try (DefaultCacheManager node = start()) {
             Cache<String, Serializable> outbox = node.getCache("outbox");
             new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
