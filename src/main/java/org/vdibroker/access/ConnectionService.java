@@ -50,7 +50,7 @@ public class ConnectionService {
         }
         return password.thenCompose(x -> driver.consoleAddress(desktop.vmRef(), protocol))
                 .thenApply(address -> new Connection(protocol, address.host(), address.port(), ticket.ticket(),
-                        ticket.expiresAt(), session.user(), desktop.name()))
+                        ticket.expiresAt(), session.user(), desktop.name(), address.preconnectionBlob()))
                 .exceptionallyCompose(e -> unavailable("the hypervisor did not answer"));
     }
 

@@ -28,6 +28,11 @@ public final class ConnectionFiles {
         line(b, "audiomode:i:0");
         line(b, "redirectclipboard:i:1");
         line(b, "autoreconnection enabled:i:1");
+        if (c.preconnectionBlob() != null) {
+            // Hyper-V VMConnect: the host's console port, told which VM by the preconnection blob (its VM id)
+            line(b, "server port:i:" + c.port());
+            line(b, "pcb:s:" + sanitize(c.preconnectionBlob()));
+        }
         if (gatewayHost != null && !gatewayHost.isBlank()) {
             line(b, "gatewayhostname:s:" + gatewayHost);
             line(b, "gatewayusagemethod:i:1");
