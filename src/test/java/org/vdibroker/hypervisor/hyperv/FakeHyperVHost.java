@@ -69,6 +69,7 @@ public final class FakeHyperVHost implements AutoCloseable {
     public FakeHyperVHost(String username, String password) {
         this.username = username;
         this.password = password;
+        model.addSwitch("vdi-lan"); // the switch config() names
     }
 
     /** Listens on a free port of 127.0.0.1. */
