@@ -101,6 +101,8 @@ public final class HyperVDriver implements HypervisorDriver, SupportsGuestIp, Su
                     return t;
                 });
         executor.allowCoreThreadTimeOut(true);
+        // the first WinRM client of a JVM takes seconds to set up: not on a call that the broker's timeout guards
+        executor.execute(shell::warmUp);
     }
 
     @Override

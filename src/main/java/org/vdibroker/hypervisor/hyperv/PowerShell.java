@@ -16,6 +16,10 @@ interface PowerShell extends AutoCloseable {
      */
     Output run(String script, Duration timeout);
 
+    /** Prepares the client (no call to the host), so the first real call is not slowed by set-up. */
+    default void warmUp() {
+    }
+
     @Override
     default void close() {
     }

@@ -1,5 +1,6 @@
 package org.vdibroker.hypervisor.hyperv;
 
+import io.cloudsoft.winrm4j.client.WinRmClient;
 import io.cloudsoft.winrm4j.client.WinRmClientContext;
 import io.cloudsoft.winrm4j.winrm.WinRmTool;
 import io.cloudsoft.winrm4j.winrm.WinRmToolResponse;
@@ -39,6 +40,17 @@ final class WinRmPowerShell implements PowerShell {
             }
             LOG.infof("Hyper-V host %s refused the session; authenticating again", hypervisorId);
             return once(script, timeout, true);
+        }
+    }
+
+    /** Builds (and drops) one client: CXF reads winrm4j's WSDL the first time, which takes seconds. */
+    @Override
+    public void warmUp() {
+        try (WinRmClient client = WinRmClient.builder(settings.url()).authenticationScheme(scheme())
+                .credentials(settings.domain(), settings.username(), "").context(context).build()) {
+            LOG.debugf("WinRM client for Hyper-V host %s ready", hypervisorId);
+        } catch (RuntimeException e) {
+            LOG.debugf("WinRM client for Hyper-V host %s not prepared: %s", hypervisorId, e.getMessage());
         }
     }
 

@@ -69,6 +69,7 @@ public final class FakeHyperVHost implements AutoCloseable {
     public FakeHyperVHost(String username, String password) {
         this.username = username;
         this.password = password;
+        model.addSwitch("vdi-lan"); // the switch config() names
     }
 
     /** Listens on a free port of 127.0.0.1. */
@@ -208,7 +209,7 @@ public final class FakeHyperVHost implements AutoCloseable {
                 }
                 case SHELL + "/Receive" -> {
                     Element stream = first(doc, SHELL, "DesiredStream");
-                    String commandId = stream == null ? "" : stream.getAttribute("CommandId");
+                    String commandId = stream == null ? "" : attribute(stream, "CommandId");
                     // kept until the command is signalled: a client may ask again for the same output
                     FakeHyperVModel.Result result = commands.get(commandId);
                     reply = result == null
@@ -219,7 +220,7 @@ public final class FakeHyperVHost implements AutoCloseable {
                 case SHELL + "/Signal" -> {
                     Element signal = first(doc, SHELL, "Signal");
                     if (signal != null) {
-                        commands.remove(signal.getAttribute("CommandId"));
+                        commands.remove(attribute(signal, "CommandId"));
                     }
                     reply = envelope(SHELL + "/SignalResponse", messageId, "<rsp:SignalResponse/>");
                 }
@@ -320,6 +321,18 @@ public final class FakeHyperVHost implements AutoCloseable {
     private static Element first(Document doc, String namespace, String name) {
         Node n = doc.getElementsByTagNameNS(namespace, name).item(0);
         return n instanceof Element e ? e : null;
+    }
+
+    /** An attribute by local name, whether the client qualified it with a namespace or not. */
+    private static String attribute(Element e, String localName) {
+        for (int i = 0; i < e.getAttributes().getLength(); i++) {
+            Node a = e.getAttributes().item(i);
+            String name = a.getLocalName() == null ? a.getNodeName() : a.getLocalName();
+            if (name.equals(localName)) {
+                return a.getNodeValue().trim();
+            }
+        }
+        return "";
     }
 
     private static String text(Document doc, String namespace, String name) {
