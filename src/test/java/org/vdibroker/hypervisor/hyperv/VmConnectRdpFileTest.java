@@ -118,8 +118,8 @@ class VmConnectRdpFileTest {
 
     private static String rdp(ConsoleAddress address) {
         Connection c = new Connection("rdp", address.host(), address.port(), "ticket-1", Instant.now().plusSeconds(60),
-                "alice", "pool-v", address.preconnectionBlob());
-        return ConnectionFiles.rdp(c, null);
+                "alice", "pool-v", null, address.preconnectionBlob());
+        return ConnectionFiles.rdp(c, null, org.vdibroker.protocol.ConnectionSettings.NONE).render();
     }
 
     private Path write(String file) throws Exception {
