@@ -13,14 +13,25 @@ import jakarta.enterprise.event.Observes;
 public class TooLargeProblem {
 
     void install(@Observes Router router) {
-        router.errorHandler(413, ctx -> {
-            if (ctx.response().ended()) {
-                return;
+        // a failure handler ahead of Quarkus' own (which answers 413 with an empty body); the error handler covers
+        // a 413 that reaches the router's end without any failure handler
+        router.route().order(Integer.MIN_VALUE).failureHandler(ctx -> {
+            if (ctx.statusCode() == 413 && !ctx.response().ended()) {
+                answer(ctx);
+            } else {
+                ctx.next();
             }
-            Problem problem = Problem.of(413, "payload-too-large", "Payload too large",
-                    "the body is larger than this broker accepts");
-            ctx.response().setStatusCode(413).putHeader("Content-Type", Problem.MEDIA_TYPE)
-                    .end(Json.encode(problem));
         });
+        router.errorHandler(413, ctx -> {
+            if (!ctx.response().ended()) {
+                answer(ctx);
+            }
+        });
+    }
+
+    private static void answer(io.vertx.ext.web.RoutingContext ctx) {
+        Problem problem = Problem.of(413, "payload-too-large", "Payload too large",
+                "the body is larger than this broker accepts");
+        ctx.response().setStatusCode(413).putHeader("Content-Type", Problem.MEDIA_TYPE).end(Json.encode(problem));
     }
 }
