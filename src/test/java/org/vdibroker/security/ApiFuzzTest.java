@@ -98,8 +98,7 @@ class ApiFuzzTest {
             if (value.isEmpty()) {
                 value = "x";
             }
-            path = path.replace("{" + p.name() + "}", URLEncoder.encode(value, StandardCharsets.UTF_8)
-                    .replace("+", "%20"));
+            path = path.replace("{" + p.name() + "}", urlPart(value));
         }
         RequestSpecification request = given().urlEncodingEnabled(false).config(RestAssuredConfig.config()
                 .httpClient(HttpClientConfig.httpClientConfig().setParam("http.socket.timeout", 20_000)));
@@ -108,7 +107,7 @@ class ApiFuzzTest {
             if (random.nextInt(3) > 0) {
                 String value = random.nextBoolean() ? sample(STRINGS, random) : String.valueOf(sample(NUMBERS, random));
                 query.append(query.isEmpty() ? "?" : "&").append(p.name()).append('=')
-                        .append(URLEncoder.encode(value, StandardCharsets.UTF_8));
+                        .append(urlPart(value));
             }
         }
         switch (op.audience()) {
@@ -225,6 +224,19 @@ class ApiFuzzTest {
 
     private static <T> T sample(Arbitrary<T> arbitrary, Random random) {
         return arbitrary.generator(100).next(random).value();
+    }
+
+    /**
+     * Percent-encoded, at most about 1000 characters: request lines over 4096 bytes are refused by Vert.x itself with
+     * a bare 414 before any broker code runs (documented in security.md), so longer ones test nothing of ours.
+     */
+    private static String urlPart(String value) {
+        String encoded = URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
+        while (encoded.length() > 1000) {
+            value = value.substring(0, value.length() / 2);
+            encoded = URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
+        }
+        return encoded.isEmpty() ? "x" : encoded;
     }
 
     private static String abbreviate(String text) {
