@@ -149,6 +149,12 @@ libvirt_demo_cleanup() {
         pool=""
         [ -n "$admin" ] && pool=$(libvirt_demo_api "$admin" GET "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL" 2>/dev/null || true)
         if [ -n "$pool" ]; then
+            # a desktop in use is never taken from its user: log its sessions off first
+            local session
+            for session in $(libvirt_demo_api "$admin" GET "/api/v1/admin/sessions?pool=$LIBVIRT_DEMO_POOL" 2>/dev/null |
+                grep -o '"id":"[^"]*"' | cut -d'"' -f4); do
+                libvirt_demo_api "$admin" POST "/api/v1/admin/sessions/$session/logoff" >/dev/null 2>&1 || true
+            done
             # sizes 0: the broker retires the desktops through the driver; then the pool can go
             pool=$(printf '%s' "$pool" | sed -e 's/"minSize":[0-9]*/"minSize":0/' -e 's/"spare":[0-9]*/"spare":0/' \
                 -e 's/"maxSize":[0-9]*/"maxSize":0/')
