@@ -83,14 +83,17 @@ libvirt_demo_register() {
         sleep 1
     done
     admin=$(libvirt_demo_token deskadmin deskadmin)
+    # capacity is a ceiling over what the whole host uses (the driver counts every VM and the host's own memory), so
+    # it is set high: the pool's maxSize of 1 is what bounds the demo. The banner guest ignores ACPI shutdown, so a
+    # short shutdown timeout makes refreshes and clean-up quick.
     libvirt_demo_api "$admin" POST /api/v1/admin/hypervisors "{
         \"id\": \"$LIBVIRT_DEMO_HYPERVISOR\", \"driver\": \"libvirt\", \"endpoint\": \"$LIBVIRT_URI\",
-        \"config\": {\"consoles\": \"vnc,spice\", \"consoleListen\": \"127.0.0.1\"},
-        \"capacity\": {\"vcpus\": 2, \"memoryMb\": 2048, \"maxDesktops\": 2}, \"concurrencyLimit\": 2 }" >/dev/null
+        \"config\": {\"consoles\": \"vnc,spice\", \"consoleListen\": \"127.0.0.1\", \"shutdownTimeoutMs\": \"2000\"},
+        \"capacity\": {\"vcpus\": 64, \"memoryMb\": 1000000, \"maxDesktops\": 2}, \"concurrencyLimit\": 2 }" >/dev/null
     libvirt_demo_api "$admin" POST /api/v1/admin/pools "{
         \"id\": \"$LIBVIRT_DEMO_POOL\", \"displayName\": \"Real desktop (libvirt)\", \"assignment\": \"floating\",
         \"minSize\": 1, \"spare\": 1, \"maxSize\": 1, \"protocols\": [\"spice\", \"vnc\"],
-        \"desktop\": {\"vcpus\": 1, \"memoryMb\": 64},
+        \"desktop\": {\"vcpus\": 1, \"memoryMb\": 128},
         \"templates\": [{\"hypervisorId\": \"$LIBVIRT_DEMO_HYPERVISOR\",
                          \"templateRef\": \"$LIBVIRT_DEMO_STORAGE/demo-base.img\"}],
         \"entitlements\": {\"groups\": [\"/vdi-users\"], \"users\": []} }" >/dev/null
@@ -139,25 +142,35 @@ OPENER
 }
 
 libvirt_demo_cleanup() {
-    local admin deadline
+    local admin deadline pool
     if alive "$broker_pid"; then
         log "removing pool $LIBVIRT_DEMO_POOL and hypervisor $LIBVIRT_DEMO_HYPERVISOR from the broker"
         admin=$(libvirt_demo_token deskadmin deskadmin 2>/dev/null || true)
+        pool=""
+        [ -n "$admin" ] && pool=$(libvirt_demo_api "$admin" GET "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL" 2>/dev/null || true)
+        if [ -n "$pool" ]; then
+            # a desktop in use is never taken from its user: log its sessions off first
+            local session
+            for session in $(libvirt_demo_api "$admin" GET "/api/v1/admin/sessions?pool=$LIBVIRT_DEMO_POOL" 2>/dev/null |
+                grep -o '"id":"[^"]*"' | cut -d'"' -f4); do
+                libvirt_demo_api "$admin" POST "/api/v1/admin/sessions/$session/logoff" >/dev/null 2>&1 || true
+            done
+            # sizes 0: the broker retires the desktops through the driver; then the pool can go
+            pool=$(printf '%s' "$pool" | sed -e 's/"minSize":[0-9]*/"minSize":0/' -e 's/"spare":[0-9]*/"spare":0/' \
+                -e 's/"maxSize":[0-9]*/"maxSize":0/')
+            libvirt_demo_api "$admin" PUT "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL" "$pool" >/dev/null ||
+                log "the broker did not accept pool $LIBVIRT_DEMO_POOL with size 0"
+            deadline=$((SECONDS + 90))
+            while ((SECONDS < deadline)) && libvirt_demo_api "$admin" GET \
+                "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL/desktops" 2>/dev/null | grep -q '"id"'; do
+                sleep 1
+            done
+            libvirt_demo_api "$admin" DELETE "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL" >/dev/null ||
+                log "the broker kept pool $LIBVIRT_DEMO_POOL"
+        fi
         if [ -n "$admin" ]; then
-            local pool
-            pool=$(libvirt_demo_api "$admin" GET "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL" 2>/dev/null || true)
-            if [ -n "$pool" ]; then
-                pool=$(printf '%s' "$pool" | sed -e 's/"minSize":[0-9]*/"minSize":0/' -e 's/"spare":[0-9]*/"spare":0/' \
-                    -e 's/"maxSize":[0-9]*/"maxSize":0/')
-                libvirt_demo_api "$admin" PUT "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL" "$pool" >/dev/null 2>&1 || true
-                deadline=$((SECONDS + 60))
-                while ((SECONDS < deadline)) && libvirt_demo_api "$admin" GET \
-                    "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL/desktops" 2>/dev/null | grep -q '"id"'; do
-                    sleep 1
-                done
-                libvirt_demo_api "$admin" DELETE "/api/v1/admin/pools/$LIBVIRT_DEMO_POOL" >/dev/null 2>&1 || true
-            fi
-            libvirt_demo_api "$admin" DELETE "/api/v1/admin/hypervisors/$LIBVIRT_DEMO_HYPERVISOR" >/dev/null 2>&1 || true
+            libvirt_demo_api "$admin" DELETE "/api/v1/admin/hypervisors/$LIBVIRT_DEMO_HYPERVISOR" >/dev/null 2>&1 ||
+                log "the broker kept hypervisor $LIBVIRT_DEMO_HYPERVISOR (or it was never registered)"
         fi
     fi
     # whatever the broker could not remove: only this demo's VMs (named <pool>-<8 hex digits>)

@@ -50,6 +50,7 @@ class LibvirtDemoIT {
         env.put("LIBVIRT_DEMO_STORAGE", storage);
         env.put("LIBVIRT_DEMO_OUT", out.toString());
         env.put("JAVA_HOME", System.getProperty("java.home"));
+        env.put("BROKER_DATA_DIR", out.resolve("data").toString()); // not the demo's ./data
         Path log = Path.of("target", "libvirt-demo-it-" + RUN + ".log").toAbsolutePath();
         ProcessBuilder pb = new ProcessBuilder("bash", "config/run-demo.sh", "--libvirt").redirectErrorStream(true)
                 .redirectOutput(log.toFile());
@@ -104,6 +105,8 @@ class LibvirtDemoIT {
         assertThat(virsh("list", "--all", "--name")).as("the demo's VMs removed").doesNotContain(pool + "-");
         assertThat(virsh("pool-list", "--all", "--name")).as("the demo's storage pool removed").doesNotContain(storage);
         assertThat(Path.of("/var/lib/libvirt/images", storage)).doesNotExist();
+        assertThat(Files.readString(log)).as("the broker removed its pool and hypervisor; log: " + log)
+                .contains("removing pool " + pool).doesNotContain("the broker kept", "did not accept", "removing VM");
     }
 
     /** Whether the screen shows the banner: the boot sector cleared it and printed one line at the top. */
