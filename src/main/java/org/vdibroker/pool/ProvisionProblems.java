@@ -80,7 +80,11 @@ public class ProvisionProblems {
 
     /** A failed provision or start; the kind is read from the hypervisor's message. */
     public void failed(String poolId, String error, int failures, String nextAttempt) {
-        blocked(poolId, classify(error), error + " (" + failures + " failure(s) in a row; next attempt not before "
+        String kind = classify(error);
+        if ("failing".equals(kind) && failures < 2) {
+            return; // one failure of unknown cause may be passing: shown from the second in a row
+        }
+        blocked(poolId, kind, error + " (" + failures + " failure(s) in a row; next attempt not before "
                 + nextAttempt + ")", failures);
     }
 

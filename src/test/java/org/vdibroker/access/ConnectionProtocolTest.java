@@ -25,6 +25,9 @@ import org.vdibroker.testsupport.Tokens;
 @QuarkusTest
 class ConnectionProtocolTest {
 
+    @jakarta.inject.Inject
+    org.vdibroker.hypervisor.simulator.SimulatorControl simulator;
+
     @Test
     void eachConnectionUsesTheProtocolAskedForAmongThoseThePoolOffers() {
         Api.simulator("sim-proto", 10, 50, 50);
@@ -70,6 +73,23 @@ class ConnectionProtocolTest {
                 "session-ended");
         problem(given().auth().oauth2(token).get("/api/v1/me/sessions/" + id + "/connection.vv"), 409,
                 "session-ended");
+    }
+
+    @Test
+    void aHypervisorThatDoesNotAnswerIsNamedAsSuch() {
+        Api.simulator("sim-silent", 10, 50, 50);
+        Api.createPool(Api.pool("silent", "floating", 1, 1, 2, "sim-silent", List.of("/engineering")));
+        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("silent", "READY") >= 1);
+        String token = Tokens.user("sam", "/engineering");
+        String id = given().auth().oauth2(token).contentType(ContentType.JSON).body("{\"protocol\":\"vnc\"}")
+                .post("/api/v1/me/pools/silent/desktop").then().statusCode(200).extract().jsonPath().getString("id");
+        simulator.setUnreachable("sim-silent", true);
+        try {
+            problem(given().auth().oauth2(token).post("/api/v1/me/sessions/" + id + "/connection"), 503,
+                    "hypervisor-unavailable");
+        } finally {
+            simulator.setUnreachable("sim-silent", false);
+        }
     }
 
     private static void problem(Response r, int status, String type) {
