@@ -103,7 +103,7 @@ class BrowserDesktopIT {
             given().auth().oauth2(admin).delete("/api/v1/admin/hypervisors/kvm-web");
         } finally {
             for (var d : host.listAllDomains(0)) {
-                if (d.getName().startsWith("kvm-web")) {
+                if (d.getName().startsWith("web-desk-")) {
                     if (d.isActive() == 1) {
                         d.destroy();
                     }
