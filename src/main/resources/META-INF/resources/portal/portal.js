@@ -94,7 +94,7 @@ async function track(session, pool) {
   if (session.state === 'QUEUED' || session.state === 'PROVISIONING') {
     stopFollowing = follow(`/api/v1/me/sessions/${session.id}/events`, (s) => render(s, pool));
   }
-  await showSessions();
+  await refresh();
 }
 
 async function protocolsOf(pool, session) {

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.function.Function;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -62,7 +63,7 @@ public final class Browser implements AutoCloseable {
     }
 
     public WebElement await(By by, Duration timeout) {
-        return new WebDriverWait(driver, timeout).until(d -> {
+        return new WebDriverWait(driver, timeout).ignoring(StaleElementReferenceException.class).until(d -> {
             List<WebElement> found = d.findElements(by);
             return found.stream().filter(WebElement::isDisplayed).findFirst().orElse(null);
         });
@@ -73,7 +74,8 @@ public final class Browser implements AutoCloseable {
     }
 
     public <T> T until(Duration timeout, Function<WebDriver, T> condition) {
-        return new WebDriverWait(driver, timeout).until(condition);
+        // the page may be replaced (a redirect back from Keycloak) between finding an element and reading it
+        return new WebDriverWait(driver, timeout).ignoring(StaleElementReferenceException.class).until(condition);
     }
 
     public void click(By by) {

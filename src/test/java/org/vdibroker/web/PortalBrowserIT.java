@@ -52,7 +52,7 @@ class PortalBrowserIT {
 
             browser.click(By.cssSelector("[data-connect='demo']"));
             browser.until(Duration.ofSeconds(60), d -> List.of("READY", "CONNECTED")
-                    .contains(d.findElement(By.id("progress-status")).getAttribute("data-state")));
+                    .contains(String.valueOf(d.findElement(By.id("progress-status")).getAttribute("data-state"))));
             assertThat(browser.driver().findElement(By.id("progress-status")).getText())
                     .isEqualTo("Your desktop is ready.");
             browser.await(By.id("download-vv"));
