@@ -273,6 +273,7 @@ public interface BrokerConfig {
             @WithDefault("5")
             int eventStreams();
 
+            /** The sliding window the per-user request and ticket limits count in. */
             @WithDefault("1m")
             Duration window();
         }

@@ -1,9 +1,9 @@
 package org.vdibroker.console;
 
 /** Where the console WebSocket listens. */
-final class ConsolePath {
+public final class ConsolePath {
 
-    static final String PATH = "/api/v1/console/websocket";
+    public static final String PATH = "/api/v1/console/websocket";
 
     private ConsolePath() {
     }

@@ -34,6 +34,8 @@ public class ReadinessCheck implements HealthCheck {
 
     @Inject
     org.vdibroker.pool.ProvisionProblems provisionProblems;
+
+    @Inject
     HypervisorRegistry hypervisors;
 
     @Inject

@@ -2,7 +2,6 @@ package org.vdibroker.protocol;
 
 import java.io.Serializable;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * A pool's settings for the files clients open, by file: {@code rdp} (names as in a {@code .rdp} file, e.g.
@@ -14,8 +13,22 @@ public record ConnectionSettings(Map<String, String> rdp, Map<String, String> vv
     public static final ConnectionSettings NONE = new ConnectionSettings(Map.of(), Map.of());
 
     public ConnectionSettings {
-        // sorted copies: equal settings compare equal and render in a stable order
-        rdp = rdp == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(rdp));
-        vv = vv == null ? Map.of() : java.util.Collections.unmodifiableMap(new TreeMap<>(vv));
+        // immutable copies (the cluster's marshaller admits them); a null value means "not set". The files are
+        // written in the schema's order, not the map's.
+        rdp = copy(rdp);
+        vv = copy(vv);
+    }
+
+    private static Map<String, String> copy(Map<String, String> settings) {
+        if (settings == null) {
+            return Map.of();
+        }
+        Map<String, String> set = new java.util.HashMap<>();
+        settings.forEach((k, v) -> {
+            if (k != null && v != null) {
+                set.put(k, v);
+            }
+        });
+        return Map.copyOf(set);
     }
 }

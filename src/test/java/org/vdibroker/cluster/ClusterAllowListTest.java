@@ -104,6 +104,12 @@ class ClusterAllowListTest {
         if (type == boolean.class || type == Boolean.class) {
             return true;
         }
+        if (type == double.class || type == Double.class) {
+            return 1.5;
+        }
+        if (type == Object.class || type == java.io.Serializable.class) {
+            return "x";
+        }
         if (type == Instant.class) {
             return Instant.parse("2026-12-04T05:00:00Z");
         }
