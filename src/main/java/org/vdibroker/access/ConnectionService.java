@@ -14,6 +14,7 @@ import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorException;
+import org.vdibroker.hypervisor.HypervisorHealth;
 import org.vdibroker.hypervisor.HypervisorRegistry;
 import org.vdibroker.hypervisor.SupportsConsoleTicket;
 import org.vdibroker.hypervisor.SupportsConsoleUrl;
@@ -46,6 +47,9 @@ public class ConnectionService {
     @Inject
     TicketService tickets;
 
+    @Inject
+    HypervisorHealth health;
+
     /** A connection and the protocols the same desktop can serve right now (the pool's, in its order). */
     public record Issued(Connection connection, List<String> servable) {
     }
@@ -67,15 +71,17 @@ public class ConnectionService {
                     chosen);
             CompletionStage<Void> password = CompletableFuture.completedFuture(null);
             if (!"rdp".equals(chosen) && target.driver instanceof SupportsConsoleTicket consoles) {
-                password = consoles.setConsolePassword(target.desktop.vmRef(), chosen, ticket.ticket(),
-                        ticket.expiresAt());
+                password = guarded(target, () -> consoles.setConsolePassword(target.desktop.vmRef(), chosen,
+                        ticket.ticket(), ticket.expiresAt()));
             }
             // a console opened through a link of the hypervisor's own (vSphere's vmrc://) carries its own ticket
             CompletionStage<String> link = CompletableFuture.completedFuture(null);
             if (target.driver instanceof SupportsConsoleUrl links && links.consoleUrlProtocols().contains(chosen)) {
-                link = password.thenCompose(x -> links.consoleUrl(target.desktop.vmRef(), chosen));
+                link = password.thenCompose(x -> guarded(target, () -> links.consoleUrl(target.desktop.vmRef(),
+                        chosen)));
             }
-            return password.thenCompose(x -> target.driver.consoleAddress(target.desktop.vmRef(), chosen))
+            return password.thenCompose(x -> guarded(target,
+                    () -> target.driver.consoleAddress(target.desktop.vmRef(), chosen)))
                     .thenCombine(link, (address, href) -> new Issued(new Connection(chosen, address.host(),
                             address.port(), ticket.ticket(), ticket.expiresAt(), session.user(),
                             target.desktop.name(), href, address.preconnectionBlob()), servable));
@@ -93,6 +99,18 @@ public class ConnectionService {
     }
 
     private record Target(Pool pool, DesktopState desktop, HypervisorDriver driver) {
+    }
+
+    /**
+     * Every call to the hypervisor, optional abilities included, goes through its breaker and timeout; while the
+     * breaker is open (the hypervisor stopped answering) the user is told so at once.
+     */
+    private <T> CompletionStage<T> guarded(Target t, java.util.function.Supplier<CompletionStage<T>> call) {
+        if (health.breakerOpen(t.desktop.hypervisorId())) {
+            return CompletableFuture.failedFuture(new ProblemException(503, "hypervisor-unavailable",
+                    "Hypervisor unavailable", "the desktop's hypervisor did not answer; try again shortly"));
+        }
+        return health.guard(t.desktop.hypervisorId(), call);
     }
 
     /** The session's pool, desktop and driver; refuses an ended session, one without desktop, or a protocol the pool does not offer. */
@@ -124,7 +142,7 @@ public class ConnectionService {
     private CompletionStage<List<String>> servable(Target t) {
         CompletionStage<Boolean> rdp = CompletableFuture.completedFuture(true);
         if (t.pool.protocols().contains("rdp") && t.driver instanceof SupportsGuestIp ips) {
-            rdp = ips.guestIp(t.desktop.vmRef()).thenApply(Optional::isPresent);
+            rdp = guarded(t, () -> ips.guestIp(t.desktop.vmRef())).thenApply(Optional::isPresent);
         }
         return rdp.thenApply(hasAddress -> {
             List<String> servable = new ArrayList<>();

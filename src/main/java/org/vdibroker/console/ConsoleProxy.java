@@ -25,7 +25,7 @@ import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.hypervisor.ConsoleAddress;
 import org.vdibroker.hypervisor.HypervisorDriver;
-import org.vdibroker.hypervisor.HypervisorRegistry;
+import org.vdibroker.hypervisor.HypervisorHealth;
 import org.vdibroker.protocol.TicketService;
 import org.vdibroker.protocol.TicketState;
 import org.vdibroker.session.SessionState;
@@ -55,7 +55,7 @@ public class ConsoleProxy {
     DesktopService desktops;
 
     @Inject
-    HypervisorRegistry hypervisors;
+    HypervisorHealth hypervisors; // guarded drivers: breaker and timeout on every call
 
     @Inject
     BrokerConfig config;
@@ -170,7 +170,7 @@ public class ConsoleProxy {
                         "the session's desktop is gone"));
         HypervisorDriver driver = hypervisors.driver(desktop.hypervisorId())
                 .orElseThrow(() -> new Refusal(503, "desktop-unavailable", "Desktop unavailable",
-                        "the desktop's hypervisor is not connected"));
+                        "the desktop's hypervisor is not connected or does not answer"));
         AtomicInteger count = openPerUser.computeIfAbsent(state.user(), u -> new AtomicInteger());
         if (count.incrementAndGet() > config.console().maxConnectionsPerUser()) {
             count.decrementAndGet();

@@ -11,7 +11,7 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
 /**
  * A driver whose every call goes through its hypervisor's circuit breaker and timeout, and tells
  * {@link HypervisorHealth} whether the hypervisor answered. Failures always come out as {@link HypervisorException}.
- * Only the base contract: callers that need an optional ability use the registry's driver.
+ * Only the base contract: calls of an optional ability go through {@link HypervisorHealth#guard}.
  */
 final class GuardedDriver implements HypervisorDriver {
 
@@ -25,47 +25,47 @@ final class GuardedDriver implements HypervisorDriver {
 
     @Override
     public CompletionStage<HostUsage> usage() {
-        return guarded(delegate::usage);
+        return guarded(tracker, delegate::usage);
     }
 
     @Override
     public CompletionStage<List<VmInfo>> listVms(String namePrefix) {
-        return guarded(() -> delegate.listVms(namePrefix));
+        return guarded(tracker, () -> delegate.listVms(namePrefix));
     }
 
     @Override
     public CompletionStage<TaskRef> provision(ProvisionSpec spec) {
-        return guarded(() -> delegate.provision(spec));
+        return guarded(tracker, () -> delegate.provision(spec));
     }
 
     @Override
     public CompletionStage<TaskRef> powerOn(String vmRef) {
-        return guarded(() -> delegate.powerOn(vmRef));
+        return guarded(tracker, () -> delegate.powerOn(vmRef));
     }
 
     @Override
     public CompletionStage<TaskRef> powerOff(String vmRef) {
-        return guarded(() -> delegate.powerOff(vmRef));
+        return guarded(tracker, () -> delegate.powerOff(vmRef));
     }
 
     @Override
     public CompletionStage<TaskRef> revert(String vmRef) {
-        return guarded(() -> delegate.revert(vmRef));
+        return guarded(tracker, () -> delegate.revert(vmRef));
     }
 
     @Override
     public CompletionStage<TaskRef> delete(String vmRef) {
-        return guarded(() -> delegate.delete(vmRef));
+        return guarded(tracker, () -> delegate.delete(vmRef));
     }
 
     @Override
     public CompletionStage<TaskStatus> pollTask(TaskRef task) {
-        return guarded(() -> delegate.pollTask(task));
+        return guarded(tracker, () -> delegate.pollTask(task));
     }
 
     @Override
     public CompletionStage<ConsoleAddress> consoleAddress(String vmRef, String protocol) {
-        return guarded(() -> delegate.consoleAddress(vmRef, protocol));
+        return guarded(tracker, () -> delegate.consoleAddress(vmRef, protocol));
     }
 
     /** The driver belongs to the registry, which closes it. */
@@ -73,7 +73,8 @@ final class GuardedDriver implements HypervisorDriver {
     public void close() {
     }
 
-    private <T> CompletionStage<T> guarded(Supplier<CompletionStage<T>> call) {
+    /** One call through the hypervisor's breaker and timeout, telling the tracker whether it was answered. */
+    static <T> CompletionStage<T> guarded(HypervisorHealth.Tracker tracker, Supplier<CompletionStage<T>> call) {
         CompletionStage<T> stage;
         try {
             stage = tracker.guard.get(call, new TypeLiteral<CompletionStage<T>>() {
@@ -92,13 +93,13 @@ final class GuardedDriver implements HypervisorDriver {
             if (cause == null) {
                 result.complete(value);
             } else {
-                result.completeExceptionally(translate(cause));
+                result.completeExceptionally(translate(tracker, cause));
             }
         });
         return result;
     }
 
-    private HypervisorException translate(Throwable cause) {
+    private static HypervisorException translate(HypervisorHealth.Tracker tracker, Throwable cause) {
         String id = tracker.hypervisorId;
         if (cause instanceof HypervisorException he) {
             return he;

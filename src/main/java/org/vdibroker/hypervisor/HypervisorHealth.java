@@ -66,6 +66,15 @@ public class HypervisorHealth {
         return registry.driver(hypervisorId).map(raw -> new GuardedDriver(raw, tracker));
     }
 
+    /**
+     * Runs one call of an optional ability (console ticket, guest address, console link) through the hypervisor's
+     * circuit breaker and timeout, like every call of {@link #driver}'s.
+     */
+    public <T> java.util.concurrent.CompletionStage<T> guard(String hypervisorId,
+            java.util.function.Supplier<java.util.concurrent.CompletionStage<T>> call) {
+        return GuardedDriver.guarded(tracker(hypervisorId), call);
+    }
+
     /** Whether the circuit breaker of the hypervisor is open: recent calls failed and new ones are refused. */
     public boolean breakerOpen(String hypervisorId) {
         return tracker(hypervisorId).breaker == CircuitBreakerState.OPEN;
