@@ -311,7 +311,7 @@ public class PoolManager {
             Optional<Pool.Template> where = placement.choose(pool);
             if (where.isEmpty()) {
                 LOG.debugf("Pool %s: no hypervisor has room for another desktop", pool.id());
-                placement.whyNot(pool).ifPresent(p -> problems.blocked(pool.id(), p.kind(), p.detail(), 0));
+                placement.whyNot(pool).ifPresent(p -> problems.noRoom(pool.id(), p));
                 return;
             }
             if (i == 0) {

@@ -38,7 +38,17 @@ public class ProvisionProblems {
     @Inject
     MeterRegistry meters;
 
+    @Inject
+    org.vdibroker.BrokerConfig config;
+
     Clock clock = Clock.systemUTC();
+
+    /**
+     * Pools whose placement found no room, since when (seen on this node, the pool's manager). A pool that is full
+     * for a moment while desktops turn over is not a problem: it is reported once it lasts five pool-manager ticks,
+     * so a busy pool does not flood the log and the audit with cannot-provision / recovered pairs.
+     */
+    private final Map<String, java.time.Instant> noRoomSince = new ConcurrentHashMap<>();
 
     private Cache<String, ProvisionProblem> problems;
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
@@ -78,6 +88,14 @@ public class ProvisionProblems {
         }
     }
 
+    /** Placement found no room for the pool's next desktop: reported when that lasts (see {@link #noRoomSince}). */
+    public void noRoom(String poolId, ProvisionProblem problem) {
+        java.time.Instant first = noRoomSince.computeIfAbsent(poolId, k -> clock.instant());
+        if (!clock.instant().isBefore(first.plus(config.poolManager().interval().multipliedBy(5)))) {
+            blocked(poolId, problem.kind(), problem.detail(), 0);
+        }
+    }
+
     /** A failed provision or start; the kind is read from the hypervisor's message. */
     public void failed(String poolId, String error, int failures, String nextAttempt) {
         String kind = classify(error);
@@ -90,6 +108,9 @@ public class ProvisionProblems {
 
     /** Clears the problem of the pool; with {@code onlyKind}, only a problem of that kind. */
     public void cleared(String poolId, String onlyKind) {
+        if (onlyKind == null || "no-capacity".equals(onlyKind) || "no-hypervisor".equals(onlyKind)) {
+            noRoomSince.remove(poolId);
+        }
         ProvisionProblem before = problems.get(poolId);
         if (before == null || (onlyKind != null && !onlyKind.equals(before.kind()))) {
             return;
