@@ -35,6 +35,14 @@ record ApiOperations(JsonNode document, List<Operation> operations) {
             if (path.startsWith("/api/v1/login")) {
                 return PUBLIC;
             }
+            // the browser console: a user's own sessions, like /api/v1/me/...
+            if (path.startsWith("/api/v1/console/")) {
+                return USER;
+            }
+            // the portal, kiosk and console pages are shells without data: the API calls they make check the roles
+            if (!path.startsWith("/api/")) {
+                return PUBLIC;
+            }
             // anything else under /api must be classified here deliberately; until then it counts as admin-only
             return ADMIN;
         }
