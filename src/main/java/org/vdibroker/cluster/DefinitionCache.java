@@ -4,7 +4,9 @@ import java.io.Serializable;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 import org.infinispan.Cache;
+import org.jboss.logging.Logger;
 
 /**
  * Admin definitions (hypervisors, pools with their templates and entitlements) copied from the database into a
@@ -17,10 +19,41 @@ public final class DefinitionCache<V extends Serializable> {
     public record Versioned<V extends Serializable>(long version, V value) implements Serializable {
     }
 
+    /** What a node serves after a refresh round, and where it came from. */
+    public record Round<V extends Serializable>(Map<String, Versioned<V>> definitions, DefinitionSource source) {
+    }
+
+    private static final Logger LOG = Logger.getLogger(DefinitionCache.class);
+
     private final Cache<String, Versioned<V>> cache;
 
     public DefinitionCache(Cache<String, Versioned<V>> cache) {
         this.cache = Objects.requireNonNull(cache);
+    }
+
+    /**
+     * One round of a node's registry: reads the database and publishes what it read (database first, then the
+     * cache); when the database does not answer, serves what the cluster holds. {@code what} names the definitions
+     * in the log ("hypervisor", "pool"); {@code previous} is the last round's source, so an outage is logged once.
+     */
+    public Round<V> refresh(String what, DefinitionSource previous, Supplier<Map<String, Versioned<V>>> readDatabase) {
+        Map<String, Versioned<V>> before = snapshot();
+        Map<String, Versioned<V>> current;
+        try {
+            current = readDatabase.get();
+        } catch (RuntimeException databaseDown) {
+            if (previous != DefinitionSource.CLUSTER) {
+                LOG.warnf("Definitions of %ss served from the cluster's cache (%d), the database does not answer: %s",
+                        what, before.size(), databaseDown.getMessage());
+            }
+            return new Round<>(before, DefinitionSource.CLUSTER);
+        }
+        try {
+            publish(before, current);
+        } catch (RuntimeException e) {
+            LOG.warnf("Definitions of %ss not published to the cluster: %s", what, e.getMessage());
+        }
+        return new Round<>(current, DefinitionSource.DATABASE);
     }
 
     /** What the cluster holds now (a copy). */

@@ -99,34 +99,17 @@ public class HypervisorRegistry {
      * if the database does not answer, takes them from the cluster's cache instead.
      */
     public void reload() {
-        DefinitionCache<HypervisorCacheEntry> cache = definitions();
-        Map<String, Versioned<HypervisorCacheEntry>> before = cache.snapshot();
-        Map<String, Versioned<HypervisorCacheEntry>> current;
-        try {
-            current = QuarkusTransaction.requiringNew().call(() -> {
-                Map<String, Versioned<HypervisorCacheEntry>> read = new HashMap<>();
-                for (HypervisorEntity e : database.session()
-                        .createSelectionQuery("from HypervisorEntity", HypervisorEntity.class).getResultList()) {
-                    read.put(e.id, new Versioned<>(e.version, HypervisorCacheEntry.of(e)));
-                }
-                return read;
-            });
-        } catch (RuntimeException databaseDown) {
-            if (source != DefinitionSource.CLUSTER) {
-                LOG.warnf("Hypervisors served from the cluster's definitions cache (%d), the database does not"
-                        + " answer: %s", before.size(), databaseDown.getMessage());
-            }
-            source = DefinitionSource.CLUSTER;
-            use(before);
-            return;
-        }
-        try {
-            cache.publish(before, current);
-        } catch (RuntimeException e) {
-            LOG.warnf("Hypervisor definitions not published to the cluster: %s", e.getMessage());
-        }
-        source = DefinitionSource.DATABASE;
-        use(current);
+        DefinitionCache.Round<HypervisorCacheEntry> round = definitions().refresh("hypervisor", source,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
+                    Map<String, Versioned<HypervisorCacheEntry>> read = new HashMap<>();
+                    for (HypervisorEntity e : database.session()
+                            .createSelectionQuery("from HypervisorEntity", HypervisorEntity.class).getResultList()) {
+                        read.put(e.id, new Versioned<>(e.version, HypervisorCacheEntry.of(e)));
+                    }
+                    return read;
+                }));
+        source = round.source();
+        use(round.definitions());
     }
 
     private void use(Map<String, Versioned<HypervisorCacheEntry>> current) {

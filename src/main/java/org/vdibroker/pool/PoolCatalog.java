@@ -60,34 +60,17 @@ public class PoolCatalog {
 
     /** Reads the pools from the database and publishes them (database first, then the cache), or takes the cache's. */
     public void reload() {
-        DefinitionCache<Pool> cache = definitions();
-        Map<String, Versioned<Pool>> before = cache.snapshot();
-        Map<String, Versioned<Pool>> current;
-        try {
-            current = QuarkusTransaction.requiringNew().call(() -> {
-                Map<String, Versioned<Pool>> read = new HashMap<>();
-                for (PoolEntity e : database.session().createSelectionQuery("from PoolEntity", PoolEntity.class)
-                        .getResultList()) {
-                    read.put(e.id, new Versioned<>(e.version, Pool.of(e)));
-                }
-                return read;
-            });
-        } catch (RuntimeException databaseDown) {
-            if (source != DefinitionSource.CLUSTER) {
-                LOG.warnf("Pools served from the cluster's definitions cache (%d), the database does not answer: %s",
-                        before.size(), databaseDown.getMessage());
-            }
-            source = DefinitionSource.CLUSTER;
-            use(before);
-            return;
-        }
-        try {
-            cache.publish(before, current);
-        } catch (RuntimeException e) {
-            LOG.warnf("Pool definitions not published to the cluster: %s", e.getMessage());
-        }
-        source = DefinitionSource.DATABASE;
-        use(current);
+        DefinitionCache.Round<Pool> round = definitions().refresh("pool", source,
+                () -> QuarkusTransaction.requiringNew().call(() -> {
+                    Map<String, Versioned<Pool>> read = new HashMap<>();
+                    for (PoolEntity e : database.session().createSelectionQuery("from PoolEntity", PoolEntity.class)
+                            .getResultList()) {
+                        read.put(e.id, new Versioned<>(e.version, Pool.of(e)));
+                    }
+                    return read;
+                }));
+        source = round.source();
+        use(round.definitions());
     }
 
     private void use(Map<String, Versioned<Pool>> current) {
