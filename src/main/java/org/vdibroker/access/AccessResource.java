@@ -64,13 +64,10 @@ public class AccessResource {
     ConnectionFileService files;
 
     @Inject
-    PoolCatalog catalog;
+    PoolCatalog pools;
 
     @Inject
     BrokerConfig config;
-
-    @Inject
-    org.vdibroker.pool.PoolCatalog pools;
 
     @Inject
     org.vdibroker.pool.ProvisionProblems provisionProblems;
@@ -234,7 +231,7 @@ public class AccessResource {
 
     /** The file settings of the session's pool; the defaults when the pool is gone. */
     private ConnectionSettings settingsOf(SessionState session) {
-        return catalog.get(session.poolId()).map(Pool::connectionSettings).orElse(ConnectionSettings.NONE);
+        return pools.get(session.poolId()).map(Pool::connectionSettings).orElse(ConnectionSettings.NONE);
     }
 
     /** The caller's session; another user's is reported exactly like a missing one. */
