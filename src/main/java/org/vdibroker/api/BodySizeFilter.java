@@ -5,11 +5,21 @@ import jakarta.inject.Provider;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.ext.ReaderInterceptor;
+import jakarta.ws.rs.ext.ReaderInterceptorContext;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 import org.vdibroker.BrokerConfig;
 
-/** Refuses bodies over {@code broker.requests.max-body-bytes} with 413 problem+json before they are read. */
-public class BodySizeFilter {
+/**
+ * Refuses bodies over {@code broker.requests.max-body-bytes} with 413 problem+json. A declared Content-Length is
+ * checked before anything is read; a chunked body (no Content-Length) is counted as it is read into an entity. The
+ * HTTP layer's own cap ({@code quarkus.http.limits.max-body-size}) stops chunked bodies far past the limit earlier,
+ * with a bare 413.
+ */
+@jakarta.ws.rs.ext.Provider
+public class BodySizeFilter implements ReaderInterceptor {
 
     // a provider: filters are created before run-time configuration mappings exist
     @Inject
@@ -17,18 +27,31 @@ public class BodySizeFilter {
 
     @ServerRequestFilter(preMatching = true)
     public Response limit(ContainerRequestContext context) {
-        BrokerConfig config = configs.get();
+        long max = configs.get().requests().maxBodyBytes();
         String length = context.getHeaderString(HttpHeaders.CONTENT_LENGTH);
         boolean tooLarge;
         try {
-            tooLarge = length != null && Long.parseLong(length.trim()) > config.requests().maxBodyBytes();
+            tooLarge = length != null && Long.parseLong(length.trim()) > max;
         } catch (NumberFormatException e) {
             throw ProblemException.invalid("Content-Length is not a number");
         }
-        if (tooLarge) {
-            return Problem.of(413, "payload-too-large", "Payload too large",
-                    "the body is larger than " + config.requests().maxBodyBytes() + " bytes").toResponse();
+        return tooLarge ? tooLarge(max).toResponse() : null; // null: go on
+    }
+
+    /** Reads at most one byte past the limit, so a chunked body over it is refused before it is parsed. */
+    @Override
+    public Object aroundReadFrom(ReaderInterceptorContext context) throws IOException {
+        long max = configs.get().requests().maxBodyBytes();
+        byte[] body = context.getInputStream().readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        if (body.length > max) {
+            Problem problem = tooLarge(max);
+            throw new ProblemException(problem.status(), "payload-too-large", problem.title(), problem.detail());
         }
-        return null; // go on
+        context.setInputStream(new ByteArrayInputStream(body));
+        return context.proceed();
+    }
+
+    private static Problem tooLarge(long max) {
+        return Problem.of(413, "payload-too-large", "Payload too large", "the body is larger than " + max + " bytes");
     }
 }

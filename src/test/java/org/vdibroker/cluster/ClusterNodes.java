@@ -51,18 +51,21 @@ public final class ClusterNodes implements AutoCloseable {
 
     /** Starts {@code count} nodes at once (as a scheduler starting a cluster would) against the given database. */
     public static ClusterNodes start(String name, int count, String jdbcUrl) {
-        return new ClusterNodes(name, count, jdbcUrl, 20000, 40000);
+        return new ClusterNodes(name, count, jdbcUrl, 10000, 15000);
     }
 
     /**
-     * As {@link #start(String, int, String)}, with JGroups ports taken from [clusterPortFrom, clusterPortTo) instead
-     * of [20000, 40000), so test classes that may run at the same time on one machine keep to separate port ranges.
+     * As {@link #start(String, int, String)}, with the nodes' HTTP and JGroups ports taken from [portFrom, portTo)
+     * instead of [10000, 15000), so test classes that may run at the same time on one machine keep to separate
+     * ranges. The range must lie outside the kernel's ephemeral range: a port found free there can be taken by any
+     * outgoing connection (JDBC, JGroups) in the seconds before the node binds it, and the node then fails to start.
      */
-    public static ClusterNodes start(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo) {
-        return new ClusterNodes(name, count, jdbcUrl, clusterPortFrom, clusterPortTo);
+    public static ClusterNodes start(String name, int count, String jdbcUrl, int portFrom, int portTo) {
+        return new ClusterNodes(name, count, jdbcUrl, portFrom, portTo);
     }
 
     private ClusterNodes(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo) {
+        refuseEphemeral(clusterPortFrom, clusterPortTo);
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run `mvn verify` (it packages before the *IT tests)");
         }
@@ -72,15 +75,24 @@ public final class ClusterNodes implements AutoCloseable {
         new SecureRandom().nextBytes(key);
         this.secretsKey = Base64.getEncoder().encodeToString(key);
         List<Integer> clusterPorts = new ArrayList<>();
+        List<Integer> taken = new ArrayList<>();
         for (int i = 0; i < count; i++) {
-            clusterPorts.add(freeClusterPort(clusterPorts, clusterPortFrom, clusterPortTo));
+            int port = freeClusterPort(taken, clusterPortFrom, clusterPortTo);
+            clusterPorts.add(port);
+            taken.add(port);
+        }
+        List<Integer> httpPorts = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int port = freeClusterPort(taken, clusterPortFrom, clusterPortTo);
+            httpPorts.add(port);
+            taken.add(port);
         }
         this.initialHosts = clusterPorts.stream().map(p -> "127.0.0.1[" + p + "]").collect(Collectors.joining(","));
         try {
             Files.createDirectories(logDir);
             deletePreviousRun(); // a node's outbox journal from an earlier run would be replayed
             for (int i = 0; i < count; i++) {
-                nodes.add(launch(i + 1, freePort(), clusterPorts.get(i)));
+                nodes.add(launch(i + 1, httpPorts.get(i), clusterPorts.get(i)));
             }
         } catch (IOException | RuntimeException e) {
             close();
@@ -174,21 +186,36 @@ public final class ClusterNodes implements AutoCloseable {
         return new Node(index, httpPort, clusterPort, builder.start(), log);
     }
 
-    /** Waits until every node is ready and sees {@code members} members; fails with the nodes' log tails if not. */
+    /**
+     * Waits until every node is ready and sees {@code members} members; fails at once if a node exits, and with every
+     * node's state and log tail on time-out (the node at fault is often not the one that was asked).
+     */
     public void awaitMembers(int members, Duration timeout) {
         Instant deadline = Instant.now().plus(timeout);
         for (Node node : nodes) {
             while (members(node) != members) {
-                if (!node.process().isAlive()) {
-                    throw new AssertionError("node " + node.index() + " exited:\n" + tail(node));
+                for (Node any : nodes) {
+                    if (!any.process().isAlive()) {
+                        throw new AssertionError("node " + any.index() + " exited with "
+                                + any.process().exitValue() + ":\n" + tail(any) + everyTail());
+                    }
                 }
                 if (Instant.now().isAfter(deadline)) {
                     throw new AssertionError("node " + node.index() + " does not see " + members + " members but "
-                            + members(node) + ":\n" + tail(node));
+                            + members(node) + everyTail());
                 }
                 sleep(500);
             }
         }
+    }
+
+    private String everyTail() {
+        StringBuilder logs = new StringBuilder();
+        for (Node node : nodes) {
+            logs.append("\n--- node ").append(node.index()).append(node.process().isAlive() ? " (running)" : " (exited)")
+                    .append('\n').append(tail(node));
+        }
+        return logs.toString();
     }
 
     /** Cluster members a node reports in its readiness check; -1 while it does not answer or is not ready. */
@@ -247,9 +274,18 @@ public final class ClusterNodes implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
+    /** Fails when [from, to) meets the kernel's ephemeral port range (see {@link #start(String, int, String, int, int)}). */
+    private static void refuseEphemeral(int from, int to) {
+        try {
+            String[] range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            int low = Integer.parseInt(range[0]);
+            int high = Integer.parseInt(range[1]);
+            if (from <= high && to > low) {
+                throw new IllegalArgumentException("ports [" + from + ", " + to + ") meet the ephemeral range " + low
+                        + "-" + high + " (net.ipv4.ip_local_port_range)");
+            }
+        } catch (IOException e) {
+            // not Linux: nothing to check against
         }
     }
 

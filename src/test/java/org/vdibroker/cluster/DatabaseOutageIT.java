@@ -53,8 +53,8 @@ class DatabaseOutageIT {
     @BeforeAll
     void startCluster() {
         postgres = RestartablePostgres.start();
-        // JGroups ports apart from ClusterIT's (20000-40000) and FailoverIT's (41000-51000), should they run at once
-        cluster = ClusterNodes.start("DatabaseOutageIT", 3, postgres.jdbcUrl(), 52000, 62000);
+        // ports apart from ClusterIT's (10000-15000) and FailoverIT's (15000-20000), should they run at once
+        cluster = ClusterNodes.start("DatabaseOutageIT", 3, postgres.jdbcUrl(), 20000, 25000);
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
                 .build();
         clients = Executors.newFixedThreadPool(32);

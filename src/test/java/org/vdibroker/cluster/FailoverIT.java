@@ -68,9 +68,9 @@ class FailoverIT {
     @BeforeAll
     void startCluster() throws IOException {
         postgres = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1").start();
-        // JGroups ports apart from ClusterIT's (20000-40000), should both run at once
+        // ports apart from ClusterIT's (10000-15000), should both run at once
         cluster = ClusterNodes.start("FailoverIT", 3,
-                "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", 41000, 51000);
+                "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", 15000, 20000);
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
                 .build();
         clients = Executors.newFixedThreadPool(64);
