@@ -3,6 +3,7 @@ package org.vdibroker;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /** Typed configuration of the broker: every key under {@code broker.}. */
@@ -155,6 +156,21 @@ public interface BrokerConfig {
         /** Infinispan XML on the class path or file system: infinispan-local.xml or infinispan-cluster.xml. */
         @WithDefault("infinispan-local.xml")
         String config();
+
+        /**
+         * Base64 AES key (16, 24 or 32 bytes: {@code openssl rand -base64 32}) that encrypts and authenticates the
+         * cluster's JGroups traffic (SYM_ENCRYPT); every node needs the same key, so it comes from a Secret. A node
+         * with another key, or none, cannot join. Required with a clustered configuration unless
+         * {@code broker.cluster.unencrypted} is set.
+         */
+        Optional<String> key();
+
+        /**
+         * Lets a clustered node start without {@code broker.cluster.key}, its cluster traffic in clear text: only for
+         * networks where nothing but broker nodes can reach the cluster ports.
+         */
+        @WithDefault("false")
+        boolean unencrypted();
     }
 
     interface Secrets {
@@ -163,6 +179,13 @@ public interface BrokerConfig {
          * key is generated once into {@code <data-dir>/secret.key} (fine for one embedded node only).
          */
         Optional<String> key();
+
+        /**
+         * Earlier values of {@code broker.secrets.key} (comma-separated), during a key rotation: they only decrypt.
+         * Each node re-seals the stored credentials under the current key when it starts; once every node runs with
+         * the new key, drop the old ones from this list.
+         */
+        Optional<List<String>> previousKeys();
     }
 
     interface Tickets {

@@ -167,7 +167,7 @@ public class HypervisorRegistry {
     /** The full definition a driver needs, credentials decrypted (only here, in this node's memory). */
     HypervisorDefinition definition(HypervisorCacheEntry e) {
         Map<String, String> credentials = e.credentialsEncrypted() == null ? Map.of()
-                : readMap(cipher.decrypt(e.credentialsEncrypted()));
+                : readMap(cipher.decrypt(e.credentialsEncrypted(), e.id()));
         return new HypervisorDefinition(e.id(), e.driver(), e.endpoint(), readMap(e.configJson()), credentials,
                 new HostCapacity(e.vcpus(), e.memoryMb(), e.maxDesktops()), e.concurrencyLimit());
     }

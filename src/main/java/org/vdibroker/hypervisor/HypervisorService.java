@@ -2,6 +2,7 @@ package org.vdibroker.hypervisor;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.scheduler.Scheduled;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
 import org.vdibroker.api.ProblemException;
 import org.vdibroker.audit.AuditService;
 import org.vdibroker.persistence.Database;
@@ -33,7 +35,38 @@ public class HypervisorService {
     @Inject
     org.vdibroker.desktop.DesktopInventory inventory;
 
+    private static final Logger LOG = Logger.getLogger(HypervisorService.class);
+
     Clock clock = Clock.systemUTC();
+
+    /**
+     * Re-seals stored credentials that are not under the current {@code broker.secrets.key} (after a key rotation,
+     * or from the format without associated data). Runs shortly after start and then now and then, so a node that
+     * started while the database was down catches up; a no-op once every value is current.
+     */
+    @Scheduled(every = "10m", delayed = "20s", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    void resealCredentialsNowAndThen() {
+        try {
+            resealCredentials();
+        } catch (RuntimeException e) { // the database is down: the next round does it
+            LOG.warnf("Could not re-seal hypervisor credentials yet: %s", e.getMessage());
+        }
+    }
+
+    @Transactional
+    int resealCredentials() {
+        List<HypervisorEntity> stale = database.session()
+                .createSelectionQuery("from HypervisorEntity where credentialsEncrypted is not null",
+                        HypervisorEntity.class)
+                .getResultList().stream().filter(e -> !cipher.isCurrent(e.credentialsEncrypted)).toList();
+        for (HypervisorEntity e : stale) {
+            e.credentialsEncrypted = cipher.encrypt(cipher.decrypt(e.credentialsEncrypted, e.id), e.id);
+        }
+        if (!stale.isEmpty()) {
+            LOG.infof("Re-sealed the credentials of %d hypervisor(s) under the current secrets key", stale.size());
+        }
+        return stale.size();
+    }
 
     @Transactional
     public List<HypervisorRepresentation> list() {
@@ -96,7 +129,7 @@ public class HypervisorService {
             throw ProblemException.invalid("the driver type of a hypervisor cannot change; create a new one");
         }
         Map<String, String> stored = e.credentialsEncrypted == null ? Map.of()
-                : registry.readMap(cipher.decrypt(e.credentialsEncrypted));
+                : registry.readMap(cipher.decrypt(e.credentialsEncrypted, e.id));
         apply(e, r, stored);
         return toRepresentation(e);
     }
@@ -188,7 +221,7 @@ public class HypervisorService {
         e.driver = r.driver();
         e.endpoint = r.endpoint();
         e.configJson = write(config);
-        e.credentialsEncrypted = credentials.isEmpty() ? null : cipher.encrypt(write(credentials));
+        e.credentialsEncrypted = credentials.isEmpty() ? null : cipher.encrypt(write(credentials), e.id);
         e.vcpus = capacity.vcpus();
         e.memoryMb = capacity.memoryMb();
         e.maxDesktops = capacity.maxDesktops();

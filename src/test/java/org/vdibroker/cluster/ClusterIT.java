@@ -74,6 +74,32 @@ class ClusterIT {
         }
     }
 
+    /**
+     * Cluster traffic is encrypted with the cluster key: a broker started without it, pointed at the same members
+     * under the same cluster name, stays alone, and the three keep their cluster (also across MERGE3 rounds, which
+     * run every 5-15 s).
+     */
+    @Test
+    void aNodeWithoutTheClusterKeyCannotJoin() throws InterruptedException {
+        Node stranger = cluster.launchStranger(9);
+        try {
+            cluster.await(Duration.ofSeconds(150), "the stranger to be ready", () -> {
+                assertThat(stranger.process().isAlive()).as("stranger runs:\n%s", ClusterNodes.tail(stranger)).isTrue();
+                return ClusterNodes.members(stranger) >= 1;
+            });
+            for (int round = 0; round < 8; round++) {
+                assertThat(ClusterNodes.members(stranger)).as("members the stranger sees").isEqualTo(1);
+                for (Node node : cluster.nodes()) {
+                    assertThat(ClusterNodes.members(node)).as("members node %d sees", node.index()).isEqualTo(3);
+                }
+                Thread.sleep(2500);
+            }
+        } finally {
+            stranger.process().destroy();
+            stranger.process().waitFor();
+        }
+    }
+
     @Test
     void everyNodeSeesTheSameThreeMemberCluster() {
         for (Node node : cluster.nodes()) {

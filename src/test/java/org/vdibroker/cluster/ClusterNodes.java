@@ -36,6 +36,10 @@ public final class ClusterNodes implements AutoCloseable {
     private final Path logDir;
     private final String jdbcUrl;
     private final String secretsKey;
+    private final String clusterKey;
+    private final int portFrom;
+    private final int portTo;
+    private final List<Integer> takenPorts = new ArrayList<>();
     private final String initialHosts;
 
     /** One broker JVM: its HTTP port, its JGroups port and the process. */
@@ -74,8 +78,13 @@ public final class ClusterNodes implements AutoCloseable {
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
         this.secretsKey = Base64.getEncoder().encodeToString(key);
+        byte[] cluster = new byte[32];
+        new SecureRandom().nextBytes(cluster);
+        this.clusterKey = Base64.getEncoder().encodeToString(cluster);
+        this.portFrom = clusterPortFrom;
+        this.portTo = clusterPortTo;
         List<Integer> clusterPorts = new ArrayList<>();
-        List<Integer> taken = new ArrayList<>();
+        List<Integer> taken = takenPorts;
         for (int i = 0; i < count; i++) {
             int port = freeClusterPort(taken, clusterPortFrom, clusterPortTo);
             clusterPorts.add(port);
@@ -92,7 +101,7 @@ public final class ClusterNodes implements AutoCloseable {
             Files.createDirectories(logDir);
             deletePreviousRun(); // a node's outbox journal from an earlier run would be replayed
             for (int i = 0; i < count; i++) {
-                nodes.add(launch(i + 1, httpPorts.get(i), clusterPorts.get(i)));
+                nodes.add(launch(i + 1, httpPorts.get(i), clusterPorts.get(i), clusterKey, initialHosts));
             }
         } catch (IOException | RuntimeException e) {
             close();
@@ -136,7 +145,7 @@ public final class ClusterNodes implements AutoCloseable {
             throw new IllegalStateException("node " + index + " still runs");
         }
         try {
-            Node fresh = launch(index, old.httpPort(), old.clusterPort());
+            Node fresh = launch(index, old.httpPort(), old.clusterPort(), clusterKey, initialHosts);
             nodes.set(index - 1, fresh);
             return fresh;
         } catch (IOException e) {
@@ -155,7 +164,23 @@ public final class ClusterNodes implements AutoCloseable {
         }
     }
 
-    private Node launch(int index, int httpPort, int clusterPort) throws IOException {
+    /**
+     * Starts a node that is not one of the cluster's: same cluster name, same member list (plus itself), but without
+     * the cluster key (its traffic in clear text). The caller stops it with {@link Node#process()}.
+     */
+    public Node launchStranger(int index) {
+        int clusterPort = freeClusterPort(takenPorts, portFrom, portTo);
+        takenPorts.add(clusterPort);
+        int httpPort = freeClusterPort(takenPorts, portFrom, portTo);
+        takenPorts.add(httpPort);
+        try {
+            return launch(index, httpPort, clusterPort, null, initialHosts + ",127.0.0.1[" + clusterPort + "]");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Node launch(int index, int httpPort, int clusterPort, String key, String hosts) throws IOException {
         Path dataDir = Files.createDirectories(logDir.resolve("data-" + index));
         Path log = logDir.resolve("node-" + index + ".log");
         List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx384m", "-XX:+UseSerialGC",
@@ -169,7 +194,8 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dvdi.cluster.node-name=node-" + index,
                 "-Dvdi.cluster.bind-address=127.0.0.1",
                 "-Dvdi.cluster.bind-port=" + clusterPort,
-                "-Dvdi.cluster.initial-hosts=" + initialHosts,
+                "-Dvdi.cluster.initial-hosts=" + hosts,
+                key == null ? "-Dbroker.cluster.unencrypted=true" : "-Dbroker.cluster.key=" + key,
                 // trust the test signing key instead of Keycloak
                 "-Dquarkus.oidc.public-key=" + testPublicKey(),
                 "-Dquarkus.oidc.auth-server-url=",
@@ -274,10 +300,12 @@ public final class ClusterNodes implements AutoCloseable {
         }
     }
 
-    /** Fails when [from, to) meets the kernel's ephemeral port range (see {@link #start(String, int, String, int, int)}). */
+    /** Fails when [from, to) meets the kernel's ephemeral port range (see the five-argument start). */
     private static void refuseEphemeral(int from, int to) {
         try {
-            String[] range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            // readAllLines: Files.readString trusts the size /proc reports and reads a truncated value
+            String line = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0);
+            String[] range = line.trim().split("\\s+");
             int low = Integer.parseInt(range[0]);
             int high = Integer.parseInt(range[1]);
             if (from <= high && to > low) {

@@ -98,12 +98,39 @@ class HelmChartTest {
 
         assertThat(secretRef(broker, "BROKER_DB_PASSWORD")).isEqualTo("vdi-broker-db/password");
         assertThat(secretRef(broker, "BROKER_SECRETS_KEY")).isEqualTo("vdi-broker-secrets/secrets-key");
+        assertThat(secretRef(broker, "BROKER_CLUSTER_KEY")).isEqualTo("vdi-broker-secrets/cluster-key");
         assertThat(env(broker, "QUARKUS_OIDC_CREDENTIALS_SECRET")).isEmpty(); // bearer-only unless configured
         assertThat(rendered.kinds()).doesNotContain("Secret");
         assertThat(rendered.configMapData("vdi-broker").keySet())
                 .noneMatch(key -> key.contains("PASSWORD") || key.contains("SECRET"));
         assertThat(env(broker, "VDI_CLUSTER_BIND_ADDRESS").map(e -> e.at("/valueFrom/fieldRef/fieldPath").asText()))
                 .contains("status.podIP");
+    }
+
+    @Test
+    void onlyTheBrokersOwnPodsReachTheClusterPorts() throws IOException {
+        Rendered rendered = render(t -> t);
+        JsonNode policy = rendered.one("NetworkPolicy");
+        JsonNode podLabels = rendered.one("StatefulSet").at("/spec/template/metadata/labels");
+
+        assertThat(selects(policy.at("/spec/podSelector/matchLabels"), podLabels)).isTrue();
+        JsonNode cluster = stream(policy.at("/spec/ingress"))
+                .filter(rule -> stream(rule.at("/ports")).anyMatch(p -> p.at("/port").asInt() == 7800))
+                .findFirst().orElseThrow(() -> new AssertionError("no ingress rule for 7800"));
+        assertThat(stream(cluster.at("/ports")).map(p -> p.at("/port").asInt()).toList())
+                .containsExactlyInAnyOrder(7800, 7900);
+        assertThat(cluster.at("/from")).hasSize(1);
+        assertThat(selects(cluster.at("/from/0/podSelector/matchLabels"), podLabels)).isTrue();
+        JsonNode http = stream(policy.at("/spec/ingress"))
+                .filter(rule -> stream(rule.at("/ports")).anyMatch(p -> p.at("/port").asText().equals("http")))
+                .findFirst().orElseThrow(() -> new AssertionError("no ingress rule for http"));
+        assertThat(http.at("/from").isMissingNode()).as("HTTP from any source by default").isTrue();
+
+        Rendered narrowed = render(t -> t.set("cluster.networkPolicy.httpFrom[0].namespaceSelector.matchLabels.name",
+                "ingress"));
+        assertThat(narrowed.one("NetworkPolicy").toString()).contains("\"namespaceSelector\"");
+        assertThat(render(t -> t.set("cluster.networkPolicy.enabled", "false")).kinds())
+                .doesNotContain("NetworkPolicy");
     }
 
     @Test

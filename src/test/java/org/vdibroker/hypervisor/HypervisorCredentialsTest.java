@@ -92,8 +92,56 @@ public class HypervisorCredentialsTest {
                         .doesNotContain(SECRET);
             }
             String stored = rs.getString("credentials_encrypted");
-            assertThat(stored).startsWith("v1:");
-            assertThat(cipher.decrypt(stored)).contains(SECRET).contains("root");
+            assertThat(stored).startsWith("v2:");
+            assertThat(cipher.decrypt(stored, id)).contains(SECRET).contains("root");
         }
+    }
+
+    @Inject
+    HypervisorService hypervisors;
+    @Inject
+    org.vdibroker.BrokerConfig config;
+
+    /**
+     * A value in the first format (no key id, no associated data), as a broker before the key-id format stored it, is
+     * re-sealed under the current key with the hypervisor's id bound to it, and the driver still gets the password.
+     */
+    @Test
+    void storedCredentialsOfTheFirstFormatAreReSealed() throws Exception {
+        String id = "hv-reseal";
+        given().auth().oauth2(Api.ADMIN).contentType(ContentType.JSON)
+                .body(Map.of("id", id, "driver", "simulator", "endpoint", "simulator://r",
+                        "credentials", Map.of("username", "root", "password", SECRET),
+                        "capacity", Map.of("vcpus", 8, "memoryMb", 16384, "maxDesktops", 4)))
+                .post("/api/v1/admin/hypervisors").then().statusCode(201);
+        byte[] raw = java.util.Base64.getDecoder().decode(java.nio.file.Files.readString(
+                java.nio.file.Path.of(config.dataDir(), "secret.key")).trim());
+        byte[] iv = new byte[12];
+        javax.crypto.Cipher gcm = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+        gcm.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(raw, "AES"),
+                new javax.crypto.spec.GCMParameterSpec(128, iv));
+        byte[] sealed = gcm.doFinal(("{\"username\":\"root\",\"password\":\"" + SECRET + "\"}").getBytes(
+                java.nio.charset.StandardCharsets.UTF_8));
+        byte[] out = new byte[iv.length + sealed.length];
+        System.arraycopy(sealed, 0, out, iv.length, sealed.length);
+        String v1 = "v1:" + java.util.Base64.getEncoder().encodeToString(out);
+        try (Connection c = embedded.getConnection(); var update = c.prepareStatement(
+                "update hypervisor set credentials_encrypted = ? where id = ?")) {
+            update.setString(1, v1);
+            update.setString(2, id);
+            assertThat(update.executeUpdate()).isEqualTo(1);
+        }
+
+        assertThat(hypervisors.resealCredentials()).isGreaterThanOrEqualTo(1);
+
+        try (Connection c = embedded.getConnection(); ResultSet rs = c.createStatement().executeQuery(
+                "select credentials_encrypted from hypervisor where id = '" + id + "'")) {
+            assertThat(rs.next()).isTrue();
+            String stored = rs.getString(1);
+            assertThat(stored).startsWith("v2:");
+            assertThat(cipher.isCurrent(stored)).isTrue();
+            assertThat(cipher.decrypt(stored, id)).contains(SECRET);
+        }
+        assertThat(hypervisors.resealCredentials()).as("nothing left to re-seal").isZero();
     }
 }
