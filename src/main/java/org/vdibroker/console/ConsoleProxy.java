@@ -124,8 +124,8 @@ public class ConsoleProxy {
                 return;
             }
             ServerWebSocket ws = upgraded.result();
-            LOG.infof("Browser console opened: user %s, session %s, desktop %s", user,
-                    admission.ticket().sessionId(), admission.desktop().id());
+            LOG.infof("Browser console opened: user %s, session %s, desktop %s",
+                    org.vdibroker.security.LogSafe.of(user), admission.ticket().sessionId(), admission.desktop().id());
             // RFB bytes both ways; each side's end closes the other
             ws.handler(vnc::write);
             vnc.handler(ws::write);
