@@ -33,4 +33,13 @@ class RealmFilesTest {
             assertThat(realm.path("roles").path("realm").findValuesAsText("name")).as(file).contains("vdi-gateway");
         }
     }
+
+    /** The demo realm says what it is on Keycloak's own login page, so nobody mistakes it for a production realm. */
+    @Test
+    void theDemoRealmIsNamedAsTheDemo() throws Exception {
+        assertThat(read("vdi-realm.json").path("displayName").asText()).containsIgnoringCase("demo")
+                .containsIgnoringCase("not for production");
+        assertThat(read("vdi-realm-production-template.json").path("displayName").asText())
+                .doesNotContainIgnoringCase("demo");
+    }
 }
