@@ -39,7 +39,7 @@ class ClusterIT {
         postgres = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1").start();
         cluster = ClusterNodes.start("ClusterIT", 3,
                 "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres");
-        cluster.awaitMembers(3, Duration.ofSeconds(150));
+        cluster.awaitMembers(3, Duration.ofSeconds(240)); // three JVMs starting at once on 2 cores
 
         // definitions go through different nodes: all of them read the one database
         cluster.node(1).api().auth().oauth2(ADMIN).contentType(ContentType.JSON)

@@ -58,7 +58,7 @@ class DatabaseOutageIT {
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
                 .build();
         clients = Executors.newFixedThreadPool(32);
-        cluster.awaitMembers(3, Duration.ofSeconds(120));
+        cluster.awaitMembers(3, Duration.ofSeconds(240)); // three JVMs starting at once on 2 cores
 
         Answer hypervisor = send(cluster.node(1), "POST", "/api/v1/admin/hypervisors", """
                 {"id": "sim-outage", "driver": "simulator", "endpoint": "simulator://sim-outage",

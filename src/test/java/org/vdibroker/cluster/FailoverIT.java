@@ -74,7 +74,7 @@ class FailoverIT {
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
                 .build();
         clients = Executors.newFixedThreadPool(64);
-        cluster.awaitMembers(3, Duration.ofSeconds(120));
+        cluster.awaitMembers(3, Duration.ofSeconds(240)); // three JVMs starting at once on 2 cores
 
         hypervisor(cluster.node(1), "sim-fast", 100, 50);
         // slow enough that the kill lands while its pool still grows
