@@ -394,6 +394,10 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
         if (settings.refresh() == VsphereSettings.Refresh.RECLONE) {
             return withVm(vmRef, "re-clone VM " + vmRef, vm -> ours(vm, vmRef, "re-clone").thenApply(p -> {
                 String name = p.text("name");
+                if (name != null && name.endsWith(OLD_SUFFIX)) {
+                    // a re-clone that failed after the rename, tried again
+                    name = name.substring(0, name.length() - OLD_SUFFIX.length());
+                }
                 recloneSource(p, vmRef);
                 if (name == null || !VM_NAME.matcher(name).matches()) {
                     throw new HypervisorException("Cannot re-clone VM " + vmRef + " on hypervisor " + id

@@ -245,6 +245,9 @@ class VsphereDriverTest {
         // this node takes the first steps; another node (a driver of its own) carries the re-clone to its end
         Vcsim.join(driver.pollTask(reclone));
         Vcsim.join(driver.pollTask(reclone));
+        assertThat(vcsim.vms("desk-r")).extracting(o -> o.text("name")).containsExactly("desk-r.old");
+        // a refresh asked again after a failed step (the pool manager's retry) carries on the same re-clone
+        assertThat(Vcsim.join(driver.revert(old))).isEqualTo(reclone);
         TaskStatus done = finish(driver(Map.of("refresh", "reclone")), reclone);
         assertThat(done.state()).as(done.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
         String fresh = done.vmRef();
@@ -386,6 +389,23 @@ class VsphereDriverTest {
         } finally {
             vcsim.adminTask("ExitMaintenanceMode_Task", host, Xml.el("timeout", 0));
         }
+    }
+
+    @Test
+    void aCloneThisNodeStartedButAnotherNodeFinishedCountsOnceInUsage() {
+        VsphereDriver starter = driver(Map.of());
+        HostUsage before = Vcsim.join(starter.usage());
+        TaskRef clone = Vcsim.join(starter.provision(spec("desk-u")));
+        HostUsage during = Vcsim.join(starter.usage());
+        assertThat(during.usedVcpus()).as("vcsim clones at once: the VM counts as a desktop, not twice")
+                .isEqualTo(before.usedVcpus());
+        assertThat(during.desktops()).isEqualTo(before.desktops() + 1);
+
+        // the pool's manager moved to another node, which polls the clone to its end; this node never does
+        assertThat(finish(driver(Map.of()), clone).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        HostUsage after = Vcsim.join(starter.usage());
+        assertThat(after.desktops()).isEqualTo(before.desktops() + 1);
+        assertThat(after.usedVcpus()).isEqualTo(before.usedVcpus());
     }
 
     @Test
