@@ -495,8 +495,9 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
      * One round of a re-clone, judged from what vSphere shows, so any node can carry it on: the old VM is powered
      * off and renamed {@code <name>.old}, the template cloned again as {@code <name>} with the old VM's metadata and
      * size, the clone's base snapshot taken, then the old VM destroyed. Each round waits for the vSphere task it
-     * issued (remembered on this node) or issues the next one; the old VM stays listed under its moid until the new
-     * one carries the name, so the reconciler never sees the desktop without a VM. Succeeds with the new VM's moid.
+     * issued (remembered on this node) or issues the next one. The rename is there because vCenter refuses two VMs of
+     * one name in a folder; {@code <name>.old} is no desktop name, so the reconciler ignores it (and leaves a desktop
+     * whose refresh is under way to the pool manager). Succeeds with the new VM's moid.
      */
     private CompletionStage<TaskStatus> reclone(String taskId, String name, String oldRef) {
         String issued = followUps.get(taskId);
