@@ -24,6 +24,7 @@ import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
+import org.vdibroker.hypervisor.ChecksDefinitions;
 import org.vdibroker.hypervisor.ConsoleAddress;
 import org.vdibroker.hypervisor.HostCapacity;
 import org.vdibroker.hypervisor.HostUsage;
@@ -49,7 +50,8 @@ import org.w3c.dom.Element;
  * the clone that a refresh reverts to. Every call is non-blocking; every vSphere task becomes a {@link TaskRef} whose
  * id names the vSphere task (and what follows it), so any broker node can poll it.
  */
-public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClone, SupportsGuestIp, SupportsConsoleUrl {
+public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClone, SupportsGuestIp, SupportsConsoleUrl,
+        ChecksDefinitions {
 
     private static final Logger LOG = Logger.getLogger(VsphereDriver.class);
 
@@ -312,8 +314,9 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                                             + " xsi:type=\"VirtualEthernetCardDistributedVirtualPortBackingInfo\">"
                                             + "<port>" + Xml.el("switchUuid", dvs.text("uuid"))
                                             + Xml.el("portgroupKey", pg.text("key")) + "</port></backing>"));
-                    default -> failed("The network '" + settings.network() + "' of hypervisor " + id + " is a "
-                            + network.type() + ", not a port group or distributed port group", false);
+                    default -> CompletableFuture.failedFuture(new Unresolved(VsphereSettings.NETWORK, "The network '"
+                            + settings.network() + "' of hypervisor " + id + " is a " + network.type()
+                            + ", not a port group or distributed port group"));
                 }));
     }
 
@@ -710,6 +713,50 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
         });
     }
 
+    // ---------------------------------------------------------------- checks before a save
+
+    /**
+     * The configured datacenter, cluster or host, resource pool, folder, datastore and network exist (the network is
+     * a port group or distributed port group). Other failures (unreachable, refused login) fail the stage: the
+     * definition is then saved with a warning.
+     */
+    @Override
+    public CompletionStage<Map<String, String>> checkSettings() {
+        return problems(inventory().thenCompose(inv -> settings.network() == null
+                ? CompletableFuture.completedFuture("") : nicBacking()), u -> "config." + u.property);
+    }
+
+    /** The template is a VM at its path, with a network adapter when a network is configured. */
+    @Override
+    public CompletionStage<Map<String, String>> checkTemplate(String templateRef, int vcpus, long memoryMb) {
+        return problems(inventory().thenCompose(inv -> template(inv, templateRef))
+                .thenCompose(t -> settings.network() == null ? CompletableFuture.completedFuture(null)
+                        : vim.properties(t, "config.hardware.device").thenApply(p -> {
+                            if (Xml.children(p.prop("config.hardware.device"), null).stream()
+                                    .noneMatch(VsphereDriver::ethernetCard)) {
+                                throw new Unresolved("template VM", "Template '" + templateRef + "' on hypervisor "
+                                        + id + " has no network adapter to connect to network '" + settings.network()
+                                        + "'");
+                            }
+                            return null;
+                        })), u -> "templateRef");
+    }
+
+    /** Unresolved names become problems under {@code field}; anything else fails the check. */
+    private CompletionStage<Map<String, String>> problems(CompletionStage<?> check,
+            Function<Unresolved, String> field) {
+        return check.handle((x, e) -> {
+            if (e == null) {
+                return Map.<String, String>of();
+            }
+            Throwable cause = VimClient.unwrap(e);
+            if (cause instanceof Unresolved u) {
+                return Map.of(field.apply(u), u.getMessage());
+            }
+            throw VsphereErrors.map(id, "check the settings", cause);
+        });
+    }
+
     // ---------------------------------------------------------------- consoles
 
     @Override
@@ -871,15 +918,25 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
     /** An inventory path, or a clear error naming the property that points nowhere. */
     private CompletionStage<Mor> find(String path, String property) {
         return vim.call("FindByInventoryPath", ServiceContent::searchIndex, Xml.el("inventoryPath", path))
-                .thenApply(r -> Xml.child(r, "returnval").map(Xml::mor).orElseThrow(() -> new HypervisorException(
-                        "Hypervisor " + id + " has no " + property + " at inventory path '" + path + "'", false)));
+                .thenApply(r -> Xml.child(r, "returnval").map(Xml::mor).orElseThrow(() -> new Unresolved(property,
+                        "Hypervisor " + id + " has no " + property + " at inventory path '" + path + "'")));
+    }
+
+    /** A configured name that points at nothing usable: final, and it names the setting (or "template VM"). */
+    static final class Unresolved extends HypervisorException {
+        final String property;
+
+        Unresolved(String property, String message) {
+            super(message, false);
+            this.property = property;
+        }
     }
 
     private CompletionStage<Mor> template(Inventory inv, String templateRef) {
         return find(settings.datacenter() + "/vm/" + templateRef, "template VM").thenApply(t -> {
             if (!t.type().equals("VirtualMachine")) {
-                throw new HypervisorException("The template '" + templateRef + "' on hypervisor " + id
-                        + " is a " + t.type() + ", not a VM", false);
+                throw new Unresolved("template VM", "The template '" + templateRef + "' on hypervisor " + id
+                        + " is a " + t.type() + ", not a VM");
             }
             return t;
         });

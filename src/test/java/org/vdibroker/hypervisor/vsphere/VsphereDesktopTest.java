@@ -217,6 +217,16 @@ class VsphereDesktopTest {
         try (Vcsim slow = Vcsim.start(false, "CloneVM_Task=1000")) {
             slow.createFolder("vdi");
             slow.snapshotTemplate();
+            // a network vCenter does not know is refused when the hypervisor is saved
+            Map<String, Object> errors = given().auth().oauth2(ADMIN).contentType(ContentType.JSON)
+                    .body(Map.of("id", "vc-badnet", "driver", "vsphere", "endpoint", slow.url(),
+                            "config", Map.of("datacenter", "DC0", "cluster", "DC0_C0", "network", "no-such-net"),
+                            "credentials", Map.of("username", Vcsim.USER, "password", Vcsim.PASSWORD),
+                            "capacity", Map.of("vcpus", 8, "memoryMb", 8192, "maxDesktops", 2)))
+                    .post("/api/v1/admin/hypervisors").then().statusCode(400).contentType("application/problem+json")
+                    .extract().jsonPath().getMap("errors");
+            assertThat(errors).containsOnlyKeys("config.network");
+            assertThat(String.valueOf(errors.get("config.network"))).contains("DC0/network/no-such-net");
             vsphere("vc-reclone", slow, 2, "1800", Map.of("refresh", "reclone", "network", "VM Network"));
             Api.createPool(pool("vcrc", 0, 1, Map.of("vc-reclone", Vcsim.TEMPLATE)));
             String user = Tokens.user("vc-rc-user", "/engineering");

@@ -61,15 +61,23 @@ class VsphereDriverTest {
     }
 
     private VsphereDriver driver(String url, Map<String, String> extra, Map<String, String> credentials) {
-        Map<String, String> config = new HashMap<>(Map.of("datacenter", "DC0", "cluster", "DC0_C0", "vmFolder", "vdi",
-                "callTimeoutMs", "3000", "taskPollMs", "100", "shutdownTimeoutMs", "300"));
-        config.putAll(extra);
-        HypervisorDefinition definition = new HypervisorDefinition("vc1", "vsphere", url, config, credentials,
-                new HostCapacity(48, 96_000, 50));
+        HypervisorDefinition definition = definition(url, extra, credentials);
         factory.validate(definition);
         VsphereDriver driver = (VsphereDriver) factory.create(definition);
         drivers.add(driver);
         return driver;
+    }
+
+    private static HypervisorDefinition definition(Map<String, String> extra) {
+        return definition(vcsim.url(), extra, Map.of("username", Vcsim.USER, "password", Vcsim.PASSWORD));
+    }
+
+    private static HypervisorDefinition definition(String url, Map<String, String> extra,
+            Map<String, String> credentials) {
+        Map<String, String> config = new HashMap<>(Map.of("datacenter", "DC0", "cluster", "DC0_C0", "vmFolder", "vdi",
+                "callTimeoutMs", "3000", "taskPollMs", "100", "shutdownTimeoutMs", "300"));
+        config.putAll(extra);
+        return new HypervisorDefinition("vc1", "vsphere", url, config, credentials, new HostCapacity(48, 96_000, 50));
     }
 
     private static ProvisionSpec spec(String name) {
@@ -215,6 +223,16 @@ class VsphereDriverTest {
                 .isNotEqualTo(Xml.text(backing(templateNic), "port/portgroupKey"));
         assertThat(Xml.text(dvBacking, "port/switchUuid")).isEqualTo(Xml.text(backing(templateNic),
                 "port/switchUuid"));
+
+        // checked before a save: the network exists, the template has a NIC to connect
+        assertThat(factory.checkLive(definition(Map.of("network", "vdi-desktops")))).isEmpty();
+        assertThat(factory.checkLive(definition(Map.of("network", "no-such-net"))))
+                .containsOnlyKeys("config.network");
+        assertThat(factory.checkLive(definition(Map.of("vmFolder", "nowhere")))).containsOnlyKeys("config.vmFolder");
+        VsphereDriver checking = driver(Map.of("network", "VM Network"));
+        assertThat(Vcsim.join(checking.checkTemplate(Vcsim.TEMPLATE, 1, 512))).isEmpty();
+        assertThat(Vcsim.join(checking.checkTemplate("no/such/template", 1, 512))).containsOnlyKeys("templateRef");
+        assertThat(Vcsim.join(checking.checkTemplate("vdi", 1, 512)).get("templateRef")).contains("not a VM");
 
         // a network that does not exist: a final error naming it, and nothing cloned
         HypervisorException unknown = failure(driver(Map.of("network", "no-such-net")).provision(spec("desk-n3")));
