@@ -47,7 +47,9 @@ import org.w3c.dom.Element;
  * Desktops on VMware vCenter or a standalone ESXi host through the vSphere Web Services API. A desktop is a clone
  * (linked from the template's current snapshot where it has one) with the broker's metadata in its extraConfig as
  * {@code guestinfo.*} (the guest reads it with VMware Tools), and a snapshot {@value #BASE_SNAPSHOT} taken right after
- * the clone that a refresh reverts to. Every call is non-blocking; every vSphere task becomes a {@link TaskRef} whose
+ * the clone that a refresh reverts to (or, with {@code refresh: reclone}, the desktop is cloned again from its template
+ * as a new VM of the same name). With {@code network} set, the clone's first NIC is moved to that port group or
+ * distributed port group. Every call is non-blocking; every vSphere task becomes a {@link TaskRef} whose
  * id names the vSphere task (and what follows it), so any broker node can poll it.
  */
 public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClone, SupportsGuestIp, SupportsConsoleUrl,
