@@ -163,12 +163,21 @@ public class DesktopTransitions {
         return write(current, current.next(DesktopStatus.REFRESHING, null, current.owner(), null, 0, now()));
     }
 
-    /** REFRESHING -> STARTING: reverted to the template, power-on requested. */
-    public Optional<DesktopState> refreshed(DesktopState current, TaskRef powerOnTask) {
+    /**
+     * REFRESHING -> STARTING: reverted to the template, power-on of {@code vmRef} requested. A refresh by re-clone
+     * made the desktop a new VM of the same name: then {@code vmRef} is the new VM's.
+     */
+    public Optional<DesktopState> refreshed(DesktopState current, String vmRef, TaskRef powerOnTask) {
         if (current.status() != DesktopStatus.REFRESHING) {
             return Optional.empty();
         }
-        return write(current, current.next(DesktopStatus.STARTING, null, current.owner(), powerOnTask, 0, now()));
+        DesktopState next = current.next(DesktopStatus.STARTING, null, current.owner(), powerOnTask, 0, now());
+        if (!java.util.Objects.equals(vmRef, current.vmRef())) {
+            next = new DesktopState(next.id(), next.poolId(), next.hypervisorId(), next.name(), vmRef, next.status(),
+                    next.sessionId(), next.owner(), next.publication(), next.task(), next.failures(), next.changedAt(),
+                    next.version());
+        }
+        return write(current, next);
     }
 
     /** The pending step (refresh, retire) was handed to the hypervisor as {@code task}. */

@@ -173,8 +173,7 @@ public class PoolManager {
                         startedAt.put(d.id(), clock.instant());
                         transitions.stepIssued(d, call(driver.get().revert(d.vmRef())));
                     } else {
-                        whenDone(d, driver.get(),
-                                done -> transitions.refreshed(d, call(driver.get().powerOn(d.vmRef()))));
+                        whenDone(d, driver.get(), done -> refreshed(d, driver.get(), done));
                     }
                 }
                 case FAILED -> retire(d, driver.get());
@@ -192,6 +191,16 @@ public class PoolManager {
         } catch (HypervisorException e) {
             onFailure(d, e.getMessage(), e.retryable());
         }
+    }
+
+    /** A refresh that re-cloned the desktop names its new VM: the desktop follows it (same name, new vmRef). */
+    private void refreshed(DesktopState d, HypervisorDriver driver, TaskStatus done) {
+        String vmRef = done.vmRef() != null ? done.vmRef() : d.vmRef();
+        transitions.refreshed(d, vmRef, call(driver.powerOn(vmRef))).ifPresent(x -> {
+            if (!vmRef.equals(d.vmRef())) {
+                inventory.setVmRef(d.id(), vmRef);
+            }
+        });
     }
 
     /**

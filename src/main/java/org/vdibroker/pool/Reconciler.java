@@ -293,8 +293,11 @@ public class Reconciler {
                 gone(d, "its VM no longer exists");
                 return true;
             }
+            // a refresh under way is judged by the pool manager from its task: a re-clone replaces the VM, and the
+            // desktop has none of its name for a moment
             if (d.vmRef() != null && (d.status().held() || d.status() == DesktopStatus.READY
-                    || d.status() == DesktopStatus.STARTING || d.status() == DesktopStatus.REFRESHING)) {
+                    || d.status() == DesktopStatus.STARTING
+                    || d.status() == DesktopStatus.REFRESHING && d.task() == null)) {
                 vanished(d);
                 return true;
             }

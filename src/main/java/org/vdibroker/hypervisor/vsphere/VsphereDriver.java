@@ -22,7 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
+import org.vdibroker.hypervisor.ChecksDefinitions;
 import org.vdibroker.hypervisor.ConsoleAddress;
 import org.vdibroker.hypervisor.HostCapacity;
 import org.vdibroker.hypervisor.HostUsage;
@@ -45,10 +47,13 @@ import org.w3c.dom.Element;
  * Desktops on VMware vCenter or a standalone ESXi host through the vSphere Web Services API. A desktop is a clone
  * (linked from the template's current snapshot where it has one) with the broker's metadata in its extraConfig as
  * {@code guestinfo.*} (the guest reads it with VMware Tools), and a snapshot {@value #BASE_SNAPSHOT} taken right after
- * the clone that a refresh reverts to. Every call is non-blocking; every vSphere task becomes a {@link TaskRef} whose
+ * the clone that a refresh reverts to (or, with {@code refresh: reclone}, the desktop is cloned again from its template
+ * as a new VM of the same name). With {@code network} set, the clone's first NIC is moved to that port group or
+ * distributed port group. Every call is non-blocking; every vSphere task becomes a {@link TaskRef} whose
  * id names the vSphere task (and what follows it), so any broker node can poll it.
  */
-public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClone, SupportsGuestIp, SupportsConsoleUrl {
+public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClone, SupportsGuestIp, SupportsConsoleUrl,
+        ChecksDefinitions {
 
     private static final Logger LOG = Logger.getLogger(VsphereDriver.class);
 
@@ -56,6 +61,14 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
     /** Broker metadata goes to the guest as guestinfo.<key>; its presence marks a VM the broker made. */
     static final String GUESTINFO = "guestinfo.";
     static final String DESKTOP_ID_KEY = "guestinfo.vdi.desktop-id";
+    /** The template a desktop was cloned from, so a re-clone knows it (metadata key, under guestinfo.). */
+    static final String TEMPLATE_METADATA = "vdi.template";
+    /** Name a desktop has while its re-clone is made: never a desktop name, so the reconciler leaves it alone. */
+    static final String OLD_SUFFIX = ".old";
+    /** How long a clone this node started counts in usage when no node polls it to its end. */
+    private static final Duration PROVISIONING_EXPIRY = Duration.ofHours(1);
+    private static final Set<String> ETHERNET_CARDS = Set.of("VirtualE1000", "VirtualE1000e", "VirtualPCNet32",
+            "VirtualVmxnet", "VirtualVmxnet2", "VirtualVmxnet3", "VirtualVmxnet3Vrdma", "VirtualSriovEthernetCard");
     private static final Pattern VM_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,79}");
     private static final Pattern MOID = Pattern.compile("[A-Za-z0-9_.-]{1,100}");
     private static final int RDP_PORT = 3389;
@@ -67,10 +80,18 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
     private final ExecutorService executor;
     private final VimClient vim;
     private final AtomicReference<CompletableFuture<Inventory>> inventory = new AtomicReference<>();
+    /** The configured network as a NIC backing (XML), resolved on the first clone; "" when none is configured. */
+    private final AtomicReference<CompletableFuture<String>> nicBacking = new AtomicReference<>();
     /** Second steps of multi-step tasks issued by this node (task id to vSphere task); other nodes re-derive them. */
     private final Map<String, String> followUps = new ConcurrentHashMap<>();
-    /** Clones under way on this node: counted in {@link #usage()} until their VM exists. */
-    private final Map<String, ProvisionSpec> provisioning = new ConcurrentHashMap<>();
+    /**
+     * Clones under way on this node: counted in {@link #usage()} until their VM is in the folder (then it counts
+     * itself), or for {@link #PROVISIONING_EXPIRY} when it never appears and no node here polls the clone's end.
+     */
+    private final Map<String, Provisioning> provisioning = new ConcurrentHashMap<>();
+
+    private record Provisioning(ProvisionSpec spec, long since) {
+    }
 
     /** Where desktops go, resolved from the configured names once per driver. */
     record Inventory(Mor datacenter, Mor vmFolder, Mor compute, Mor host, Mor pool, Mor datastore) {
@@ -135,7 +156,9 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                     long totalMb = usableMemoryMb;
                     return vim.properties("VirtualMachine", vms, "summary.config.numCpu",
                             "summary.config.memorySizeMB", "runtime.powerState", "summary.config.template")
-                            .thenCombine(desktopCount(inv), (vmProps, desktops) -> {
+                            .thenCombine(desktopNames(inv), (vmProps, names) -> {
+                                pruneProvisioning(names);
+                                int desktops = names.size();
                                 int usedVcpus = 0;
                                 long usedMb = 0;
                                 for (ObjectContent vm : vmProps) {
@@ -144,9 +167,9 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                                         usedMb += number(vm.text("summary.config.memorySizeMB"));
                                     }
                                 }
-                                for (ProvisionSpec spec : provisioning.values()) {
-                                    usedVcpus += spec.vcpus();
-                                    usedMb += spec.memoryMb();
+                                for (Provisioning p : provisioning.values()) {
+                                    usedVcpus += p.spec().vcpus();
+                                    usedMb += p.spec().memoryMb();
                                 }
                                 usedMb = Math.max(usedMb, hostUsed);
                                 int maxDesktops = configured == null ? Integer.MAX_VALUE : configured.maxDesktops();
@@ -160,11 +183,17 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                 }))));
     }
 
-    /** VMs (not templates) in the desktops' folder. */
-    private CompletionStage<Integer> desktopCount(Inventory inv) {
-        return vim.within(inv.vmFolder(), "VirtualMachine", "summary.config.template")
-                .thenApply(list -> (int) list.stream().filter(o -> !"true".equals(o.text("summary.config.template")))
-                        .count());
+    /** Names of the VMs (not templates) in the desktops' folder. */
+    private CompletionStage<Set<String>> desktopNames(Inventory inv) {
+        return vim.within(inv.vmFolder(), "VirtualMachine", "name", "summary.config.template")
+                .thenApply(list -> list.stream().filter(o -> !"true".equals(o.text("summary.config.template")))
+                        .map(o -> String.valueOf(o.text("name"))).collect(Collectors.toSet()));
+    }
+
+    /** Clones whose VM exists count as that VM; clones nobody here polled to the end stop counting after a while. */
+    private void pruneProvisioning(Set<String> names) {
+        long expired = clock.millis() - PROVISIONING_EXPIRY.toMillis();
+        provisioning.entrySet().removeIf(e -> names.contains(e.getKey()) || e.getValue().since() < expired);
     }
 
     private CompletionStage<List<Mor>> hosts(Inventory inv) {
@@ -213,17 +242,9 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                     + ": it needs a template (VM path below the datacenter's vm folder), vcpus and memory", false);
         }
         String what = "provision VM " + spec.name();
-        provisioning.put(spec.name(), spec);
-        CompletionStage<TaskRef> task = guard(what, inventory().thenCompose(inv -> template(inv, spec.templateRef())
-                .thenCompose(template -> vim.properties(template, "snapshot.currentSnapshot")
-                        .thenCompose(t -> {
-                            Mor snapshot = settings.cloneMode() == VsphereSettings.CloneMode.LINKED
-                                    ? Xml.mor(t.prop("snapshot.currentSnapshot")) : null;
-                            String params = inv.vmFolder().xml("folder")
-                                    + Xml.el("name", spec.name()) + cloneSpec(inv, spec, snapshot);
-                            return vim.call("CloneVM_Task", template, params);
-                        })))
-                .thenApply(r -> new TaskRef(id, "clone:" + taskMoid(r) + ":" + spec.name(), null)));
+        provisioning.put(spec.name(), new Provisioning(spec, clock.millis()));
+        CompletionStage<TaskRef> task = guard(what, inventory().thenCompose(inv -> cloneTask(inv, spec))
+                .thenApply(t -> new TaskRef(id, "clone:" + t + ":" + spec.name(), null)));
         return task.whenComplete((t, e) -> {
             if (e != null) {
                 provisioning.remove(spec.name());
@@ -231,7 +252,78 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
         });
     }
 
-    private String cloneSpec(Inventory inv, ProvisionSpec spec, Mor snapshot) {
+    /** Issues the clone of the spec's template (its moid, with the template path in the metadata); yields the task. */
+    private CompletionStage<String> cloneTask(Inventory inv, ProvisionSpec spec) {
+        return template(inv, spec.templateRef()).thenCompose(template -> (settings.network() == null
+                ? vim.properties(template, "snapshot.currentSnapshot")
+                : vim.properties(template, "snapshot.currentSnapshot", "config.hardware.device"))
+                .thenCompose(t -> nicEdit(t.prop("config.hardware.device"), spec.templateRef()).thenCompose(nic -> {
+                    Mor snapshot = settings.cloneMode() == VsphereSettings.CloneMode.LINKED
+                            ? Xml.mor(t.prop("snapshot.currentSnapshot")) : null;
+                    Map<String, String> metadata = new HashMap<>(spec.metadata());
+                    metadata.put(TEMPLATE_METADATA, spec.templateRef());
+                    String params = inv.vmFolder().xml("folder") + Xml.el("name", spec.name())
+                            + cloneSpec(inv, spec, metadata, snapshot, nic);
+                    return vim.call("CloneVM_Task", template, params).thenApply(VsphereDriver::taskMoid);
+                })));
+    }
+
+    /**
+     * The device change that connects the template's first network adapter to the configured network (the rest of
+     * the adapter as it is, with a MAC address of its own); "" when no network is configured.
+     */
+    private CompletionStage<String> nicEdit(Element devices, String templateRef) {
+        if (settings.network() == null) {
+            return CompletableFuture.completedFuture("");
+        }
+        return nicBacking().thenApply(backing -> {
+            Element nic = Xml.children(devices, null).stream().filter(VsphereDriver::ethernetCard).findFirst()
+                    .orElseThrow(() -> new HypervisorException("Cannot connect the desktops of template '"
+                            + templateRef + "' on hypervisor " + id + " to network '" + settings.network()
+                            + "': the template has no network adapter", false));
+            StringBuilder b = new StringBuilder("<deviceChange>").append(Xml.el("operation", "edit"))
+                    .append("<device xsi:type=\"").append(Xml.escape(Xml.xsiType(nic))).append("\">");
+            for (Element field : Xml.children(nic, null)) {
+                switch (field.getLocalName()) {
+                    case "backing" -> b.append(backing);
+                    case "macAddress" -> {
+                        // the template's MAC would be every desktop's: vSphere generates one per clone
+                    }
+                    case "addressType" -> b.append(Xml.el("addressType", "generated"));
+                    default -> b.append(Xml.write(field, field.getLocalName()));
+                }
+            }
+            return b.append("</device></deviceChange>").toString();
+        });
+    }
+
+    private static boolean ethernetCard(Element device) {
+        String type = Xml.xsiType(device);
+        return type != null && (ETHERNET_CARDS.contains(type) || Xml.child(device, "addressType").isPresent())
+                && Xml.child(device, "backing").isPresent();
+    }
+
+    /** The configured network resolved once: a port group or a distributed port group, as a NIC backing. */
+    private CompletionStage<String> nicBacking() {
+        return once(nicBacking, () -> find(settings.datacenter() + "/network/" + settings.network(), "network")
+                .thenCompose(network -> switch (network.type()) {
+                    case "Network" -> vim.properties(network, "name").thenApply(n -> "<backing xsi:type=\""
+                            + "VirtualEthernetCardNetworkBackingInfo\">" + Xml.el("deviceName", n.text("name"))
+                            + network.xml("network") + "</backing>");
+                    case "DistributedVirtualPortgroup" -> vim.properties(network, "key",
+                            "config.distributedVirtualSwitch").thenCompose(pg -> vim.properties(Xml.mor(
+                                    pg.prop("config.distributedVirtualSwitch")), "uuid").thenApply(dvs -> "<backing"
+                                            + " xsi:type=\"VirtualEthernetCardDistributedVirtualPortBackingInfo\">"
+                                            + "<port>" + Xml.el("switchUuid", dvs.text("uuid"))
+                                            + Xml.el("portgroupKey", pg.text("key")) + "</port></backing>"));
+                    default -> CompletableFuture.failedFuture(new Unresolved(VsphereSettings.NETWORK, "The network '"
+                            + settings.network() + "' of hypervisor " + id + " is a " + network.type()
+                            + ", not a port group or distributed port group"));
+                }));
+    }
+
+    private String cloneSpec(Inventory inv, ProvisionSpec spec, Map<String, String> metadata, Mor snapshot,
+            String deviceChange) {
         StringBuilder b = new StringBuilder("<spec><location>");
         if (inv.datastore() != null) {
             b.append(inv.datastore().xml("datastore"));
@@ -244,7 +336,7 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
             b.append(inv.host().xml("host"));
         }
         b.append("</location><template>false</template><config>").append(Xml.el("numCPUs", spec.vcpus()))
-                .append(Xml.el("memoryMB", spec.memoryMb())).append(extraConfig(spec.metadata()))
+                .append(Xml.el("memoryMB", spec.memoryMb())).append(deviceChange).append(extraConfig(metadata))
                 .append("</config><powerOn>false</powerOn>");
         if (snapshot != null) {
             b.append(snapshot.xml("snapshot"));
@@ -304,6 +396,21 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
      */
     @Override
     public CompletionStage<TaskRef> revert(String vmRef) {
+        if (settings.refresh() == VsphereSettings.Refresh.RECLONE) {
+            return withVm(vmRef, "re-clone VM " + vmRef, vm -> ours(vm, vmRef, "re-clone").thenApply(p -> {
+                String name = p.text("name");
+                if (name != null && name.endsWith(OLD_SUFFIX)) {
+                    // a re-clone that failed after the rename, tried again
+                    name = name.substring(0, name.length() - OLD_SUFFIX.length());
+                }
+                recloneSource(p, vmRef);
+                if (name == null || !VM_NAME.matcher(name).matches()) {
+                    throw new HypervisorException("Cannot re-clone VM " + vmRef + " on hypervisor " + id
+                            + ": its name '" + name + "' is not one the broker gives", false);
+                }
+                return task("reclone", name, vmRef);
+            }));
+        }
         String what = "revert VM " + vmRef;
         return withVm(vmRef, what, vm -> ours(vm, vmRef, "revert").thenCompose(p -> {
             if (baseSnapshot(p.prop("snapshot")).isEmpty()) {
@@ -358,6 +465,8 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                     : afterClone(task.taskId(), info.result, vmRef));
             case "revert" -> afterPowerOff(task.taskId(), step, vmRef, vm -> revertStep(vm, vmRef));
             case "delete" -> afterPowerOff(task.taskId(), step, vmRef, this::destroyStep);
+            case "reclone" -> VM_NAME.matcher(step).matches() ? reclone(task.taskId(), step, vmRef)
+                    : failed("No task " + task.taskId() + " on hypervisor " + id, false);
             case "shutdown" -> step.matches("\\d{1,19}") ? shutdownStep(task.taskId(), Long.parseLong(step), vmRef)
                     : failed("No task " + task.taskId() + " on hypervisor " + id, false);
             default -> failed("No task " + task.taskId() + " on hypervisor " + id, false);
@@ -375,10 +484,119 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
             if (baseSnapshot(p.prop("snapshot")).isPresent()) {
                 return CompletableFuture.completedFuture((String) null); // another node took it already
             }
-            return vim.call("CreateSnapshot_Task", vm, Xml.el("name", BASE_SNAPSHOT)
-                    + Xml.el("description", "state right after the clone; refresh reverts to it")
-                    + Xml.el("memory", false) + Xml.el("quiesce", false)).thenApply(VsphereDriver::taskMoid);
+            return takeBaseSnapshot(vm);
         }), vm.value());
+    }
+
+    private CompletionStage<String> takeBaseSnapshot(Mor vm) {
+        return vim.call("CreateSnapshot_Task", vm, Xml.el("name", BASE_SNAPSHOT)
+                + Xml.el("description", "state right after the clone; refresh reverts to it")
+                + Xml.el("memory", false) + Xml.el("quiesce", false)).thenApply(VsphereDriver::taskMoid);
+    }
+
+    // ---------------------------------------------------------------- refresh by re-clone
+
+    /**
+     * One round of a re-clone, judged from what vSphere shows, so any node can carry it on: the old VM is powered
+     * off and renamed {@code <name>.old}, the template cloned again as {@code <name>} with the old VM's metadata and
+     * size, the clone's base snapshot taken, then the old VM destroyed. Each round waits for the vSphere task it
+     * issued (remembered on this node) or issues the next one. The rename is there because vCenter refuses two VMs of
+     * one name in a folder; {@code <name>.old} is no desktop name, so the reconciler ignores it (and leaves a desktop
+     * whose refresh is under way to the pool manager). Succeeds with the new VM's moid.
+     */
+    private CompletionStage<TaskStatus> reclone(String taskId, String name, String oldRef) {
+        String issued = followUps.get(taskId);
+        if (issued == null) {
+            return recloneStep(taskId, name, oldRef);
+        }
+        return taskInfo(issued).thenCompose(info -> {
+            if (info.state == State.RUNNING) {
+                return CompletableFuture.completedFuture(TaskStatus.running(info.pollAgain));
+            }
+            followUps.remove(taskId, issued);
+            if (info.state == State.ERROR && !info.fault.is("InvalidPowerState")) {
+                return CompletableFuture.completedFuture(info.status(oldRef));
+            }
+            return recloneStep(taskId, name, oldRef); // done (or already powered off): the next step
+        });
+    }
+
+    private CompletionStage<TaskStatus> recloneStep(String taskId, String name, String oldRef) {
+        Mor old = vm(oldRef);
+        CompletionStage<Optional<ObjectContent>> oldVm = vim.properties(old, "name", "runtime.powerState",
+                "config.extraConfig", "summary.config.numCpu", "summary.config.memorySizeMB")
+                .thenApply(Optional::of).exceptionallyCompose(e -> VimClient.unwrap(e) instanceof VimFault f
+                        && f.is("ManagedObjectNotFound") ? CompletableFuture.completedFuture(Optional.empty())
+                                : CompletableFuture.failedFuture(e));
+        return inventory().thenCompose(inv -> oldVm.thenCompose(o -> vim.call("FindChild",
+                ServiceContent::searchIndex, inv.vmFolder().xml("entity") + Xml.el("name", name)).thenCompose(r -> {
+                    Mor fresh = Xml.child(r, "returnval").map(Xml::mor).filter(m -> !m.equals(old)).orElse(null);
+                    if (o.isEmpty()) {
+                        if (fresh == null) {
+                            return failed("Cannot re-clone VM " + oldRef + " (" + name + ") on hypervisor " + id
+                                    + ": it is gone, and no clone of it exists", false);
+                        }
+                        return hasBaseSnapshot(fresh).thenCompose(has -> has
+                                ? CompletableFuture.completedFuture(TaskStatus.succeeded(fresh.value()))
+                                : issued(taskId, takeBaseSnapshot(fresh)));
+                    }
+                    ObjectContent p = o.get();
+                    ProvisionSpec again = new ProvisionSpec(name, recloneSource(p, oldRef),
+                            (int) number(p.text("summary.config.numCpu")), number(p.text("summary.config.memorySizeMB")),
+                            metadata(p.prop("config.extraConfig")));
+                    if (!"poweredOff".equals(p.text("runtime.powerState"))) {
+                        return issued(taskId, vim.call("PowerOffVM_Task", old, "").thenApply(VsphereDriver::taskMoid));
+                    }
+                    if (fresh == null) {
+                        if (name.equals(p.text("name"))) {
+                            return issued(taskId, vim.call("Rename_Task", old, Xml.el("newName", name + OLD_SUFFIX))
+                                    .thenApply(VsphereDriver::taskMoid));
+                        }
+                        return issued(taskId, cloneTask(inv, again));
+                    }
+                    return hasBaseSnapshot(fresh).thenCompose(has -> issued(taskId, has
+                            ? vim.call("Destroy_Task", old, "").thenApply(VsphereDriver::taskMoid)
+                            : takeBaseSnapshot(fresh)));
+                })));
+    }
+
+    /** Remembers the vSphere task a re-clone round issued; the next poll waits for it. */
+    private CompletionStage<TaskStatus> issued(String taskId, CompletionStage<String> task) {
+        return task.thenApply(t -> {
+            if (followUps.size() > 10_000) {
+                followUps.clear(); // tasks nobody polls any more; a poll re-derives its step
+            }
+            followUps.put(taskId, t);
+            return TaskStatus.running(settings.taskPollInterval());
+        });
+    }
+
+    private CompletionStage<Boolean> hasBaseSnapshot(Mor vm) {
+        return vim.properties(vm, "snapshot").thenApply(p -> baseSnapshot(p.prop("snapshot")).isPresent());
+    }
+
+    /** The template a desktop was cloned from, checking that the broker made it. */
+    private String recloneSource(ObjectContent vm, String vmRef) {
+        Map<String, String> metadata = metadata(vm.prop("config.extraConfig"));
+        String template = metadata.get(TEMPLATE_METADATA);
+        if (!metadata.containsKey(DESKTOP_ID_KEY.substring(GUESTINFO.length())) || template == null) {
+            throw new HypervisorException("Cannot re-clone VM " + vmRef + " on hypervisor " + id + ": its extraConfig"
+                    + " does not name its desktop and template (" + DESKTOP_ID_KEY + ", " + GUESTINFO
+                    + TEMPLATE_METADATA + "); it was not made by this broker version", false);
+        }
+        return template;
+    }
+
+    /** The broker's metadata in a VM's extraConfig: its guestinfo.* keys, without the prefix. */
+    static Map<String, String> metadata(Element extraConfig) {
+        Map<String, String> metadata = new HashMap<>();
+        for (Element option : Xml.children(extraConfig, null)) {
+            String key = Xml.text(option, "key");
+            if (key != null && key.startsWith(GUESTINFO)) {
+                metadata.put(key.substring(GUESTINFO.length()), String.valueOf(Xml.text(option, "value")));
+            }
+        }
+        return metadata;
     }
 
     /** Runs the second step once the power-off task (or none, '-') is done. */
@@ -497,6 +715,50 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
         });
     }
 
+    // ---------------------------------------------------------------- checks before a save
+
+    /**
+     * The configured datacenter, cluster or host, resource pool, folder, datastore and network exist (the network is
+     * a port group or distributed port group). Other failures (unreachable, refused login) fail the stage: the
+     * definition is then saved with a warning.
+     */
+    @Override
+    public CompletionStage<Map<String, String>> checkSettings() {
+        return problems(inventory().thenCompose(inv -> settings.network() == null
+                ? CompletableFuture.completedFuture("") : nicBacking()), u -> "config." + u.property);
+    }
+
+    /** The template is a VM at its path, with a network adapter when a network is configured. */
+    @Override
+    public CompletionStage<Map<String, String>> checkTemplate(String templateRef, int vcpus, long memoryMb) {
+        return problems(inventory().thenCompose(inv -> template(inv, templateRef))
+                .thenCompose(t -> settings.network() == null ? CompletableFuture.completedFuture(null)
+                        : vim.properties(t, "config.hardware.device").thenApply(p -> {
+                            if (Xml.children(p.prop("config.hardware.device"), null).stream()
+                                    .noneMatch(VsphereDriver::ethernetCard)) {
+                                throw new Unresolved("template VM", "Template '" + templateRef + "' on hypervisor "
+                                        + id + " has no network adapter to connect to network '" + settings.network()
+                                        + "'");
+                            }
+                            return null;
+                        })), u -> "templateRef");
+    }
+
+    /** Unresolved names become problems under {@code field}; anything else fails the check. */
+    private CompletionStage<Map<String, String>> problems(CompletionStage<?> check,
+            Function<Unresolved, String> field) {
+        return check.handle((x, e) -> {
+            if (e == null) {
+                return Map.<String, String>of();
+            }
+            Throwable cause = VimClient.unwrap(e);
+            if (cause instanceof Unresolved u) {
+                return Map.of(field.apply(u), u.getMessage());
+            }
+            throw VsphereErrors.map(id, "check the settings", cause);
+        });
+    }
+
     // ---------------------------------------------------------------- consoles
 
     @Override
@@ -557,12 +819,19 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
     }
 
     /**
-     * A WebMKS ticket ({@code AcquireTicket("webmks")}) as a wss URL, for a browser console. vcsim does not offer
-     * it (MethodNotFound), so this is only checked to fail clearly there.
+     * A WebMKS ticket ({@code AcquireTicket("webmks")}) as a wss URL, for a browser console. A server without it
+     * (vcsim answers MethodNotFound) is a final "not offered". Not offered through the API: no real vCenter checked it.
      */
     CompletionStage<String> webmksUrl(String vmRef) {
         return withVm(vmRef, "issue a WebMKS ticket for VM " + vmRef, vm -> vim.call("AcquireTicket", vm,
-                Xml.el("ticketType", "webmks")).thenApply(r -> {
+                Xml.el("ticketType", "webmks")).exceptionallyCompose(e -> {
+                    if (VimClient.unwrap(e) instanceof VimFault f && (f.is("MethodNotFound") || f.is("NotSupported")
+                            || f.is("NotImplemented") || f.is("InvalidArgument"))) {
+                        return failed("Hypervisor " + id + " does not offer WebMKS consoles (AcquireTicket webmks"
+                                + " answered " + f.type() + ")", false);
+                    }
+                    return CompletableFuture.failedFuture(e);
+                }).thenApply(r -> {
                     String host = Xml.text(r, "returnval/host");
                     String port = Xml.text(r, "returnval/port");
                     return "wss://" + (host == null ? settings.consoleHost() : host) + ":" + (port == null ? "443" : port)
@@ -579,15 +848,21 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
 
     /** The configured names resolved to objects once; a failed resolution is tried again on the next call. */
     CompletionStage<Inventory> inventory() {
-        CompletableFuture<Inventory> current = inventory.get();
+        return once(inventory, this::resolve);
+    }
+
+    /** What {@code resolve} yields, asked once and kept; a failure is asked again on the next call. */
+    private static <T> CompletionStage<T> once(AtomicReference<CompletableFuture<T>> holder,
+            java.util.function.Supplier<CompletionStage<T>> resolve) {
+        CompletableFuture<T> current = holder.get();
         if (current != null && !current.isCompletedExceptionally()) {
             return current;
         }
-        CompletableFuture<Inventory> mine = new CompletableFuture<>();
-        if (!inventory.compareAndSet(current, mine)) {
-            return inventory();
+        CompletableFuture<T> mine = new CompletableFuture<>();
+        if (!holder.compareAndSet(current, mine)) {
+            return once(holder, resolve);
         }
-        resolve().whenComplete((inv, e) -> {
+        resolve.get().whenComplete((inv, e) -> {
             if (e != null) {
                 mine.completeExceptionally(e);
             } else {
@@ -645,15 +920,25 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
     /** An inventory path, or a clear error naming the property that points nowhere. */
     private CompletionStage<Mor> find(String path, String property) {
         return vim.call("FindByInventoryPath", ServiceContent::searchIndex, Xml.el("inventoryPath", path))
-                .thenApply(r -> Xml.child(r, "returnval").map(Xml::mor).orElseThrow(() -> new HypervisorException(
-                        "Hypervisor " + id + " has no " + property + " at inventory path '" + path + "'", false)));
+                .thenApply(r -> Xml.child(r, "returnval").map(Xml::mor).orElseThrow(() -> new Unresolved(property,
+                        "Hypervisor " + id + " has no " + property + " at inventory path '" + path + "'")));
+    }
+
+    /** A configured name that points at nothing usable: final, and it names the setting (or "template VM"). */
+    static final class Unresolved extends HypervisorException {
+        final String property;
+
+        Unresolved(String property, String message) {
+            super(message, false);
+            this.property = property;
+        }
     }
 
     private CompletionStage<Mor> template(Inventory inv, String templateRef) {
         return find(settings.datacenter() + "/vm/" + templateRef, "template VM").thenApply(t -> {
             if (!t.type().equals("VirtualMachine")) {
-                throw new HypervisorException("The template '" + templateRef + "' on hypervisor " + id
-                        + " is a " + t.type() + ", not a VM", false);
+                throw new Unresolved("template VM", "The template '" + templateRef + "' on hypervisor " + id
+                        + " is a " + t.type() + ", not a VM");
             }
             return t;
         });
@@ -661,7 +946,7 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
 
     /** The VM's snapshot tree, power state and whether the broker made it (its desktop id in extraConfig). */
     private CompletionStage<ObjectContent> ours(Mor vm, String vmRef, String what) {
-        return vim.properties(vm, "config.extraConfig", "runtime.powerState", "snapshot").thenApply(p -> {
+        return vim.properties(vm, "name", "config.extraConfig", "runtime.powerState", "snapshot").thenApply(p -> {
             boolean made = false;
             Element extra = p.prop("config.extraConfig");
             if (extra != null) {

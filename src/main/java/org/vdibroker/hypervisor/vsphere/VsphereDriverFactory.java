@@ -2,7 +2,10 @@ package org.vdibroker.hypervisor.vsphere;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import org.vdibroker.hypervisor.DriverCalls;
 import org.vdibroker.hypervisor.DriverProperty;
 import org.vdibroker.hypervisor.HypervisorDefinition;
 import org.vdibroker.hypervisor.HypervisorDriver;
@@ -32,6 +35,15 @@ public class VsphereDriverFactory implements HypervisorDriverFactory {
     @Override
     public void validate(HypervisorDefinition definition) {
         VsphereSettings.validate(definition);
+    }
+
+    /** Asks vCenter whether the configured inventory names and network exist (see {@link VsphereDriver#checkSettings}). */
+    @Override
+    public Map<String, String> checkLive(HypervisorDefinition definition) {
+        try (VsphereDriver probe = new VsphereDriver(definition, VsphereSettings.from(definition),
+                Clock.systemUTC())) {
+            return DriverCalls.await(probe.checkSettings(), Duration.ofSeconds(10));
+        }
     }
 
     @Override

@@ -14,7 +14,8 @@ import org.vdibroker.hypervisor.InvalidHypervisorConfigException;
 
 /** The vSphere driver's configuration, read and checked from a hypervisor definition. */
 record VsphereSettings(URI sdk, String username, String password, String datacenter, String cluster, String host,
-        String resourcePool, String vmFolder, String datastore, CloneMode cloneMode, boolean ignoreTlsErrors,
+        String resourcePool, String vmFolder, String datastore, String network, CloneMode cloneMode, Refresh refresh,
+        boolean ignoreTlsErrors,
         byte[] certificateSha256, Duration callTimeout, Duration taskPollInterval, Duration shutdownTimeout,
         String consoleHost, int concurrency) {
 
@@ -26,13 +27,23 @@ record VsphereSettings(URI sdk, String username, String password, String datacen
         FULL
     }
 
+    /** How a desktop is brought back to its template's state at logoff. */
+    enum Refresh {
+        /** Revert to the desktop's own base snapshot, taken right after its clone. */
+        REVERT,
+        /** Destroy the desktop and clone it again from its template, under the same name (a new VM). */
+        RECLONE
+    }
+
     static final String DATACENTER = "datacenter";
     static final String CLUSTER = "cluster";
     static final String HOST = "host";
     static final String RESOURCE_POOL = "resourcePool";
     static final String VM_FOLDER = "vmFolder";
     static final String DATASTORE = "datastore";
+    static final String NETWORK = "network";
     static final String CLONE_MODE = "cloneMode";
+    static final String REFRESH = "refresh";
     static final String IGNORE_TLS_ERRORS = "ignoreTlsErrors";
     static final String CERTIFICATE_SHA256 = "certificateSha256";
     static final String CALL_TIMEOUT_MS = "callTimeoutMs";
@@ -56,8 +67,13 @@ record VsphereSettings(URI sdk, String username, String password, String datacen
                     "VM folder path below the datacenter's vm folder where desktops are created, e.g. vdi. Default:"
                             + " the vm folder itself."),
             DriverProperty.optional(DATASTORE, "Datastore for the desktops' disks. Default: the template's."),
+            DriverProperty.optional(NETWORK, "Port group or distributed port group (path below the datacenter's"
+                    + " network folder) the desktops' first network adapter is connected to. Default: the template's."),
             DriverProperty.optional(CLONE_MODE, "linked (from the template's current snapshot; a full clone when it"
                     + " has none) or full. Default linked."),
+            DriverProperty.optional(REFRESH, "How a desktop is refreshed at logoff: revert (to its base snapshot"
+                    + " taken right after the clone) or reclone (destroy it and clone it again from its template,"
+                    + " same name, new VM). Default revert."),
             DriverProperty.optional(IGNORE_TLS_ERRORS, "true to accept any server certificate (tests only)."
                     + " Default false; prefer certificateSha256 for self-signed hosts."),
             DriverProperty.optional(CERTIFICATE_SHA256,
@@ -111,6 +127,11 @@ record VsphereSettings(URI sdk, String username, String password, String datacen
             throw new InvalidHypervisorConfigException(CLONE_MODE, CLONE_MODE + " must be linked or full, was '"
                     + mode + "'");
         }
+        String refresh = definition.config(REFRESH, "revert").trim().toLowerCase(Locale.ROOT);
+        if (!refresh.equals("revert") && !refresh.equals("reclone")) {
+            throw new InvalidHypervisorConfigException(REFRESH, REFRESH + " must be revert or reclone, was '"
+                    + refresh + "'");
+        }
         String ignore = definition.config(IGNORE_TLS_ERRORS, "false").trim();
         if (!ignore.equals("true") && !ignore.equals("false")) {
             throw new InvalidHypervisorConfigException(IGNORE_TLS_ERRORS,
@@ -123,7 +144,8 @@ record VsphereSettings(URI sdk, String username, String password, String datacen
         }
         return new VsphereSettings(sdk, username, password, datacenter, cluster, host,
                 path(definition, RESOURCE_POOL), path(definition, VM_FOLDER), path(definition, DATASTORE),
-                mode.equals("full") ? CloneMode.FULL : CloneMode.LINKED, Boolean.parseBoolean(ignore),
+                path(definition, NETWORK), mode.equals("full") ? CloneMode.FULL : CloneMode.LINKED,
+                refresh.equals("reclone") ? Refresh.RECLONE : Refresh.REVERT, Boolean.parseBoolean(ignore),
                 fingerprint(definition), Duration.ofMillis(millis(definition, CALL_TIMEOUT_MS, 8_000)),
                 Duration.ofMillis(millis(definition, TASK_POLL_MS, 1_000)),
                 Duration.ofMillis(millis(definition, SHUTDOWN_TIMEOUT_MS, 60_000)), consoleHost,

@@ -19,6 +19,7 @@ import org.w3c.dom.Node;
 final class Xml {
 
     static final String XSI = "http://www.w3.org/2001/XMLSchema-instance";
+    static final String XSD = "http://www.w3.org/2001/XMLSchema";
 
     private static final DocumentBuilderFactory FACTORY = factory();
 
@@ -106,6 +107,40 @@ final class Xml {
         }
         int colon = type.indexOf(':');
         return colon < 0 ? type : type.substring(colon + 1);
+    }
+
+    /**
+     * An element of an answer written back as request XML named {@code name}: children by local name (the request's
+     * default namespace is vim25), {@code xsi:type} and a reference's {@code type} kept, text escaped. Used to send a
+     * device read from a VM back in an edit.
+     */
+    static String write(Element e, String name) {
+        StringBuilder b = new StringBuilder();
+        write(e, name, b);
+        return b.toString();
+    }
+
+    private static void write(Element e, String name, StringBuilder b) {
+        b.append('<').append(name);
+        String type = e.getAttributeNS(XSI, "type");
+        if (type != null && !type.isEmpty()) {
+            // XML Schema types keep their xsd prefix (declared by the envelope); vim25 types go without one
+            boolean schemaType = type.contains(":") && XSD.equals(e.lookupNamespaceURI(type.substring(0,
+                    type.indexOf(':'))));
+            b.append(" xsi:type=\"").append(escape(schemaType ? "xsd:" + xsiType(e) : xsiType(e))).append('"');
+        }
+        if (e.hasAttribute("type")) {
+            b.append(" type=\"").append(escape(e.getAttribute("type"))).append('"');
+        }
+        b.append('>');
+        List<Element> kids = children(e, null);
+        if (kids.isEmpty()) {
+            b.append(escape(e.getTextContent()));
+        }
+        for (Element k : kids) {
+            write(k, k.getLocalName(), b);
+        }
+        b.append("</").append(name).append('>');
     }
 
     /** A managed object reference element ({@code <x type="VirtualMachine">vm-1</x>}). */

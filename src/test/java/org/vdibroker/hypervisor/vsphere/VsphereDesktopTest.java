@@ -211,6 +211,71 @@ class VsphereDesktopTest {
     }
 
     @Test
+    void logoffWithRefreshByRecloneGivesTheDesktopANewVmOfTheSameNameOnTheConfiguredNetwork() {
+        // slow clones: the desktop's name is without a VM for a second during the re-clone, and the reconciler
+        // must leave it to the pool manager rather than call it vanished
+        try (Vcsim slow = Vcsim.start(false, "CloneVM_Task=1000")) {
+            slow.createFolder("vdi");
+            slow.snapshotTemplate();
+            // a network vCenter does not know is refused when the hypervisor is saved
+            Map<String, Object> errors = given().auth().oauth2(ADMIN).contentType(ContentType.JSON)
+                    .body(Map.of("id", "vc-badnet", "driver", "vsphere", "endpoint", slow.url(),
+                            "config", Map.of("datacenter", "DC0", "cluster", "DC0_C0", "network", "no-such-net"),
+                            "credentials", Map.of("username", Vcsim.USER, "password", Vcsim.PASSWORD),
+                            "capacity", Map.of("vcpus", 8, "memoryMb", 8192, "maxDesktops", 2)))
+                    .post("/api/v1/admin/hypervisors").then().statusCode(400).contentType("application/problem+json")
+                    .extract().jsonPath().getMap("errors");
+            assertThat(errors).containsOnlyKeys("config.network");
+            assertThat(String.valueOf(errors.get("config.network"))).contains("DC0/network/no-such-net");
+            vsphere("vc-reclone", slow, 2, "1800", Map.of("refresh", "reclone", "network", "VM Network"));
+            Api.createPool(pool("vcrc", 0, 1, Map.of("vc-reclone", Vcsim.TEMPLATE)));
+            String user = Tokens.user("vc-rc-user", "/engineering");
+            String sessionId = Api.requestDesktop(user, "vcrc").jsonPath().getString("id");
+            await("the session READY", Duration.ofSeconds(30),
+                    () -> "READY".equals(session(user, sessionId).getString("state")));
+            String desktopId = session(user, sessionId).getString("desktopId");
+            Map<String, Object> before = Api.desktop("vcrc", desktopId);
+            String oldVm = (String) before.get("vmRef");
+            assertThat(networkOf(slow, oldVm)).isEqualTo("VM Network");
+
+            Api.updatePool("vcrc", pool("vcrc", 0, 1, 1, Map.of("vc-reclone", Vcsim.TEMPLATE))); // keep it
+            long t0 = System.nanoTime();
+            given().auth().oauth2(user).post("/api/v1/me/sessions/" + sessionId + "/logoff").then().statusCode(200);
+            long logoffMs = (System.nanoTime() - t0) / 1_000_000;
+            await("the desktop re-cloned and READY", Duration.ofSeconds(30), () -> {
+                Map<String, Object> d = Api.desktop("vcrc", desktopId);
+                return "READY".equals(d.get("state")) && !oldVm.equals(d.get("vmRef"));
+            });
+            long recloneMs = (System.nanoTime() - t0) / 1_000_000;
+            System.out.printf("VsphereDesktopTest: with 1 s clones: logoff %d ms, READY again by re-clone after %d ms%n",
+                    logoffMs, recloneMs);
+            assertThat(logoffMs).as("the logoff did not wait for the re-clone").isLessThan(700);
+            assertThat(recloneMs).as("the re-clone took its second").isGreaterThanOrEqualTo(1000);
+            Map<String, Object> after = Api.desktop("vcrc", desktopId);
+            String newVm = (String) after.get("vmRef");
+            assertThat(after.get("name")).isEqualTo(before.get("name"));
+            List<VimClient.ObjectContent> vms = slow.vms("vcrc-");
+            assertThat(vms).as("the old VM is gone, the new one runs under the desktop's name").hasSize(1);
+            assertThat(vms.get(0).obj().value()).isEqualTo(newVm);
+            assertThat(vms.get(0).text("name")).isEqualTo(before.get("name"));
+            assertThat(vms.get(0).text("runtime.powerState")).isEqualTo("poweredOn");
+            assertThat(networkOf(slow, newVm)).isEqualTo("VM Network");
+
+            retire("vcrc");
+            assertThat(slow.vms("vcrc-")).isEmpty();
+            deleteHypervisor("vc-reclone");
+        }
+    }
+
+    /** The port group name of the VM's first NIC. */
+    private static String networkOf(Vcsim v, String vmRef) {
+        org.w3c.dom.Element devices = Vcsim.join(v.admin().properties(new Mor("VirtualMachine", vmRef),
+                "config.hardware.device")).prop("config.hardware.device");
+        return Xml.children(devices, null).stream().filter(d -> Xml.child(d, "macAddress").isPresent())
+                .map(d -> Xml.text(d, "backing/deviceName")).findFirst().orElse(null);
+    }
+
+    @Test
     void slowCloneAndRevertTasksNeverHoldARequest() {
         try (Vcsim slow = Vcsim.start(false, "CloneVM_Task=1000,RevertToSnapshot_Task=1000")) {
             slow.createFolder("vdi");
@@ -266,12 +331,19 @@ class VsphereDesktopTest {
     }
 
     private static void vsphere(String id, Vcsim v, int maxDesktops, String callTimeoutMs) {
+        vsphere(id, v, maxDesktops, callTimeoutMs, Map.of());
+    }
+
+    private static void vsphere(String id, Vcsim v, int maxDesktops, String callTimeoutMs,
+            Map<String, String> extra) {
+        Map<String, String> config = new HashMap<>(Map.of("datacenter", "DC0", "cluster", "DC0_C0", "vmFolder", "vdi",
+                // below the broker's call-timeout (2 s in tests)
+                "callTimeoutMs", callTimeoutMs == null ? "1500" : callTimeoutMs,
+                "taskPollMs", "200", "shutdownTimeoutMs", "1000"));
+        config.putAll(extra);
         given().auth().oauth2(ADMIN).contentType(ContentType.JSON)
                 .body(Map.of("id", id, "driver", "vsphere", "endpoint", v.url(),
-                        "config", Map.of("datacenter", "DC0", "cluster", "DC0_C0", "vmFolder", "vdi",
-                                // below the broker's call-timeout (2 s in tests)
-                                "callTimeoutMs", callTimeoutMs == null ? "1500" : callTimeoutMs,
-                                "taskPollMs", "200", "shutdownTimeoutMs", "1000"),
+                        "config", config,
                         "credentials", Map.of("username", Vcsim.USER, "password", Vcsim.PASSWORD),
                         "capacity", Map.of("vcpus", 64, "memoryMb", 1_000_000, "maxDesktops", maxDesktops)))
                 .post("/api/v1/admin/hypervisors").then().statusCode(201);

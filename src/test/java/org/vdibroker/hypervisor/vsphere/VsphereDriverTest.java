@@ -61,15 +61,23 @@ class VsphereDriverTest {
     }
 
     private VsphereDriver driver(String url, Map<String, String> extra, Map<String, String> credentials) {
-        Map<String, String> config = new HashMap<>(Map.of("datacenter", "DC0", "cluster", "DC0_C0", "vmFolder", "vdi",
-                "callTimeoutMs", "3000", "taskPollMs", "100", "shutdownTimeoutMs", "300"));
-        config.putAll(extra);
-        HypervisorDefinition definition = new HypervisorDefinition("vc1", "vsphere", url, config, credentials,
-                new HostCapacity(48, 96_000, 50));
+        HypervisorDefinition definition = definition(url, extra, credentials);
         factory.validate(definition);
         VsphereDriver driver = (VsphereDriver) factory.create(definition);
         drivers.add(driver);
         return driver;
+    }
+
+    private static HypervisorDefinition definition(Map<String, String> extra) {
+        return definition(vcsim.url(), extra, Map.of("username", Vcsim.USER, "password", Vcsim.PASSWORD));
+    }
+
+    private static HypervisorDefinition definition(String url, Map<String, String> extra,
+            Map<String, String> credentials) {
+        Map<String, String> config = new HashMap<>(Map.of("datacenter", "DC0", "cluster", "DC0_C0", "vmFolder", "vdi",
+                "callTimeoutMs", "3000", "taskPollMs", "100", "shutdownTimeoutMs", "300"));
+        config.putAll(extra);
+        return new HypervisorDefinition("vc1", "vsphere", url, config, credentials, new HostCapacity(48, 96_000, 50));
     }
 
     private static ProvisionSpec spec(String name) {
@@ -185,6 +193,106 @@ class VsphereDriverTest {
     }
 
     @Test
+    void desktopsAreConnectedToTheConfiguredPortGroupOrDistributedPortGroup() {
+        Element templateNic = firstNic(vcsim.find("DC0/vm/" + Vcsim.TEMPLATE).value());
+        assertThat(Xml.xsiType(Xml.child(templateNic, "backing").orElseThrow()))
+                .isEqualTo("VirtualEthernetCardDistributedVirtualPortBackingInfo"); // vcsim's VMs are on DC0_DVPG0
+
+        // a standard port group
+        String vm = provisioned(driver(Map.of("network", "VM Network")), "desk-n1");
+        Element nic = firstNic(vm);
+        Element backing = Xml.child(nic, "backing").orElseThrow();
+        assertThat(Xml.xsiType(backing)).isEqualTo("VirtualEthernetCardNetworkBackingInfo");
+        assertThat(Xml.text(backing, "deviceName")).isEqualTo("VM Network");
+        assertThat(Xml.text(backing, "network")).isEqualTo(vcsim.find("DC0/network/VM Network").value());
+        assertThat(Xml.text(nic, "key")).isEqualTo(Xml.text(templateNic, "key")); // the template's NIC, edited
+        assertThat(Xml.text(nic, "macAddress")).isNotBlank().isNotEqualTo(Xml.text(templateNic, "macAddress"));
+        assertThat(Xml.text(backing(firstNic(vcsim.find("DC0/vm/" + Vcsim.TEMPLATE).value())), "port/portgroupKey"))
+                .as("the template is left as it was").isEqualTo(Xml.text(backing(templateNic), "port/portgroupKey"));
+
+        // a distributed port group other than the template's
+        Mor dvs = Xml.mor(Vcsim.join(vcsim.admin().properties(vcsim.find("DC0/network/DC0_DVPG0"),
+                "config.distributedVirtualSwitch")).prop("config.distributedVirtualSwitch"));
+        vcsim.adminTask("AddDVPortgroup_Task", dvs, "<spec>" + Xml.el("name", "vdi-desktops")
+                + Xml.el("type", "earlyBinding") + "</spec>");
+        Mor portgroup = vcsim.find("DC0/network/vdi-desktops");
+        String onDvpg = provisioned(driver(Map.of("network", "vdi-desktops")), "desk-n2");
+        Element dvBacking = backing(firstNic(onDvpg));
+        assertThat(Xml.xsiType(dvBacking)).isEqualTo("VirtualEthernetCardDistributedVirtualPortBackingInfo");
+        assertThat(Xml.text(dvBacking, "port/portgroupKey")).isEqualTo(portgroup.value())
+                .isNotEqualTo(Xml.text(backing(templateNic), "port/portgroupKey"));
+        assertThat(Xml.text(dvBacking, "port/switchUuid")).isEqualTo(Xml.text(backing(templateNic),
+                "port/switchUuid"));
+
+        // checked before a save: the network exists, the template has a NIC to connect
+        assertThat(factory.checkLive(definition(Map.of("network", "vdi-desktops")))).isEmpty();
+        assertThat(factory.checkLive(definition(Map.of("network", "no-such-net"))))
+                .containsOnlyKeys("config.network");
+        assertThat(factory.checkLive(definition(Map.of("vmFolder", "nowhere")))).containsOnlyKeys("config.vmFolder");
+        VsphereDriver checking = driver(Map.of("network", "VM Network"));
+        assertThat(Vcsim.join(checking.checkTemplate(Vcsim.TEMPLATE, 1, 512))).isEmpty();
+        assertThat(Vcsim.join(checking.checkTemplate("no/such/template", 1, 512))).containsOnlyKeys("templateRef");
+        assertThat(Vcsim.join(checking.checkTemplate("vdi", 1, 512)).get("templateRef")).contains("not a VM");
+
+        // a network that does not exist: a final error naming it, and nothing cloned
+        HypervisorException unknown = failure(driver(Map.of("network", "no-such-net")).provision(spec("desk-n3")));
+        assertThat(unknown.getMessage()).contains("network").contains("DC0/network/no-such-net");
+        assertThat(unknown.retryable()).isFalse();
+        assertThat(vcsim.vms("desk-n3")).isEmpty();
+    }
+
+    private static Element firstNic(String vmRef) {
+        Element devices = Vcsim.join(vcsim.admin().properties(new Mor("VirtualMachine", vmRef),
+                "config.hardware.device")).prop("config.hardware.device");
+        return Xml.children(devices, null).stream().filter(d -> Xml.child(d, "macAddress").isPresent()).findFirst()
+                .orElseThrow(() -> new AssertionError("VM " + vmRef + " has no NIC"));
+    }
+
+    private static Element backing(Element nic) {
+        return Xml.child(nic, "backing").orElseThrow();
+    }
+
+    @Test
+    void refreshByRecloneMakesANewVmOfTheSameNameWithTheDesktopsMetadataAndAnyNodeCanFinishIt() {
+        VsphereDriver driver = driver(Map.of("refresh", "reclone"));
+        String old = provisioned(driver, "desk-r");
+        finish(driver, Vcsim.join(driver.powerOn(old)));
+
+        TaskRef reclone = Vcsim.join(driver.revert(old));
+        assertThat(reclone.taskId()).isEqualTo("reclone:desk-r:" + old);
+        // this node takes the first steps; another node (a driver of its own) carries the re-clone to its end
+        Vcsim.join(driver.pollTask(reclone));
+        Vcsim.join(driver.pollTask(reclone));
+        assertThat(vcsim.vms("desk-r")).extracting(o -> o.text("name")).containsExactly("desk-r.old");
+        // a refresh asked again after a failed step (the pool manager's retry) carries on the same re-clone
+        assertThat(Vcsim.join(driver.revert(old))).isEqualTo(reclone);
+        TaskStatus done = finish(driver(Map.of("refresh", "reclone")), reclone);
+        assertThat(done.state()).as(done.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        String fresh = done.vmRef();
+        assertThat(fresh).isNotEqualTo(old);
+
+        assertThat(vcsim.vms("desk-r")).as("the old VM is gone, no '.old' is left").hasSize(1);
+        VimClient.ObjectContent seen = vcsim.vms("desk-r").get(0);
+        assertThat(seen.obj().value()).isEqualTo(fresh);
+        assertThat(seen.text("name")).isEqualTo("desk-r");
+        assertThat(seen.text("runtime.powerState")).isEqualTo("poweredOff");
+        assertThat(VsphereDriver.baseSnapshot(seen.prop("snapshot"))).isPresent();
+        assertThat(VsphereDriver.metadata(seen.prop("config.extraConfig")))
+                .containsEntry("vdi.agent-secret", "s3cret-desk-r").containsEntry("vdi.desktop-id", "id-desk-r")
+                .containsEntry(VsphereDriver.TEMPLATE_METADATA, Vcsim.TEMPLATE);
+        assertThat(Vcsim.join(driver.listVms("desk-r"))).extracting(VmInfo::vmRef).containsExactly(fresh);
+        assertThat(failure(driver.powerOn(old)).getMessage()).contains("ManagedObjectNotFound");
+        // polled again (the pool manager's next tick), it stays done
+        assertThat(finish(driver, reclone).vmRef()).isEqualTo(fresh);
+
+        // the new VM refreshes again the same way
+        TaskStatus again = finish(driver, Vcsim.join(driver.revert(fresh)));
+        assertThat(again.state()).as(again.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        assertThat(again.vmRef()).isNotIn(old, fresh);
+        assertThat(vcsim.vms("desk-r")).extracting(o -> o.obj().value()).containsExactly(again.vmRef());
+    }
+
+    @Test
     void aVmDeletedBehindItsBackIsGoneFromTheListAndNamedInErrors() {
         VsphereDriver driver = driver(Map.of());
         String vm = provisioned(driver, "desk-c");
@@ -248,6 +356,7 @@ class VsphereDriverTest {
 
         // vcsim offers no WebMKS tickets: a clear final error, not a hang
         HypervisorException webmks = failure(driver.webmksUrl(vm));
+        assertThat(webmks.getMessage()).contains("does not offer WebMKS consoles").contains("MethodNotFound");
         assertThat(webmks.retryable()).isFalse();
         assertThat(webmks.unreachable()).isFalse();
 
@@ -301,6 +410,23 @@ class VsphereDriverTest {
     }
 
     @Test
+    void aCloneThisNodeStartedButAnotherNodeFinishedCountsOnceInUsage() {
+        VsphereDriver starter = driver(Map.of());
+        HostUsage before = Vcsim.join(starter.usage());
+        TaskRef clone = Vcsim.join(starter.provision(spec("desk-u")));
+        HostUsage during = Vcsim.join(starter.usage());
+        assertThat(during.usedVcpus()).as("vcsim clones at once: the VM counts as a desktop, not twice")
+                .isEqualTo(before.usedVcpus());
+        assertThat(during.desktops()).isEqualTo(before.desktops() + 1);
+
+        // the pool's manager moved to another node, which polls the clone to its end; this node never does
+        assertThat(finish(driver(Map.of()), clone).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        HostUsage after = Vcsim.join(starter.usage());
+        assertThat(after.desktops()).isEqualTo(before.desktops() + 1);
+        assertThat(after.usedVcpus()).isEqualTo(before.usedVcpus());
+    }
+
+    @Test
     void aStoppedSimulatorIsUnreachableAndServesAgainWhenBack() {
         try (Vcsim own = Vcsim.start()) {
             own.createFolder("vdi");
@@ -344,6 +470,8 @@ class VsphereDriverTest {
                 .hasMessageContaining("exactly one");
         assertThatThrownBy(() -> factory.validate(def(Map.of("datacenter", "D", "cluster", "C", "cloneMode", "x"),
                 login))).hasMessageContaining("linked or full");
+        assertThatThrownBy(() -> factory.validate(def(Map.of("datacenter", "D", "cluster", "C", "refresh", "rebuild"),
+                login))).hasMessageContaining("revert or reclone");
         assertThatThrownBy(() -> factory.validate(def(Map.of("datacenter", "D", "cluster", "C", "clustr", "x"),
                 login))).hasMessageContaining("Unknown vsphere property 'clustr'");
         assertThatThrownBy(() -> factory.validate(def(Map.of("datacenter", "D", "cluster", "C",
@@ -353,7 +481,8 @@ class VsphereDriverTest {
         assertThatThrownBy(() -> factory.validate(new HypervisorDefinition("v", "vsphere", "ftp://x/sdk",
                 Map.of("datacenter", "D", "cluster", "C"), login, new HostCapacity(1, 1, 1))))
                 .hasMessageContaining("https URL");
-        factory.validate(def(Map.of("datacenter", "D", "host", "H", "ignoreTlsErrors", "false",
+        factory.validate(def(Map.of("datacenter", "D", "host", "H", "ignoreTlsErrors", "false", "refresh", "reclone",
+                "network", "VDI/desktops",
                 "certificateSha256", "AB:".repeat(31) + "AB"), login));
     }
 
