@@ -42,6 +42,7 @@ final class WinRmPowerShell implements PowerShell {
     /** Clients not in use; at most one per worker thread of the driver. */
     private final BlockingQueue<WinRmClient> idle;
     private final AtomicInteger built = new AtomicInteger();
+    private final Object building = new Object();
     private volatile boolean closed;
 
     WinRmPowerShell(String hypervisorId, HyperVSettings settings) {
@@ -72,7 +73,7 @@ final class WinRmPowerShell implements PowerShell {
     @Override
     public void warmUp() {
         try {
-            release(build(false));
+            release(kept());
             LOG.debugf("WinRM client for Hyper-V host %s ready", hypervisorId);
         } catch (RuntimeException e) {
             LOG.debugf("WinRM client for Hyper-V host %s not prepared: %s", hypervisorId, e.getMessage());
@@ -85,7 +86,7 @@ final class WinRmPowerShell implements PowerShell {
         }
         WinRmClient client = freshAuthentication ? null : idle.poll();
         if (client == null) {
-            client = build(freshAuthentication);
+            client = freshAuthentication ? build(true) : kept();
         }
         Output output;
         try {
@@ -102,6 +103,18 @@ final class WinRmPowerShell implements PowerShell {
         }
         release(client);
         return output;
+    }
+
+    /**
+     * A kept client, or a new one. Clients are built one at a time: the first build of a JVM takes seconds, and calls
+     * that start together would otherwise all pay for it at once; a call that waited here takes a client another
+     * call released meanwhile.
+     */
+    private WinRmClient kept() {
+        synchronized (building) {
+            WinRmClient client = idle.poll();
+            return client != null ? client : build(false);
+        }
     }
 
     /** What winrm4j's own {@code executePs} sends: the script as base64 of UTF-16LE, which PowerShell decodes. */
