@@ -370,6 +370,10 @@ public final class HyperVDriver implements HypervisorDriver, SupportsGuestIp, Su
                 }
             });
         } catch (RejectedExecutionException e) {
+            if (executor.isShutdown()) {
+                throw new HypervisorException("The driver of Hyper-V host " + id + " is closed (its definition"
+                        + " changed or it was removed); try again", true);
+            }
             throw new HypervisorException("Hyper-V host " + id + " is busy: " + executor.getQueue().size()
                     + " PowerShell calls are waiting; try again later", true);
         }

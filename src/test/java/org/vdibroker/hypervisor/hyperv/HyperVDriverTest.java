@@ -36,6 +36,9 @@ class HyperVDriverTest {
 
     private FakeHyperVHost host;
     private HyperVDriver driver;
+    /** The WinRM side of the driver made last: {@link #driver} until a test makes another. */
+    private WinRmPowerShell shell;
+    private WinRmPowerShell mainShell;
 
     @BeforeEach
     void start() throws Exception {
@@ -43,6 +46,7 @@ class HyperVDriverTest {
         host.model().addFile(PARENT);
         host.model().addSwitch("vdi-lan");
         driver = driver(Map.of(), Clock.systemUTC());
+        mainShell = shell;
     }
 
     @AfterEach
@@ -174,9 +178,51 @@ class HyperVDriverTest {
 
     @Test
     void anExpiredSessionIsAuthenticatedAgain() {
+        await(driver.usage()); // a client is kept, authenticated
+        int before = mainShell.clientsBuilt();
         host.refuseAuthentication(1);
         assertThat(await(driver.usage()).capacity().vcpus()).isEqualTo(32);
         assertThat(host.unauthorizedAnswers()).isGreaterThanOrEqualTo(1);
+        // the refused client was replaced by a new one, which later calls keep using
+        assertThat(mainShell.clientsBuilt()).isEqualTo(before + 1);
+        await(driver.listVms("pool-"));
+        await(driver.usage());
+        assertThat(mainShell.clientsBuilt()).isEqualTo(before + 1);
+    }
+
+    @Test
+    void callsReuseTheHostsWinRmClients() throws Exception {
+        await(driver.usage());
+        int first = mainShell.clientsBuilt();
+        for (int i = 0; i < 10; i++) {
+            await(driver.listVms("pool-"));
+        }
+        assertThat(mainShell.clientsBuilt()).as("ten calls one after another, one client").isEqualTo(first);
+
+        // calls at once: each on its own client (NTLM sealing state is per client), never more than the driver's
+        // worker threads (4 here), and every answer right
+        java.util.List<java.util.concurrent.CompletableFuture<HostUsage>> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            calls.add(driver.usage().toCompletableFuture());
+        }
+        for (java.util.concurrent.CompletableFuture<HostUsage> call : calls) {
+            assertThat(await(call).capacity().vcpus()).isEqualTo(32);
+        }
+        assertThat(mainShell.clientsBuilt()).isBetween(first, 4);
+        int afterBurst = mainShell.clientsBuilt();
+        for (int i = 0; i < 5; i++) {
+            await(driver.usage());
+        }
+        assertThat(mainShell.clientsBuilt()).isEqualTo(afterBurst);
+    }
+
+    @Test
+    void aClosedDriverRunsNothingMore() {
+        await(driver.usage());
+        int envelopes = host.envelopes();
+        driver.close();
+        assertFailure(driver.usage(), true, false);
+        assertThat(host.envelopes()).isEqualTo(envelopes);
     }
 
     @Test
@@ -259,7 +305,8 @@ class HyperVDriverTest {
         HypervisorDefinition definition = new HypervisorDefinition("hv1", "hyperv", host.endpoint(), config,
                 Map.of("password", password), new HostCapacity(0, 0, 50), 4);
         HyperVSettings settings = HyperVSettings.validate(definition);
-        return new HyperVDriver(definition, settings, new WinRmPowerShell("hv1", settings), clock);
+        shell = new WinRmPowerShell("hv1", settings);
+        return new HyperVDriver(definition, settings, shell, clock);
     }
 
     private static ProvisionSpec spec(String name, Map<String, String> metadata) {

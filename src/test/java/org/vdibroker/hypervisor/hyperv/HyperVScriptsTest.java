@@ -57,8 +57,9 @@ class HyperVScriptsTest {
         String longest = HyperVScripts.provision("p".repeat(64), "D:\\" + "t".repeat(200) + ".vhdx",
                 "D:\\" + "d".repeat(200) + "\\" + "p".repeat(64) + ".vhdx", "s".repeat(100), 64, 1_048_576,
                 Map.of("vdi.desktop-id", "0a1b2c3d-0000-4000-8000-000000000001", "vdi.agent-secret", "f".repeat(64)));
-        String command = "powershell -encodedcommand "
-                + Base64.getEncoder().encodeToString(longest.getBytes(StandardCharsets.UTF_16LE));
+        String command = WinRmPowerShell.command(longest); // exactly what the driver sends
+        assertThat(command).isEqualTo("powershell -encodedcommand "
+                + Base64.getEncoder().encodeToString(longest.getBytes(StandardCharsets.UTF_16LE)));
         // cmd.exe's limit is 8191 characters: the script travels as one command line
         assertThat(command.length()).isLessThan(8191);
     }

@@ -32,6 +32,12 @@ import org.w3c.dom.Node;
  */
 final class FakeXapi implements AutoCloseable {
 
+    static {
+        // answers without waiting for the client's delayed ACK (see FakeHyperVHost): read when the first HttpServer
+        // of the JVM starts
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     static final String USER = "root";
     static final String PASSWORD = "xen-secret";
     static final String TEMPLATE = "win10-desktop";
