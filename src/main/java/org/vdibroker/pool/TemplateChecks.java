@@ -13,6 +13,7 @@ import org.vdibroker.hypervisor.DriverCalls;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorEntity;
 import org.vdibroker.hypervisor.HypervisorException;
+import org.vdibroker.hypervisor.HypervisorHealth;
 import org.vdibroker.hypervisor.HypervisorRegistry;
 
 /**
@@ -33,6 +34,9 @@ public class TemplateChecks {
 
     @Inject
     AuditService audit;
+
+    @Inject
+    HypervisorHealth health;
 
     /**
      * @param stored the pool's templates before this save (hypervisor id to template ref); only others are checked
@@ -69,8 +73,9 @@ public class TemplateChecks {
             if (driver.isEmpty() || !(driver.get() instanceof ChecksDefinitions checks)) {
                 return; // this driver cannot check templates
             }
-            Map<String, String> problems = DriverCalls.await(
-                    checks.checkTemplate(t.templateRef(), size.vcpus(), size.memoryMb()), TIMEOUT);
+            // through the hypervisor's breaker and timeout, like every other call to it
+            Map<String, String> problems = DriverCalls.await(health.guard(h.id,
+                    () -> checks.checkTemplate(t.templateRef(), size.vcpus(), size.memoryMb())), TIMEOUT);
             problems.forEach((field, why) -> errors.put(
                     "templateRef".equals(field) ? "templates[" + index + "].templateRef" : field, why));
         } catch (HypervisorException | LinkageError | IllegalStateException e) {
