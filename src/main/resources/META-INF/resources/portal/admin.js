@@ -363,6 +363,7 @@ async function charts() {
       onclick: () => guard(charts) })),
     ...(sections.length ? sections : [el('p', { text: t('chart.nopools') })]));
   // new samples arrive by themselves while the tab is open
+  clearTimeout(refreshTimer);
   refreshTimer = setTimeout(() => { if (currentTab === 'charts') guard(charts); }, 10000);
 }
 

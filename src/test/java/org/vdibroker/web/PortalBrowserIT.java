@@ -218,20 +218,29 @@ class PortalBrowserIT {
 
             // the charts: the target line reaches the schedule's 2, the ready line follows; alice's wait is counted
             browser.click(By.id("tab-charts"));
-            browser.until(Duration.ofSeconds(90), d -> {
-                d.findElement(By.id("chart-refresh")).click();
-                var target = d.findElement(By.cssSelector("#chart-spares-charted polyline[data-series='target']"));
-                var ready = d.findElement(By.cssSelector("#chart-spares-charted polyline[data-series='ready']"));
-                return "2".equals(target.getAttribute("data-last")) && "2".equals(ready.getAttribute("data-last"));
+            // the tab redraws itself every 10 s (and on Refresh): read every figure of one drawing at once
+            ChartFigures figures = browser.until(Duration.ofSeconds(90), d -> {
+                try {
+                    var target = d.findElement(By.cssSelector("#chart-spares-charted polyline[data-series='target']"));
+                    var ready = d.findElement(By.cssSelector("#chart-spares-charted polyline[data-series='ready']"));
+                    ChartFigures f = new ChartFigures(target.getAttribute("data-last"), ready.getAttribute("data-last"),
+                            Integer.parseInt(ready.getAttribute("data-samples")),
+                            d.findElement(By.id("chart-ttd-charted")).getAttribute("data-count"),
+                            d.findElement(By.cssSelector("[data-pool='charted'] .chart-ttd-summary")).getText(),
+                            d.findElement(By.cssSelector("#chart-queue-charted polyline")).getAttribute("data-last"));
+                    if ("2".equals(f.target()) && "2".equals(f.ready())) {
+                        return f;
+                    }
+                    d.findElement(By.id("chart-refresh")).click();
+                    return null;
+                } catch (org.openqa.selenium.StaleElementReferenceException | NumberFormatException e) {
+                    return null; // redrawn while being read: read the next drawing
+                }
             });
-            assertThat(Integer.parseInt(browser.driver().findElement(By.cssSelector(
-                    "#chart-spares-charted polyline[data-series='ready']")).getAttribute("data-samples"))).isGreaterThan(1);
-            assertThat(browser.driver().findElement(By.cssSelector("#chart-ttd-charted")).getAttribute("data-count"))
-                    .isEqualTo("1");
-            assertThat(browser.driver().findElement(By.cssSelector("[data-pool='charted'] .chart-ttd-summary"))
-                    .getText()).startsWith("1 desktop(s) assigned");
-            assertThat(browser.driver().findElement(By.cssSelector("#chart-queue-charted polyline"))
-                    .getAttribute("data-last")).isEqualTo("0");
+            assertThat(figures.readySamples()).as("samples on the ready line").isGreaterThan(1);
+            assertThat(figures.waits()).as("desktops assigned in the time-to-desktop chart").isEqualTo("1");
+            assertThat(figures.waitSummary()).startsWith("1 desktop(s) assigned");
+            assertThat(figures.queue()).isEqualTo("0");
             browser.screenshot("admin-charts");
 
             browser.click(By.id("tab-nodes"));
@@ -241,6 +250,11 @@ class PortalBrowserIT {
         } finally {
             given().auth().oauth2(alice).post("/api/v1/me/sessions/" + session + "/logoff");
         }
+    }
+
+    /** What one drawing of a pool's charts shows. */
+    private record ChartFigures(String target, String ready, int readySamples, String waits, String waitSummary,
+            String queue) {
     }
 
     private static void setValue(Browser b, String id, String value) {

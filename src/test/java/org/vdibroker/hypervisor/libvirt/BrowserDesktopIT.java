@@ -184,8 +184,15 @@ class BrowserDesktopIT {
             try (Browser kiosk = new Browser(1024, 768)) {
                 kiosk.open(base + "/kiosk?pool=" + POOL);
                 kiosk.keycloakLogin("demo", "demo");
-                kiosk.until(Duration.ofSeconds(60),
-                        d -> "true".equals(d.findElement(By.id("desktop")).getAttribute("data-connected")));
+                try {
+                    kiosk.until(Duration.ofSeconds(60),
+                            d -> "true".equals(d.findElement(By.id("desktop")).getAttribute("data-connected")));
+                } catch (RuntimeException e) {
+                    kiosk.screenshot("kiosk-failed");
+                    throw new AssertionError("kiosk did not open the desktop; it says: "
+                            + kiosk.driver().findElement(By.id("message")).getText() + " (" + kiosk.driver()
+                            .getCurrentUrl() + "; target/screenshots/kiosk-failed.png)", e);
+                }
                 assertThat(banner(awaitBanner(kiosk))).isTrue();
                 kiosk.screenshot("kiosk-desktop");
                 // the session ends: the kiosk closes the desktop and signs out, back to Keycloak's login page
