@@ -3,7 +3,7 @@
 import { t, translate } from './texts.js';
 import { signIn, completeSignIn, signOut, claims, accessToken } from './oidc.js';
 import { api } from './api.js';
-import { lineChart, histogram, percentile } from './charts.js';
+import { lineChart, histogram, dots, percentile } from './charts.js';
 
 const $ = (id) => document.getElementById(id);
 const TABS = ['hypervisors', 'pools', 'charts', 'sessions', 'desktops', 'audit', 'nodes'];
@@ -350,6 +350,8 @@ async function charts() {
           { name: t('chart.target'), values: tr.samples.map((s) => s.target), kind: 'target' }] }),
         lineChart({ id: `chart-queue-${p.id}`, title: t('chart.queue'), times: at, series: [
           { name: t('chart.queue.line'), values: tr.samples.map((s) => s.queue), kind: 'queue' }] }),
+        dots({ id: `chart-ttd-time-${p.id}`, title: t('chart.ttd.time'), times: tr.timeToDesktop.map((w) => Date.parse(w.at)),
+          values: waits, from: Date.now() - minutes * 60000, to: Date.now(), unit: 's' }),
         histogram({ id: `chart-ttd-${p.id}`, title: t('chart.ttd'), values: waits,
           bounds: [1, 5, 15, 30, 60, 120, 300], unit: 's' })),
       el('p', { class: 'chart-ttd-summary', 'data-count': waits.length, text: waits.length

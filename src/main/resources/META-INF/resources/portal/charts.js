@@ -81,6 +81,21 @@ export function lineChart({ id, title, times, series }) {
   return root;
 }
 
+/** One dot per event over time: {times} epoch milliseconds, {values} its size (e.g. seconds waited). */
+export function dots({ id, title, times, values, from, to, unit }) {
+  const description = `${title}: ${values.length}` + (values.length ? `, longest ${Math.max(...values)}${unit}` : '');
+  const root = frame(id, title, description);
+  root.setAttribute('data-count', values.length);
+  const yMax = niceMax(Math.max(1, ...values));
+  const span = Math.max(1, to - from);
+  const x = (ms) => PAD.left + ((ms - from) / span) * (W - PAD.left - PAD.right);
+  const y = (v) => H - PAD.bottom - (v / yMax) * (H - PAD.top - PAD.bottom);
+  axes(root, `${yMax}${unit}`, [[PAD.left, clock(from)], [W - PAD.right, clock(to)]]);
+  values.forEach((v, i) => root.append(svg('circle', { cx: x(times[i]).toFixed(1), cy: y(v).toFixed(1), r: 3,
+    fill: COLOURS.bar, 'data-value': v })));
+  return root;
+}
+
 /** How many values fall at or below each bound, and above the last: bars labelled "≤1s", ..., ">300s". */
 export function histogram({ id, title, values, bounds, unit }) {
   const counts = new Array(bounds.length + 1).fill(0);

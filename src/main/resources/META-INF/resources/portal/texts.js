@@ -83,7 +83,7 @@ const TEXTS = {
     'chart.now': 'Now: {ready} ready, target {target}, {queue} waiting',
     'chart.nodata': 'No samples yet.', 'chart.nopools': 'There are no pools.',
     'chart.spares': 'Ready spares vs target', 'chart.ready': 'ready', 'chart.target': 'target',
-    'chart.queue': 'Queue depth', 'chart.queue.line': 'waiting', 'chart.ttd': 'Time to desktop',
+    'chart.queue': 'Queue depth', 'chart.queue.line': 'waiting', 'chart.ttd': 'Time to desktop (distribution)', 'chart.ttd.time': 'Time to desktop over time',
     'chart.ttd.summary': '{n} desktop(s) assigned: median {p50} s, 90th percentile {p90} s, longest {max} s.',
     'chart.ttd.none': 'No desktop assigned in this time range.',
   },

@@ -227,7 +227,8 @@ class PortalBrowserIT {
                             Integer.parseInt(ready.getAttribute("data-samples")),
                             d.findElement(By.id("chart-ttd-charted")).getAttribute("data-count"),
                             d.findElement(By.cssSelector("[data-pool='charted'] .chart-ttd-summary")).getText(),
-                            d.findElement(By.cssSelector("#chart-queue-charted polyline")).getAttribute("data-last"));
+                            d.findElement(By.cssSelector("#chart-queue-charted polyline")).getAttribute("data-last"),
+                            d.findElements(By.cssSelector("#chart-ttd-time-charted circle")).size());
                     if ("2".equals(f.target()) && "2".equals(f.ready())) {
                         return f;
                     }
@@ -241,6 +242,7 @@ class PortalBrowserIT {
             assertThat(figures.waits()).as("desktops assigned in the time-to-desktop chart").isEqualTo("1");
             assertThat(figures.waitSummary()).startsWith("1 desktop(s) assigned");
             assertThat(figures.queue()).isEqualTo("0");
+            assertThat(figures.waitDots()).as("alice's wait as a dot over time").isEqualTo(1);
             browser.screenshot("admin-charts");
 
             browser.click(By.id("tab-nodes"));
@@ -254,7 +256,7 @@ class PortalBrowserIT {
 
     /** What one drawing of a pool's charts shows. */
     private record ChartFigures(String target, String ready, int readySamples, String waits, String waitSummary,
-            String queue) {
+            String queue, int waitDots) {
     }
 
     private static void setValue(Browser b, String id, String value) {
