@@ -53,23 +53,24 @@ public class PoolTrends {
     void sample() {
         Instant now = clock.instant();
         Instant oldest = now.minus(config.charts().history());
-        try {
-            for (Pool pool : catalog.all()) {
-                Deque<Sample> series = samples.computeIfAbsent(pool.id(), k -> new ArrayDeque<>());
+        for (Pool pool : catalog.all()) {
+            try {
+                // the same target the pool manager computes (a pre-warming pool reads its login history)
                 Sample sample = new Sample(now, desktops.readyCount(pool.id()), spareTarget.spare(pool, now),
                         sessions.queueLength(pool.id()));
+                Deque<Sample> series = samples.computeIfAbsent(pool.id(), k -> new ArrayDeque<>());
                 synchronized (series) {
                     series.addLast(sample);
                     while (!series.isEmpty() && series.peekFirst().at().isBefore(oldest)) {
                         series.removeFirst();
                     }
                 }
+            } catch (RuntimeException e) {
+                // a chart missing a point is no reason to disturb the node (e.g. the database is down)
+                LOG.debugf(e, "pool trends: no sample of %s this round", pool.id());
             }
-            samples.keySet().removeIf(id -> catalog.get(id).isEmpty()); // deleted pools
-        } catch (RuntimeException e) {
-            // a chart missing a point is no reason to disturb the node (e.g. its cluster is still forming)
-            LOG.debugf(e, "pool trends: no sample this round");
         }
+        samples.keySet().removeIf(id -> catalog.get(id).isEmpty()); // deleted pools
     }
 
     /** The samples of {@code poolId} since {@code since}, oldest first; empty for a pool not sampled yet. */
