@@ -3,7 +3,7 @@
 const NS = 'http://www.w3.org/2000/svg';
 const W = 300;
 const H = 150;
-const PAD = { left: 34, right: 8, top: 22, bottom: 22 };
+const PAD = { left: 34, right: 8, top: 34, bottom: 22 };
 const COLOURS = { ready: '#1f5fbf', target: '#c25e00', queue: '#8a1111', bar: '#2e7d32' };
 
 function svg(tag, attrs = {}, ...children) {
@@ -72,10 +72,10 @@ export function lineChart({ id, title, times, series }) {
     root.append(svg('polyline', { points: points.join(' '), fill: 'none', stroke: COLOURS[s.kind] || '#333',
       'stroke-width': 2, 'stroke-dasharray': s.kind === 'target' ? '5 3' : 'none', 'data-series': s.kind,
       'data-samples': s.values.length, 'data-last': s.values.length ? s.values[s.values.length - 1] : '' }));
-    // legend, right-aligned in the title row
-    const lx = W - PAD.right - 70 * (series.length - n);
-    root.append(svg('line', { x1: lx, y1: 10, x2: lx + 12, y2: 10, stroke: COLOURS[s.kind] || '#333',
-      'stroke-width': 2, 'stroke-dasharray': s.kind === 'target' ? '5 3' : 'none' }), text(lx + 15, 13, s.name));
+    // legend, in its own row under the title
+    const lx = PAD.left + 70 * n;
+    root.append(svg('line', { x1: lx, y1: 22, x2: lx + 12, y2: 22, stroke: COLOURS[s.kind] || '#333',
+      'stroke-width': 2, 'stroke-dasharray': s.kind === 'target' ? '5 3' : 'none' }), text(lx + 15, 25, s.name));
   });
   if (!times.length) root.append(text(W / 2, H / 2, '…', { 'text-anchor': 'middle' }));
   return root;
