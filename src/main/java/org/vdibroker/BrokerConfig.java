@@ -52,6 +52,19 @@ public interface BrokerConfig {
         Duration sessionCheckInterval();
     }
 
+    /** The admin console's charts: what each node samples and keeps in memory (not stored, lost at restart). */
+    Charts charts();
+
+    interface Charts {
+        /** How often each node samples every pool's ready spares, spare target and queue depth for the charts. */
+        @WithDefault("15s")
+        Duration sampleInterval();
+
+        /** How far back the charts reach: older samples and time-to-desktop records are dropped. */
+        @WithDefault("2h")
+        Duration history();
+    }
+
     Outbox outbox();
 
     /** Database writes that wait in the cluster's outbox (audit events, inventory changes). */

@@ -58,6 +58,18 @@ public class PoolResource {
     Validator validator;
 
     @Inject
+    org.vdibroker.pool.PoolTrends trends;
+
+    @Inject
+    org.vdibroker.session.TimeToDesktop timeToDesktop;
+
+    @Inject
+    org.vdibroker.BrokerConfig config;
+
+    @Inject
+    org.infinispan.manager.EmbeddedCacheManager cacheManager;
+
+    @Inject
     com.fasterxml.jackson.databind.ObjectMapper json;
 
     @GET
@@ -125,6 +137,29 @@ public class PoolResource {
         desktops.ofPool(poolId).forEach(d -> byState.merge(d.status().name(), 1L, Long::sum));
         return new org.vdibroker.pool.PoolStatus(poolId, problem.isPresent() ? "blocked" : "ok", problem.orElse(null),
                 byState, sessionStore.queueLength(poolId));
+    }
+
+    /**
+     * The pool over the last {@code minutes} (default 60) as this node sampled it, for the console's charts: ready
+     * spares against the spare target, queue depth, and the time each user waited for a desktop.
+     */
+    @GET
+    @Path("/{id}/trends")
+    public PoolTrendsRepresentation trends(@PathParam("id") String id,
+            @jakarta.ws.rs.QueryParam("minutes") @jakarta.ws.rs.DefaultValue("60") int minutes) {
+        String poolId = AccessIds.name("Pool", id);
+        long kept = Math.max(1, config.charts().history().toMinutes());
+        if (minutes < 1 || minutes > kept) {
+            throw org.vdibroker.api.ProblemException.invalid("minutes must be between 1 and " + kept
+                    + " (broker.charts.history)");
+        }
+        if (catalog.get(poolId).isEmpty()) {
+            pools.get(poolId); // 404 for an unknown pool
+        }
+        java.time.Instant since = java.time.Instant.now().minus(java.time.Duration.ofMinutes(minutes));
+        String node = cacheManager.getAddress() == null ? "local" : cacheManager.getAddress().toString();
+        return new PoolTrendsRepresentation(poolId, node, config.charts().sampleInterval().toSeconds(),
+                trends.since(poolId, since), timeToDesktop.since(poolId, since));
     }
 
     @GET

@@ -65,7 +65,8 @@ public class KeyOwnership {
         }
     }
 
-    private boolean isDraining(Address node) {
+    /** Whether {@code node} announced that it drains (it takes no new work). */
+    public boolean isDraining(Address node) {
         return counters().containsKey(DRAINING + node);
     }
 

@@ -2,21 +2,33 @@ package org.vdibroker.ops;
 
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.remoting.transport.Address;
 import org.vdibroker.audit.AuditService;
 import org.vdibroker.cluster.KeyOwnership;
 import org.vdibroker.security.Caller;
 import org.vdibroker.security.Roles;
 
-/** Operator actions on this node. */
-@Path("/api/v1/admin/nodes/self")
+/** The cluster's nodes, and operator actions on this node. */
+@Path("/api/v1/admin/nodes")
 @RolesAllowed(Roles.ADMIN)
 @Produces(MediaType.APPLICATION_JSON)
 public class NodeResource {
+
+    /**
+     * One member of the cluster as this node sees it: its name, whether it is the node answering, the cluster's
+     * coordinator, and whether it announced that it drains.
+     */
+    public record Member(String name, boolean self, boolean coordinator, boolean draining) {
+    }
 
     @Inject
     NodeState node;
@@ -30,12 +42,31 @@ public class NodeResource {
     @Inject
     Caller caller;
 
+    @Inject
+    EmbeddedCacheManager manager;
+
+    /** Every member of the cluster (one, "local", when the broker runs without a cluster), this node first. */
+    @GET
+    public List<Member> members() {
+        Address self = manager.getAddress();
+        List<Address> members = manager.getMembers();
+        if (self == null || members == null) {
+            return List.of(new Member("local", true, true, node.draining()));
+        }
+        Address coordinator = manager.getCoordinator();
+        return members.stream()
+                .map(a -> new Member(a.toString(), a.equals(self), a.equals(coordinator),
+                        a.equals(self) ? node.draining() : ownership.isDraining(a)))
+                .sorted(Comparator.comparing((Member m) -> !m.self()).thenComparing(Member::name))
+                .toList();
+    }
+
     /**
      * Readiness goes DOWN so the load balancer stops sending new requests; requests in flight complete; the pools
      * this node managed move to the other owners of their keys.
      */
     @POST
-    @Path("/drain")
+    @Path("/self/drain")
     public Map<String, Object> drain() {
         if (node.drain()) {
             ownership.drainSelf(); // other owners take over this node's pools at their next tick

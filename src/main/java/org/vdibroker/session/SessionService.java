@@ -39,6 +39,9 @@ public class SessionService {
     @Inject
     AuditService audit;
 
+    @Inject
+    TimeToDesktop timeToDesktop;
+
     Clock clock = Clock.systemUTC();
 
     /**
@@ -58,6 +61,7 @@ public class SessionService {
         SessionState ready = session.withStatus(SessionStatus.READY, desktop.id(), clock.instant());
         if (store.replace(session, ready)) {
             audit.record("desktop.assigned", session.user(), pool.id(), desktop.id(), session.id(), null);
+            timeToDesktop.assigned(pool.id(), session.createdAt(), ready.changedAt());
             return Optional.of(ready);
         }
         desktops.get(desktop.id()).ifPresent(d -> transitions.unclaimed(d, session.id()));

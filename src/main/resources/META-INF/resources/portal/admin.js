@@ -1,11 +1,14 @@
-// The admin console (/admin): hypervisors, pools, sessions, desktops, audit log and this node, all through the
-// admin API. The page itself is open; the API refuses anyone without the vdi-admin role, and so does the page.
+// The admin console (/admin): hypervisors, pools, sessions, desktops, audit log, the cluster's nodes and charts, all
+// through the admin API. The page itself is open; the API refuses anyone without the vdi-admin role, and so does the page.
 import { t, translate } from './texts.js';
 import { signIn, completeSignIn, signOut, claims, accessToken } from './oidc.js';
 import { api } from './api.js';
+import { lineChart, histogram, dots, percentile } from './charts.js';
 
 const $ = (id) => document.getElementById(id);
-const TABS = ['hypervisors', 'pools', 'sessions', 'desktops', 'audit', 'nodes'];
+const TABS = ['hypervisors', 'pools', 'charts', 'sessions', 'desktops', 'audit', 'nodes'];
+const DAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'];
+let refreshTimer = null;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -147,13 +150,16 @@ async function pools() {
     field('templateRef', 'pool.template', { required: true }),
     field('groups', 'pool.groups', { placeholder: '/engineering' }),
     field('users', 'pool.users'),
+    field('timeZone', 'pool.timeZone', { placeholder: 'UTC' }),
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'prewarm', id: 'f-prewarm' }), t('pool.prewarm')),
+    scheduleEditor(),
     el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'primary', id: 'pool-save', text: t('save') })));
   $('view').replaceChildren(el('h2', { text: t('tab.pools') }),
     table(['pool.id', 'pool.displayName', 'pool.minSize', 'pool.spare', 'pool.maxSize', 'pool.groupStatus', ''],
       items.map((p) => [p.id, p.displayName, p.minSize, p.spare, p.maxSize,
         (p.groupStatus || []).map((g) => `${g.group}: ${g.state}`).join('; '),
         el('span', {},
-          el('button', { type: 'button', text: t('edit'), onclick: () => fillPool(form, p) }),
+          el('button', { type: 'button', text: t('edit'), 'data-edit': p.id, onclick: () => fillPool(form, p) }),
           el('button', { type: 'button', text: t('pool.publish'), onclick: () => guard(async () => {
             const ref = prompt(t('pool.publish.template'));
             if (!ref) return;
@@ -168,6 +174,46 @@ async function pools() {
             say(t('deleted'));
           }) }))])),
     el('h3', { text: t('pool.add') }), form);
+}
+
+// ---- a pool's schedule windows: other spare counts by weekday and time of day ----
+function scheduleEditor() {
+  const rows = el('div', { id: 'schedules' });
+  return el('fieldset', { class: 'schedules' }, el('legend', { text: t('pool.schedules') }),
+    el('p', { class: 'hint', text: t('pool.schedules.hint') }), rows,
+    el('button', { type: 'button', id: 'schedule-add', text: t('pool.schedule.add'), onclick: () => addSchedule(rows) }));
+}
+
+function addSchedule(rows, w = { days: ['MON', 'TUE', 'WED', 'THU', 'FRI'], from: '08:00', to: '10:00', spare: 1 }) {
+  const i = rows.children.length;
+  const time = { pattern: '([01][0-9]|2[0-3]):[0-5][0-9]|24:00', required: true, size: 5 };
+  const row = el('div', { class: 'schedule', role: 'group', 'aria-label': t('pool.schedule', { n: i + 1 }) },
+    el('span', { class: 'days' }, ...DAYS.map((d) => el('label', {},
+      el('input', { type: 'checkbox', id: `f-sched-${i}-${d}`, 'data-day': d, checked: w.days.includes(d) }),
+      t('day.' + d)))),
+    el('label', {}, t('pool.schedule.from'), el('input', { id: `f-sched-${i}-from`, 'data-field': 'from', value: w.from, ...time })),
+    el('label', {}, t('pool.schedule.to'), el('input', { id: `f-sched-${i}-to`, 'data-field': 'to', value: w.to, ...time })),
+    el('label', {}, t('pool.spare'), el('input', { id: `f-sched-${i}-spare`, 'data-field': 'spare', type: 'number', min: 0,
+      value: w.spare, required: true })),
+    el('button', { type: 'button', id: `f-sched-${i}-remove`, text: t('pool.schedule.remove'),
+      onclick: () => { row.remove(); renumber(rows); } }));
+  rows.append(row);
+}
+
+/** Keeps the rows' ids in order after one is removed, so "window 2" is the second row on the screen. */
+function renumber(rows) {
+  const windows = readSchedules(rows);
+  rows.replaceChildren();
+  windows.forEach((w) => addSchedule(rows, w));
+}
+
+function readSchedules(rows) {
+  return [...rows.querySelectorAll('.schedule')].map((row) => ({
+    days: [...row.querySelectorAll('[data-day]')].filter((c) => c.checked).map((c) => c.dataset.day),
+    from: row.querySelector('[data-field="from"]').value.trim(),
+    to: row.querySelector('[data-field="to"]').value.trim(),
+    spare: +row.querySelector('[data-field="spare"]').value,
+  }));
 }
 
 function fillPool(form, p) {
@@ -186,6 +232,11 @@ function fillPool(form, p) {
   f.templateRef.value = p.templates[0].templateRef;
   f.groups.value = (p.entitlements.groups || []).join(', ');
   f.users.value = (p.entitlements.users || []).join(', ');
+  f.timeZone.value = p.timeZone || '';
+  f.prewarm.checked = !!p.prewarm;
+  const rows = form.querySelector('#schedules');
+  rows.replaceChildren();
+  (p.schedules || []).forEach((w) => addSchedule(rows, w));
   form.dataset.editing = p.id;
   form.dataset.original = JSON.stringify(p);
 }
@@ -197,7 +248,9 @@ async function savePool(form) {
     minSize: +f.minSize.value, spare: +f.spare.value, maxSize: +f.maxSize.value, protocols: list(f.protocols.value),
     desktop: { vcpus: +f.vcpus.value, memoryMb: +f.memoryMb.value },
     templates: [{ hypervisorId: f.hypervisorId.value, templateRef: f.templateRef.value }],
-    entitlements: { groups: list(f.groups.value), users: list(f.users.value) } };
+    entitlements: { groups: list(f.groups.value), users: list(f.users.value) },
+    timeZone: f.timeZone.value.trim() || null, prewarm: f.prewarm.checked,
+    schedules: readSchedules(form.querySelector('#schedules')) };
   delete body.groupStatus; delete body.createdAt; delete body.updatedAt;
   if (form.dataset.editing) {
     await api(`/api/v1/admin/pools/${form.dataset.editing}`, { method: 'PUT', body });
@@ -256,7 +309,14 @@ async function nodes() {
   } catch (e) {
     ready = { status: '?', checks: [] };
   }
+  const members = await api('/api/v1/admin/nodes');
   $('view').replaceChildren(el('h2', { text: t('tab.nodes') }),
+    el('p', { id: 'node-count', text: t('node.count', { n: members.length }) }),
+    table(['node.name', 'node.role', 'node.draining'], members.map((m) => [
+      el('span', { 'data-node': m.name, text: m.name }),
+      [m.self ? t('node.self') : '', m.coordinator ? t('node.coordinator') : ''].filter(Boolean).join(', '),
+      m.draining ? t('node.draining.yes') : t('node.draining.no')])),
+    el('h3', { text: t('node.this') }),
     el('p', { id: 'node-ready', text: `${t('node.ready')}: ${ready.status}` }),
     table(['node.checks', 'desktop.state', 'audit.detail'], (ready.checks || []).map((c) => [c.name, c.status,
       JSON.stringify(c.data || {})])),
@@ -266,9 +326,55 @@ async function nodes() {
     }) })));
 }
 
-const VIEWS = { hypervisors, pools, sessions, desktops, audit, nodes };
+// ---- charts: per pool, ready spares against the target and the queue over time, and the time to a desktop ----
+async function charts() {
+  const poolList = await api('/api/v1/admin/pools');
+  const minutes = +($('chart-minutes') || { value: 60 }).value || 60;
+  const range = el('select', { id: 'chart-minutes', 'aria-label': t('chart.range') },
+    ...[15, 60, 120].map((m) => el('option', { value: m, text: t('chart.minutes', { n: m }), selected: m === minutes })));
+  range.addEventListener('change', () => guard(charts));
+  const sections = [];
+  for (const p of poolList) {
+    const tr = await api(`/api/v1/admin/pools/${p.id}/trends?minutes=${minutes}`);
+    const at = tr.samples.map((s) => Date.parse(s.at));
+    const last = tr.samples[tr.samples.length - 1];
+    const waits = tr.timeToDesktop.map((w) => w.seconds);
+    sections.push(el('section', { class: 'pool-charts', 'data-pool': p.id },
+      el('h3', { text: `${p.displayName} (${p.id})` }),
+      el('p', { class: 'chart-now', 'data-ready': last ? last.ready : '', 'data-target': last ? last.target : '',
+        'data-queue': last ? last.queue : '',
+        text: last ? t('chart.now', { ready: last.ready, target: last.target, queue: last.queue }) : t('chart.nodata') }),
+      el('div', { class: 'chart-row' },
+        lineChart({ id: `chart-spares-${p.id}`, title: t('chart.spares'), times: at, series: [
+          { name: t('chart.ready'), values: tr.samples.map((s) => s.ready), kind: 'ready' },
+          { name: t('chart.target'), values: tr.samples.map((s) => s.target), kind: 'target' }] }),
+        lineChart({ id: `chart-queue-${p.id}`, title: t('chart.queue'), times: at, series: [
+          { name: t('chart.queue.line'), values: tr.samples.map((s) => s.queue), kind: 'queue' }] }),
+        dots({ id: `chart-ttd-time-${p.id}`, title: t('chart.ttd.time'), times: tr.timeToDesktop.map((w) => Date.parse(w.at)),
+          values: waits, from: Date.now() - minutes * 60000, to: Date.now(), unit: 's' }),
+        histogram({ id: `chart-ttd-${p.id}`, title: t('chart.ttd'), values: waits,
+          bounds: [1, 5, 15, 30, 60, 120, 300], unit: 's' })),
+      el('p', { class: 'chart-ttd-summary', 'data-count': waits.length, text: waits.length
+        ? t('chart.ttd.summary', { n: waits.length, p50: percentile(waits, 50).toFixed(1),
+          p90: percentile(waits, 90).toFixed(1), max: Math.max(...waits).toFixed(1) })
+        : t('chart.ttd.none') })));
+  }
+  $('view').replaceChildren(el('h2', { text: t('tab.charts') }),
+    el('p', { class: 'hint', text: t('chart.hint') }),
+    el('p', {}, range, ' ', el('button', { type: 'button', id: 'chart-refresh', text: t('refresh'),
+      onclick: () => guard(charts) })),
+    ...(sections.length ? sections : [el('p', { text: t('chart.nopools') })]));
+  // new samples arrive by themselves while the tab is open
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => { if (currentTab === 'charts') guard(charts); }, 10000);
+}
+
+const VIEWS = { hypervisors, pools, charts, sessions, desktops, audit, nodes };
+let currentTab = null;
 
 function select(name) {
+  currentTab = name;
+  clearTimeout(refreshTimer);
   document.querySelectorAll('#tabs button').forEach((b) => b.setAttribute('aria-selected', String(b.dataset.tab === name)));
   guard(VIEWS[name]);
 }

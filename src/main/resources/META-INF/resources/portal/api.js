@@ -18,6 +18,11 @@ function words(status, problem) {
   if (type.endsWith('/pool-full') || type.endsWith('/pool-exhausted') || status === 429) return t('error.pool-full');
   if (type.endsWith('/identity-provider-unavailable')) return t('error.idp-down');
   if (status === 503) return t('error.unavailable');
+  if (status === 400 && problem) {
+    // what was wrong, field by field (e.g. an admin's pool form): the broker's own words
+    const fields = Object.entries(problem.errors || {}).map(([k, v]) => `${k}: ${v}`).join('; ');
+    return t('error.invalid', { detail: [problem.detail, fields].filter(Boolean).join(' — ') });
+  }
   return t('error.generic', { status });
 }
 

@@ -45,7 +45,10 @@ export async function signIn() {
   const verifier = random(48);
   const state = random(16);
   const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-  sessionStorage.setItem('vdi.pkce', JSON.stringify({ verifier, state }));
+  // the page's own query (e.g. /kiosk?pool=ID) is not part of the redirect URI: keep it for the return
+  const search = location.search || sessionStorage.getItem('vdi.search') || '';
+  sessionStorage.removeItem('vdi.search');
+  sessionStorage.setItem('vdi.pkce', JSON.stringify({ verifier, state, search }));
   const url = new URL(issuer + '/protocol/openid-connect/auth');
   url.search = new URLSearchParams({
     response_type: 'code', client_id: portalClientId, redirect_uri: redirectUri(), scope: 'openid',
@@ -60,7 +63,7 @@ export async function completeSignIn() {
   if (!params.has('code') && !params.has('error')) return false;
   const saved = JSON.parse(sessionStorage.getItem('vdi.pkce') || 'null');
   sessionStorage.removeItem('vdi.pkce');
-  history.replaceState(null, '', location.pathname);
+  history.replaceState(null, '', location.pathname + ((saved && saved.search) || ''));
   if (params.has('error') || !saved || saved.state !== params.get('state')) throw new Error(t('error.signin'));
   const { issuer, portalClientId } = await loginInfo();
   let r;
@@ -120,6 +123,7 @@ export async function signOut() {
   const idToken = tokens && tokens.id_token;
   tokens = null;
   clearTimeout(refreshTimer);
+  if (location.search) sessionStorage.setItem('vdi.search', location.search); // the next sign-in returns here
   const url = new URL(issuer + '/protocol/openid-connect/logout');
   const q = { client_id: portalClientId, post_logout_redirect_uri: redirectUri() };
   if (idToken) q.id_token_hint = idToken;

@@ -105,6 +105,13 @@ class ClusterIT {
         for (Node node : cluster.nodes()) {
             assertThat(ClusterNodes.members(node)).as("members seen by node %d", node.index()).isEqualTo(3);
         }
+        // the admin console's nodes tab: every member, whichever node answers, itself marked
+        List<Map<String, Object>> members = cluster.node(2).api().auth().oauth2(ADMIN).get("/api/v1/admin/nodes")
+                .then().statusCode(200).extract().jsonPath().getList("$");
+        assertThat(members).hasSize(3);
+        assertThat(members).filteredOn(m -> Boolean.TRUE.equals(m.get("self"))).hasSize(1);
+        assertThat(members).filteredOn(m -> Boolean.TRUE.equals(m.get("coordinator"))).hasSize(1);
+        assertThat(members).extracting(m -> m.get("draining")).containsOnly(false);
     }
 
     @Test

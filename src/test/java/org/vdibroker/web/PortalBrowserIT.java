@@ -164,6 +164,101 @@ class PortalBrowserIT {
         }
     }
 
+    @Test
+    void anAdminEditsAPoolsScheduleAndSeesItInTheChartsAndTheNodes() {
+        String admin = KeycloakServer.passwordGrant("vdi-client", "deskadmin", "deskadmin");
+        given().auth().oauth2(admin).contentType(ContentType.JSON)
+                .body(Map.of("id", "charted", "displayName", "Charted desktops", "assignment", "floating",
+                        "minSize", 0, "spare", 1, "maxSize", 3, "protocols", List.of("rdp"),
+                        "desktop", Map.of("vcpus", 1, "memoryMb", 512),
+                        "templates", List.of(Map.of("hypervisorId", "simulator-1", "templateRef", "charted")),
+                        "entitlements", Map.of("groups", List.of(), "users", List.of("alice"))))
+                .post("/api/v1/admin/pools").then().statusCode(201);
+        // one desktop assigned, so the time-to-desktop chart has a bar
+        String alice = KeycloakServer.passwordGrant("vdi-client", "alice", "alice");
+        String session = given().auth().oauth2(alice).contentType(ContentType.JSON).body("{}")
+                .post("/api/v1/me/pools/charted/desktop").then().extract().path("id");
+        awaitState(alice, session, "READY");
+
+        try (Browser browser = new Browser(1280, 900)) {
+            browser.open(base + "/admin");
+            browser.click(By.id("signin"));
+            browser.keycloakLogin("deskadmin", "deskadmin");
+            browser.await(By.id("tab-pools"), Duration.ofSeconds(60));
+            browser.click(By.id("tab-pools"));
+            browser.click(By.cssSelector("[data-edit='charted']"));
+            setValue(browser, "f-timeZone", "Europe/Berlin");
+            // a window the broker refuses (ends before it starts): the admin reads why, nothing is saved
+            browser.click(By.id("schedule-add"));
+            setValue(browser, "f-sched-0-from", "10:00");
+            setValue(browser, "f-sched-0-to", "09:00");
+            browser.click(By.id("pool-save"));
+            browser.until(Duration.ofSeconds(30), d -> d.findElement(By.id("message")).getText()
+                    .contains("schedules[0]"));
+            // every day, all day: the spare target becomes 2
+            for (String day : List.of("SAT", "SUN")) {
+                browser.click(By.id("f-sched-0-" + day));
+            }
+            setValue(browser, "f-sched-0-from", "00:00");
+            setValue(browser, "f-sched-0-to", "24:00");
+            setValue(browser, "f-sched-0-spare", "2");
+            browser.screenshot("admin-schedules");
+            browser.click(By.id("pool-save"));
+            browser.until(Duration.ofSeconds(30), d -> d.findElement(By.id("message")).getText().equals("Saved."));
+            Map<String, Object> saved = given().auth().oauth2(admin).get("/api/v1/admin/pools/charted").then()
+                    .statusCode(200).extract().jsonPath().getMap("$");
+            assertThat(saved.get("timeZone")).isEqualTo("Europe/Berlin");
+            assertThat(saved.get("schedules")).isEqualTo(List.of(Map.of("days",
+                    List.of("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"), "from", "00:00", "to", "24:00",
+                    "spare", 2)));
+            // editing again shows the saved window
+            browser.click(By.cssSelector("[data-edit='charted']"));
+            assertThat(browser.await(By.id("f-sched-0-spare")).getAttribute("value")).isEqualTo("2");
+            assertThat(browser.driver().findElement(By.id("f-sched-0-SUN")).isSelected()).isTrue();
+
+            // the charts: the target line reaches the schedule's 2, the ready line follows; alice's wait is counted
+            browser.click(By.id("tab-charts"));
+            // the tab redraws itself every 10 s (and on Refresh): read every figure of one drawing at once
+            ChartFigures figures = browser.until(Duration.ofSeconds(90), d -> {
+                try {
+                    var target = d.findElement(By.cssSelector("#chart-spares-charted polyline[data-series='target']"));
+                    var ready = d.findElement(By.cssSelector("#chart-spares-charted polyline[data-series='ready']"));
+                    ChartFigures f = new ChartFigures(target.getAttribute("data-last"), ready.getAttribute("data-last"),
+                            Integer.parseInt(ready.getAttribute("data-samples")),
+                            d.findElement(By.id("chart-ttd-charted")).getAttribute("data-count"),
+                            d.findElement(By.cssSelector("[data-pool='charted'] .chart-ttd-summary")).getText(),
+                            d.findElement(By.cssSelector("#chart-queue-charted polyline")).getAttribute("data-last"),
+                            d.findElements(By.cssSelector("#chart-ttd-time-charted circle")).size());
+                    if ("2".equals(f.target()) && "2".equals(f.ready())) {
+                        return f;
+                    }
+                    d.findElement(By.id("chart-refresh")).click();
+                    return null;
+                } catch (org.openqa.selenium.StaleElementReferenceException | NumberFormatException e) {
+                    return null; // redrawn while being read: read the next drawing
+                }
+            });
+            assertThat(figures.readySamples()).as("samples on the ready line").isGreaterThan(1);
+            assertThat(figures.waits()).as("desktops assigned in the time-to-desktop chart").isEqualTo("1");
+            assertThat(figures.waitSummary()).startsWith("1 desktop(s) assigned");
+            assertThat(figures.queue()).isEqualTo("0");
+            assertThat(figures.waitDots()).as("alice's wait as a dot over time").isEqualTo(1);
+            browser.screenshot("admin-charts");
+
+            browser.click(By.id("tab-nodes"));
+            assertThat(browser.await(By.id("node-count")).getText()).isEqualTo("The cluster has 1 member(s).");
+            assertThat(browser.driver().findElement(By.id("view")).getText()).contains("this node");
+            browser.screenshot("admin-nodes");
+        } finally {
+            given().auth().oauth2(alice).post("/api/v1/me/sessions/" + session + "/logoff");
+        }
+    }
+
+    /** What one drawing of a pool's charts shows. */
+    private record ChartFigures(String target, String ready, int readySamples, String waits, String waitSummary,
+            String queue, int waitDots) {
+    }
+
     private static void setValue(Browser b, String id, String value) {
         var input = b.driver().findElement(By.id(id));
         input.clear();
