@@ -43,7 +43,7 @@ public final class KeycloakServer {
 
     /** The first start of a freshly unpacked dist re-augments Keycloak first; a busy machine may need longer. */
     private static final Duration START_TIMEOUT =
-            Duration.ofSeconds(Long.getLong("keycloak.start.timeout.seconds", 120));
+            Duration.ofSeconds(Long.getLong("keycloak.start.timeout.seconds", 300));
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
     private static final Path LOG_FILE = Path.of("target", "keycloak-test.log");
     private static final Path PID_FILE = Path.of("target", "keycloak-test.pid");
