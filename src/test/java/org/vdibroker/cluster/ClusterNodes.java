@@ -37,6 +37,7 @@ public final class ClusterNodes implements AutoCloseable {
     private final String jdbcUrl;
     private final String secretsKey;
     private final String initialHosts;
+    private final java.util.Map<String, String> properties;
 
     /** One broker JVM: its HTTP port, its JGroups port and the process. */
     public record Node(int index, int httpPort, int clusterPort, Process process, Path log) {
@@ -51,7 +52,7 @@ public final class ClusterNodes implements AutoCloseable {
 
     /** Starts {@code count} nodes at once (as a scheduler starting a cluster would) against the given database. */
     public static ClusterNodes start(String name, int count, String jdbcUrl) {
-        return new ClusterNodes(name, count, jdbcUrl, 20000, 40000);
+        return new ClusterNodes(name, count, jdbcUrl, 20000, 40000, java.util.Map.of());
     }
 
     /**
@@ -59,10 +60,21 @@ public final class ClusterNodes implements AutoCloseable {
      * of [20000, 40000), so test classes that may run at the same time on one machine keep to separate port ranges.
      */
     public static ClusterNodes start(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo) {
-        return new ClusterNodes(name, count, jdbcUrl, clusterPortFrom, clusterPortTo);
+        return new ClusterNodes(name, count, jdbcUrl, clusterPortFrom, clusterPortTo, java.util.Map.of());
     }
 
-    private ClusterNodes(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo) {
+    /**
+     * As {@link #start(String, int, String, int, int)}, with system properties for every node that come after (and so
+     * override) the defaults, e.g. the real Keycloak instead of the test key (the benchmarks).
+     */
+    public static ClusterNodes start(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo,
+            java.util.Map<String, String> properties) {
+        return new ClusterNodes(name, count, jdbcUrl, clusterPortFrom, clusterPortTo, properties);
+    }
+
+    private ClusterNodes(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo,
+            java.util.Map<String, String> properties) {
+        this.properties = java.util.Map.copyOf(properties);
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run `mvn verify` (it packages before the *IT tests)");
         }
@@ -163,8 +175,9 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dquarkus.oidc.auth-server-url=",
                 "-Dquarkus.oidc.discovery-enabled=false",
                 "-Dquarkus.oidc.token.issuer=https://test.vdibroker/realms/vdi",
-                "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO",
-                "-jar", JAR.toAbsolutePath().toString()));
+                "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO"));
+        properties.forEach((key, value) -> command.add("-D" + key + "=" + value)); // the last of a key wins
+        command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())); // a relaunched node's log goes on
         builder.environment().put("QUARKUS_PROFILE", "prod,postgresql");
