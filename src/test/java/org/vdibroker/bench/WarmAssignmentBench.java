@@ -42,6 +42,8 @@ public final class WarmAssignmentBench {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final String POOL = "bench";
     private static final Set<String> GROUPS = Set.of("/engineering");
+    /** The broker nodes running now, stopped by a shutdown hook too when the benchmark is interrupted. */
+    private static volatile ClusterNodes running;
 
     /** What to run, from system properties. */
     record Settings(int desktops, int nodes, List<Integer> clients, Duration maxPerLevel, int warmup,
@@ -66,6 +68,15 @@ public final class WarmAssignmentBench {
 
     public static void main(String[] args) throws Exception {
         Settings settings = Settings.fromSystemProperties();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            ClusterNodes cluster = running;
+            if (cluster != null) {
+                cluster.close();
+            }
+        }, "bench-nodes-stop"));
+        // a loaded machine starts Keycloak slowly (its first start also re-augments it)
+        System.setProperty("keycloak.start.timeout.seconds",
+                System.getProperty("keycloak.start.timeout.seconds", "600"));
         BenchReport report = new BenchReport("warm-assignment", "Benchmark 1: warm assignment");
         report.setting("desktops", settings.desktops());
         report.setting("nodes", settings.nodes());
@@ -107,12 +118,12 @@ public final class WarmAssignmentBench {
         String admin = tokens.admin("bench-admin", 7200);
         List<long[]> levels = new ArrayList<>(); // {clients, requests}
         long violations;
-        try (ClusterNodes cluster = ClusterNodes.start("bench-warm", settings.nodes(), jdbc, 20000, 40000,
-                nodeProperties())) {
+        try (ClusterNodes cluster = started(ClusterNodes.start("bench-warm", settings.nodes(), jdbc, 20000, 40000,
+                nodeProperties()))) {
             cluster.awaitMembers(settings.nodes(), Duration.ofSeconds(240));
             URI first = URI.create(cluster.node(1).baseUri());
             definePool(first, admin, settings.desktops());
-            awaitReady(first, tokens, settings.desktops(), settings.provisionTimeout());
+            awaitReady(first, tokens, admin, settings.desktops(), settings.provisionTimeout());
 
             List<URI> nodes = cluster.nodes().stream().map(n -> URI.create(n.baseUri())).toList();
             Map<String, String> desktopOf = new ConcurrentHashMap<>();
@@ -276,11 +287,12 @@ public final class WarmAssignmentBench {
             BenchReport report) throws Exception {
         String jdbc = database(postgres, "bench_one_node");
         String admin = tokens.admin("bench-admin", 7200);
-        try (ClusterNodes cluster = ClusterNodes.start("bench-one", 1, jdbc, 20000, 40000, nodeProperties())) {
+        try (ClusterNodes cluster = started(ClusterNodes.start("bench-one", 1, jdbc, 20000, 40000,
+                nodeProperties()))) {
             cluster.awaitMembers(1, Duration.ofSeconds(240));
             URI node = URI.create(cluster.node(1).baseUri());
             definePool(node, admin, settings.oneNodeDesktops());
-            awaitReady(node, tokens, settings.oneNodeDesktops(), settings.provisionTimeout());
+            awaitReady(node, tokens, admin, settings.oneNodeDesktops(), settings.provisionTimeout());
             int clients = settings.oneNodeClients();
             int users = 10_000;
             String[] readers = tokens.users("bench-reader-", users, GROUPS, 7200);
@@ -316,6 +328,11 @@ public final class WarmAssignmentBench {
         return violations;
     }
 
+    private static ClusterNodes started(ClusterNodes cluster) {
+        running = cluster;
+        return cluster;
+    }
+
     /** Simulator hypervisors with zero latencies and one floating pool of {@code size} desktops kept at size. */
     private static void definePool(URI node, String admin, int size) {
         int hypervisors = Math.max(1, (size + 2499) / 2500);
@@ -324,7 +341,7 @@ public final class WarmAssignmentBench {
             post(node, "/api/v1/admin/hypervisors", admin, Map.of("id", "bench-sim-" + h, "driver", "simulator",
                     "endpoint", "simulator://bench-" + h,
                     "config", Map.of("cloneLatencyMs", "0", "bootLatencyMs", "0"),
-                    "capacity", Map.of("vcpus", 1_000_000, "memoryMb", 1_000_000_000,
+                    "capacity", Map.of("vcpus", size / hypervisors + 100, "memoryMb", (size / hypervisors + 100) * 512,
                             "maxDesktops", size / hypervisors + 100),
                     "concurrencyLimit", 500));
             templates.add(Map.of("hypervisorId", "bench-sim-" + h, "templateRef", "tmpl-bench"));
@@ -336,7 +353,7 @@ public final class WarmAssignmentBench {
                 "entitlements", Map.of("groups", List.copyOf(GROUPS), "users", List.of())));
     }
 
-    private static void awaitReady(URI node, BenchTokens tokens, int size, Duration timeout) {
+    private static void awaitReady(URI node, BenchTokens tokens, String admin, int size, Duration timeout) {
         String token = tokens.user("bench-watcher", GROUPS, 7200);
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
@@ -354,8 +371,9 @@ public final class WarmAssignmentBench {
             }
             if (System.nanoTime() - lastPrint > 15e9) {
                 lastPrint = System.nanoTime();
-                System.out.printf("[bench] %d of %d desktops ready after %d s%n", ready, size,
-                        (System.nanoTime() - start) / 1_000_000_000L);
+                System.out.printf("[bench] %d of %d desktops ready after %d s; pool status %s%n", ready, size,
+                        (System.nanoTime() - start) / 1_000_000_000L,
+                        get(node, "/api/v1/admin/pools/" + POOL + "/status", admin));
             }
         }
         System.out.printf("[bench] %d desktops ready after %d s%n", size, (System.nanoTime() - start) / 1_000_000_000L);
