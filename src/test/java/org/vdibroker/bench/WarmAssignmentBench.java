@@ -118,9 +118,9 @@ public final class WarmAssignmentBench {
         String admin = tokens.admin("bench-admin", 7200);
         List<long[]> levels = new ArrayList<>(); // {clients, requests}
         long violations;
-        try (ClusterNodes cluster = started(ClusterNodes.start("bench-warm", settings.nodes(), jdbc, 20000, 40000,
+        try (ClusterNodes cluster = started(ClusterNodes.start("bench-warm", settings.nodes(), jdbc, 14000, 17000,
                 nodeProperties()))) {
-            cluster.awaitMembers(settings.nodes(), Duration.ofSeconds(240));
+            cluster.awaitMembers(settings.nodes(), Duration.ofSeconds(600));
             URI first = URI.create(cluster.node(1).baseUri());
             definePool(first, admin, settings.desktops());
             awaitReady(first, tokens, admin, settings.desktops(), settings.provisionTimeout());
@@ -287,9 +287,9 @@ public final class WarmAssignmentBench {
             BenchReport report) throws Exception {
         String jdbc = database(postgres, "bench_one_node");
         String admin = tokens.admin("bench-admin", 7200);
-        try (ClusterNodes cluster = started(ClusterNodes.start("bench-one", 1, jdbc, 20000, 40000,
+        try (ClusterNodes cluster = started(ClusterNodes.start("bench-one", 1, jdbc, 14000, 17000,
                 nodeProperties()))) {
-            cluster.awaitMembers(1, Duration.ofSeconds(240));
+            cluster.awaitMembers(1, Duration.ofSeconds(600));
             URI node = URI.create(cluster.node(1).baseUri());
             definePool(node, admin, settings.oneNodeDesktops());
             awaitReady(node, tokens, admin, settings.oneNodeDesktops(), settings.provisionTimeout());
@@ -379,6 +379,9 @@ public final class WarmAssignmentBench {
         System.out.printf("[bench] %d desktops ready after %d s%n", size, (System.nanoTime() - start) / 1_000_000_000L);
     }
 
+    // JGroups ports: 14000-17000 for the nodes and 10000-13900 for the raw cluster, below the kernel's ephemeral
+    // range (32768 and up), where other processes' outgoing connections could take a port between check and bind.
+
     /** The nodes use the real Keycloak: its discovery document and JWKS, its issuer, the broker's client secret. */
     private static Map<String, String> nodeProperties() {
         Map<String, String> properties = new LinkedHashMap<>();
@@ -450,7 +453,7 @@ public final class WarmAssignmentBench {
 
     private static int freeClusterPort(List<Integer> taken) {
         for (int attempt = 0; attempt < 200; attempt++) {
-            int port = ThreadLocalRandom.current().nextInt(40000, 50000);
+            int port = ThreadLocalRandom.current().nextInt(10000, 13900);
             if (taken.stream().noneMatch(t -> Math.abs(t - port) <= 100) && free(port) && free(port + 100)) {
                 return port;
             }
