@@ -77,6 +77,10 @@ public final class BenchReport {
                 .get("throughputPerSecond");
     }
 
+    public long brokerRuns() {
+        return runs.stream().filter(r -> "broker".equals(r.get("group"))).count();
+    }
+
     public void ratio(String key, double value) {
         ratios.put(key, round(value));
         System.out.printf(Locale.ROOT, "[bench] ratio %s = %.3f%n", key, value);

@@ -54,9 +54,11 @@ public final class RawCeiling implements AutoCloseable {
                 properties.setProperty("vdi.cluster.bind-port", Integer.toString(ports.get(i)));
                 properties.setProperty("vdi.cluster.initial-hosts", initialHosts);
                 ConfigurationBuilderHolder holder;
+                java.net.URL url = RawCeiling.class.getClassLoader().getResource("infinispan-cluster.xml");
                 try (InputStream xml = resource("infinispan-cluster.xml")) {
                     holder = new ParserRegistry(RawCeiling.class.getClassLoader(), false, properties)
-                            .parse(xml, null, org.infinispan.commons.dataconversion.MediaType.APPLICATION_XML);
+                            .parse(xml, new org.infinispan.commons.configuration.io.URLConfigurationResourceResolver(url),
+                                    org.infinispan.commons.dataconversion.MediaType.APPLICATION_XML);
                 }
                 JChannel channel = new JChannel(substitute(resource("jgroups-tcpping.xml"), properties));
                 holder.getGlobalConfigurationBuilder().transport().transport(new JGroupsTransport(channel));

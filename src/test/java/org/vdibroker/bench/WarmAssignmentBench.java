@@ -83,6 +83,17 @@ public final class WarmAssignmentBench {
         report.setting("clients", settings.clients());
         report.setting("warmup", settings.warmup());
         int exit = 0;
+        if (Boolean.getBoolean("bench.baselines-only")) { // develops the two baselines without Keycloak and nodes
+            try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setServerConfig("listen_addresses", "127.0.0.1").start()) {
+                List<long[]> levels = settings.clients().stream()
+                        .map(c -> new long[] {c, settings.desktops() / settings.clients().size()}).toList();
+                rawCeiling(settings, levels, report);
+                skipLocked(settings, postgres, levels, report);
+            }
+            report.write(settings.out());
+            System.exit(0);
+        }
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                 .setServerConfig("listen_addresses", "127.0.0.1")
                 .setServerConfig("max_connections", "300").start()) {
@@ -142,8 +153,8 @@ public final class WarmAssignmentBench {
             }
             violations = invariants(first, admin, settings.desktops(), desktopOf, notWarm, report);
         }
-        rawCeiling(settings, levels, report);
-        skipLocked(settings, postgres, levels, report);
+        violations += rawCeiling(settings, levels, report);
+        violations += skipLocked(settings, postgres, levels, report);
         return violations;
     }
 
@@ -232,7 +243,7 @@ public final class WarmAssignmentBench {
         return problems.size();
     }
 
-    private static void rawCeiling(Settings settings, List<long[]> levels, BenchReport report) {
+    private static long rawCeiling(Settings settings, List<long[]> levels, BenchReport report) {
         List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < settings.nodes(); i++) {
             ports.add(freeClusterPort(ports));
@@ -253,10 +264,11 @@ public final class WarmAssignmentBench {
             long violations = raw.violations(ids.subList(0, from));
             report.put("rawViolations", violations);
             ratios(report, "broker/raw", levels, results);
+            return violations;
         }
     }
 
-    private static void skipLocked(Settings settings, EmbeddedPostgres postgres, List<long[]> levels,
+    private static long skipLocked(Settings settings, EmbeddedPostgres postgres, List<long[]> levels,
             BenchReport report) throws Exception {
         SkipLockedDesign design = new SkipLockedDesign(
                 "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", "postgres");
@@ -271,12 +283,13 @@ public final class WarmAssignmentBench {
         long violations = design.violations(settings.desktops());
         report.put("skipLockedViolations", violations);
         ratios(report, "broker/skip-locked", levels, results);
+        return violations;
     }
 
     /** broker throughput / other throughput per level, from the broker runs already in the report. */
     private static void ratios(BenchReport report, String key, List<long[]> levels,
             List<LoadGenerator.Result> other) {
-        for (int i = 0; i < levels.size(); i++) {
+        for (int i = 0; i < levels.size() && report.brokerRuns() > i; i++) {
             double broker = report.brokerThroughput(i);
             report.ratio(key + " at " + levels.get(i)[0] + " clients", broker / other.get(i).throughput());
         }
