@@ -194,16 +194,16 @@ public final class WarmAssignmentBench {
     /**
      * Benchmark 3 in the same run: the brokers' CPU time (all nodes, everything they did meanwhile, so an upper bound)
      * per desktop request of the closed levels, against Keycloak's CPU time per password login (grant of the
-     * realm's vdi-client for the demo user, 4 at a time).
+     * realm's vdi-client for its users demo, alice and bob, a few at a time).
      */
     private static void cpuPerRequest(BenchReport report, long brokerCpuNanos, long requests) {
         int logins = Integer.getInteger("bench.keycloak.logins", 300);
         List<ProcessHandle> keycloak = CpuTime.keycloak();
         long before = CpuTime.nanos(keycloak);
         long start = System.nanoTime();
-        java.util.stream.IntStream.range(0, logins).parallel().forEach(i -> {
-            KeycloakServer.passwordGrant("vdi-client", "demo", "demo");
-        });
+        String[] users = {"demo", "alice", "bob"}; // the realm's users, password = name
+        java.util.stream.IntStream.range(0, logins).parallel()
+                .forEach(i -> KeycloakServer.passwordGrant("vdi-client", users[i % 3], users[i % 3]));
         double seconds = (System.nanoTime() - start) / 1e9;
         long keycloakCpuNanos = CpuTime.nanos(keycloak) - before;
         double brokerMs = brokerCpuNanos / 1e6 / Math.max(1, requests);
