@@ -18,7 +18,7 @@ import org.jgroups.util.SocketFactory;
  * protocol in memory, before it initialises, so it is never written to a keystore file. Every message between nodes
  * is then encrypted with AES/CBC; a node without the key cannot read the view or its join, so it cannot join.
  */
-final class EncryptedChannelConfigurator implements JGroupsChannelConfigurator {
+public final class EncryptedChannelConfigurator implements JGroupsChannelConfigurator {
 
     private static final String BELOW = "pbcast.NAKACK2";
 
@@ -26,7 +26,7 @@ final class EncryptedChannelConfigurator implements JGroupsChannelConfigurator {
     private final SecretKey key;
     private SocketFactory socketFactory;
 
-    EncryptedChannelConfigurator(JGroupsChannelConfigurator stack, SecretKey key) {
+    public EncryptedChannelConfigurator(JGroupsChannelConfigurator stack, SecretKey key) {
         this.stack = stack;
         this.key = key;
     }

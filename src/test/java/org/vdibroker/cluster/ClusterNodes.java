@@ -41,6 +41,7 @@ public final class ClusterNodes implements AutoCloseable {
     private final int portTo;
     private final List<Integer> takenPorts = new ArrayList<>();
     private final String initialHosts;
+    private final java.util.Map<String, String> properties;
 
     /** One broker JVM: its HTTP port, its JGroups port and the process. */
     public record Node(int index, int httpPort, int clusterPort, Process process, Path log) {
@@ -55,7 +56,7 @@ public final class ClusterNodes implements AutoCloseable {
 
     /** Starts {@code count} nodes at once (as a scheduler starting a cluster would) against the given database. */
     public static ClusterNodes start(String name, int count, String jdbcUrl) {
-        return new ClusterNodes(name, count, jdbcUrl, 10000, 15000);
+        return new ClusterNodes(name, count, jdbcUrl, 10000, 15000, java.util.Map.of());
     }
 
     /**
@@ -65,11 +66,22 @@ public final class ClusterNodes implements AutoCloseable {
      * outgoing connection (JDBC, JGroups) in the seconds before the node binds it, and the node then fails to start.
      */
     public static ClusterNodes start(String name, int count, String jdbcUrl, int portFrom, int portTo) {
-        return new ClusterNodes(name, count, jdbcUrl, portFrom, portTo);
+        return new ClusterNodes(name, count, jdbcUrl, portFrom, portTo, java.util.Map.of());
     }
 
-    private ClusterNodes(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo) {
+    /**
+     * As {@link #start(String, int, String, int, int)}, with system properties for every node that come after (and so
+     * override) the defaults, e.g. the real Keycloak instead of the test key (the benchmarks).
+     */
+    public static ClusterNodes start(String name, int count, String jdbcUrl, int portFrom, int portTo,
+            java.util.Map<String, String> properties) {
+        return new ClusterNodes(name, count, jdbcUrl, portFrom, portTo, properties);
+    }
+
+    private ClusterNodes(String name, int count, String jdbcUrl, int clusterPortFrom, int clusterPortTo,
+            java.util.Map<String, String> properties) {
         refuseEphemeral(clusterPortFrom, clusterPortTo);
+        this.properties = java.util.Map.copyOf(properties);
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run `mvn verify` (it packages before the *IT tests)");
         }
@@ -201,8 +213,9 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dquarkus.oidc.auth-server-url=",
                 "-Dquarkus.oidc.discovery-enabled=false",
                 "-Dquarkus.oidc.token.issuer=https://test.vdibroker/realms/vdi",
-                "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO",
-                "-jar", JAR.toAbsolutePath().toString()));
+                "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO"));
+        properties.forEach((name, value) -> command.add("-D" + name + "=" + value)); // the last of a key wins
+        command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())); // a relaunched node's log goes on
         builder.environment().put("QUARKUS_PROFILE", "prod,postgresql");

@@ -1,0 +1,550 @@
+package org.vdibroker.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import org.vdibroker.bench.LoadGenerator.Request;
+import org.vdibroker.cluster.ClusterNodes;
+import org.vdibroker.testsupport.KeycloakServer;
+
+/**
+ * Benchmark 1 (warm assignment) and the one-node ratios, in one run: see {@code src/site/markdown/benchmarks.md}.
+ * Starts an embedded PostgreSQL, the real Keycloak (realm {@code vdi} plus the benchmark's signing key) and broker
+ * nodes from the packaged jar, all on 127.0.0.1; this JVM is the load generator. Everything it started stops at the
+ * end. Settings are system properties ({@code bench.*}, see {@link Settings}).
+ */
+public final class WarmAssignmentBench {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final String POOL = "bench";
+    private static final Set<String> GROUPS = Set.of("/engineering");
+    /** The broker nodes running now, stopped by a shutdown hook too when the benchmark is interrupted. */
+    private static volatile ClusterNodes running;
+
+    /** What to run, from system properties. */
+    record Settings(int desktops, int nodes, List<Integer> clients, Duration maxPerLevel, int warmup,
+            int oneNodeDesktops, int oneNodeClients, Duration oneNodeSeconds, Duration provisionTimeout,
+            boolean oneNode, Duration openDuration, Path out) {
+
+        static Settings fromSystemProperties() {
+            int desktops = Integer.getInteger("bench.desktops", 10_000);
+            return new Settings(desktops, Integer.getInteger("bench.nodes", 3),
+                    Arrays.stream(System.getProperty("bench.clients", "16,64,256").split(","))
+                            .map(String::trim).map(Integer::parseInt).toList(),
+                    Duration.ofSeconds(Long.getLong("bench.level.max-seconds", 120)),
+                    Integer.getInteger("bench.warmup", Math.min(500, desktops / 20)),
+                    Integer.getInteger("bench.one-node.desktops", Math.max(100, desktops / 2)),
+                    Integer.getInteger("bench.one-node.clients", 32),
+                    Duration.ofSeconds(Long.getLong("bench.one-node.seconds", 10)),
+                    Duration.ofSeconds(Long.getLong("bench.provision.timeout-seconds", 1200)),
+                    Boolean.parseBoolean(System.getProperty("bench.one-node", "true")),
+                    Duration.ofSeconds(Long.getLong("bench.open.seconds", 10)),
+                    Path.of(System.getProperty("bench.out", "target/bench")));
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Settings settings = Settings.fromSystemProperties();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            ClusterNodes cluster = running;
+            if (cluster != null) {
+                cluster.close();
+            }
+        }, "bench-nodes-stop"));
+        // a loaded machine starts Keycloak slowly (its first start also re-augments it)
+        System.setProperty("keycloak.start.timeout.seconds",
+                System.getProperty("keycloak.start.timeout.seconds", "600"));
+        BenchReport report = new BenchReport("warm-assignment", "Benchmark 1: warm assignment");
+        report.setting("desktops", settings.desktops());
+        report.setting("nodes", settings.nodes());
+        report.setting("clients", settings.clients());
+        report.setting("warmup", settings.warmup());
+        int exit = 0;
+        if (Boolean.getBoolean("bench.baselines-only")) { // develops the two baselines without Keycloak and nodes
+            try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setServerConfig("listen_addresses", "127.0.0.1").start()) {
+                List<long[]> levels = settings.clients().stream()
+                        .map(c -> new long[] {c, settings.desktops() / settings.clients().size()}).toList();
+                rawCeiling(settings, levels, report);
+                skipLocked(settings, postgres, levels, report);
+            }
+            report.write(settings.out());
+            System.exit(0);
+        }
+        try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                .setServerConfig("listen_addresses", "127.0.0.1")
+                .setServerConfig("max_connections", "300").start()) {
+            BenchTokens tokens = new BenchTokens();
+            System.setProperty("keycloak.realm.file", tokens.realmWithKey(Path.of("config/keycloak/vdi-realm.json"),
+                    settings.out().resolve("vdi-realm-bench.json")).toString());
+            KeycloakServer.start();
+            tokens.useRealm(KeycloakServer.issuer(), KeycloakServer.realmUrl() + "/protocol/openid-connect/certs");
+            long violations = clusterRun(settings, postgres, tokens, report);
+            if (settings.oneNode()) {
+                violations += oneNodeRun(settings, postgres, tokens, report);
+            }
+            if (violations > 0) {
+                report.note("FAILED: " + violations + " invariant violations");
+                exit = 1;
+            }
+        } catch (Exception | AssertionError e) {
+            report.note("FAILED: " + e);
+            e.printStackTrace();
+            exit = 2;
+        } finally {
+            KeycloakServer.stop();
+            Path md = report.write(settings.out());
+            System.out.println("[bench] wrote " + md + " and its .json");
+        }
+        System.exit(exit);
+    }
+
+    /** Benchmark 1 proper: the broker on N nodes, then the raw ceiling and SKIP LOCKED with the same counts. */
+    private static long clusterRun(Settings settings, EmbeddedPostgres postgres, BenchTokens tokens,
+            BenchReport report) throws Exception {
+        String jdbc = database(postgres, "bench_cluster");
+        String admin = tokens.admin("bench-admin", 7200);
+        List<long[]> levels = new ArrayList<>(); // {clients, requests}
+        long violations;
+        try (ClusterNodes cluster = started(ClusterNodes.start("bench-warm", settings.nodes(), jdbc, 14000, 17000,
+                nodeProperties()))) {
+            cluster.awaitMembers(settings.nodes(), Duration.ofSeconds(600));
+            URI first = URI.create(cluster.node(1).baseUri());
+            definePool(first, admin, settings.desktops());
+            awaitReady(first, tokens, admin, settings.desktops(), settings.provisionTimeout());
+
+            List<URI> nodes = cluster.nodes().stream().map(n -> URI.create(n.baseUri())).toList();
+            Map<String, String> desktopOf = new ConcurrentHashMap<>();
+            Set<String> notWarm = ConcurrentHashMap.newKeySet();
+            int maxClients = settings.clients().stream().mapToInt(Integer::intValue).max().orElse(16);
+            List<ProcessHandle> brokers = cluster.nodes().stream().map(n -> n.process().toHandle()).toList();
+            long brokerCpuBefore = 0;
+            long assignments = 0;
+            try (LoadGenerator load = new LoadGenerator(nodes, maxClients)) {
+                assign(load, tokens, "warmup", Math.min(16, maxClients), settings.warmup(), settings.maxPerLevel(),
+                        desktopOf, notWarm); // JIT and connections, not reported
+                brokerCpuBefore = CpuTime.nanos(brokers);
+                // 60 % of the pool for the closed levels, 2 x 17 % for the open-loop runs: none runs out of desktops
+                long perLevel = (long) ((settings.desktops() - settings.warmup()) * 0.6 / settings.clients().size());
+                double saturation = 0;
+                for (int clients : settings.clients()) {
+                    LoadGenerator.Result result = assign(load, tokens, "c" + clients, clients, perLevel,
+                            settings.maxPerLevel(), desktopOf, notWarm);
+                    report.add("broker", result);
+                    levels.add(new long[] {clients, result.requests()});
+                    saturation = Math.max(saturation, result.throughput());
+                    assignments += result.requests();
+                }
+                cpuPerRequest(report, CpuTime.nanos(brokers) - brokerCpuBefore, assignments);
+                // open loop at 50 % and 80 % of the best closed-loop throughput: latency from each due time
+                report.put("saturationPerSecond", saturation);
+                long openUsers = (long) ((settings.desktops() - settings.warmup()) * 0.17);
+                for (double share : new double[] {0.5, 0.8}) {
+                    double rate = Math.max(1, saturation * share);
+                    String prefix = "open" + Math.round(share * 100);
+                    String[] userTokens = tokens.users("bench-" + prefix + "-", (int) openUsers, GROUPS, 7200);
+                    LoadGenerator.Result open = load.openLoop("warm assignment at " + Math.round(share * 100)
+                                    + " % of saturation", rate, openUsers, settings.openDuration(),
+                            i -> Request.post("/api/v1/me/pools/" + POOL + "/desktop", userTokens[(int) i],
+                                    "{\"protocol\":\"rdp\"}"),
+                            (i, response) -> record("bench-" + prefix + "-" + i, response, desktopOf, notWarm));
+                    report.add("broker-open", open);
+                }
+            }
+            violations = invariants(first, admin, settings.desktops(), desktopOf, notWarm, report);
+        }
+        violations += rawCeiling(settings, levels, report);
+        violations += skipLocked(settings, postgres, levels, report);
+        return violations;
+    }
+
+    private static LoadGenerator.Result assign(LoadGenerator load, BenchTokens tokens, String prefix, int clients,
+            long users, Duration max, Map<String, String> desktopOf, Set<String> notWarm) {
+        String[] userTokens = tokens.users("bench-" + prefix + "-", (int) users, GROUPS, 7200);
+        return load.closedLoop("warm assignment", clients, users, max,
+                i -> Request.post("/api/v1/me/pools/" + POOL + "/desktop", userTokens[(int) i],
+                        "{\"protocol\":\"rdp\"}"),
+                (i, response) -> record("bench-" + prefix + "-" + i, response, desktopOf, notWarm));
+    }
+
+    /**
+     * Benchmark 3 in the same run: the brokers' CPU time (all nodes, everything they did meanwhile, so an upper bound)
+     * per desktop request of the closed levels, against Keycloak's CPU time per password login (grant of the
+     * realm's vdi-client for its users demo, alice and bob, a few at a time).
+     */
+    private static void cpuPerRequest(BenchReport report, long brokerCpuNanos, long requests) {
+        int logins = Integer.getInteger("bench.keycloak.logins", 300);
+        List<ProcessHandle> keycloak = CpuTime.keycloak();
+        long before = CpuTime.nanos(keycloak);
+        long start = System.nanoTime();
+        String[] users = {"demo", "alice", "bob"}; // the realm's users, password = name
+        java.util.stream.IntStream.range(0, logins).parallel()
+                .forEach(i -> KeycloakServer.passwordGrant("vdi-client", users[i % 3], users[i % 3]));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long keycloakCpuNanos = CpuTime.nanos(keycloak) - before;
+        double brokerMs = brokerCpuNanos / 1e6 / Math.max(1, requests);
+        double keycloakMs = keycloakCpuNanos / 1e6 / logins;
+        Map<String, Object> cpu = new LinkedHashMap<>();
+        cpu.put("brokerCpuMsPerDesktopRequest", brokerMs);
+        cpu.put("desktopRequests", requests);
+        cpu.put("keycloakCpuMsPerPasswordLogin", keycloakMs);
+        cpu.put("passwordLogins", logins);
+        cpu.put("passwordLoginsPerSecond", logins / seconds);
+        report.put("cpu", cpu);
+        report.ratio("broker CPU per desktop request / Keycloak CPU per password login", brokerMs / keycloakMs);
+        report.markdown(String.format(java.util.Locale.ROOT, "CPU (benchmark 3): broker %.2f ms per desktop request"
+                + " (all nodes, %d requests); Keycloak %.2f ms per password login (%d logins).", brokerMs, requests,
+                keycloakMs, logins));
+    }
+
+    /** Remembers which desktop a user was given (200) or that the request was queued (202), for the invariants. */
+    private static void record(String user, io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> response,
+            Map<String, String> desktopOf, Set<String> notWarm) {
+        if (response.statusCode() == 200) {
+            desktopOf.put(user, readJson(response.bodyAsString()).path("desktopId").asText());
+        } else if (response.statusCode() == 202) {
+            notWarm.add(user);
+        }
+    }
+
+    /**
+     * After the run, from the broker's admin API: every desktop held by at most one session, every user at most one
+     * session in the pool, ready + held = pool size, and what the users were told matches what the broker holds.
+     */
+    private static long invariants(URI node, String admin, int size, Map<String, String> desktopOf,
+            Set<String> notWarm, BenchReport report) {
+        JsonNode sessions = get(node, "/api/v1/admin/sessions?pool=" + POOL, admin);
+        JsonNode desktops = get(node, "/api/v1/admin/pools/" + POOL + "/desktops", admin);
+        List<String> problems = new ArrayList<>();
+        Map<String, String> sessionDesktop = new HashMap<>();
+        Set<String> users = new HashSet<>();
+        Set<String> heldDesktops = new HashSet<>();
+        for (JsonNode session : sessions) {
+            if (!users.add(session.path("user").asText())) {
+                problems.add("user " + session.path("user").asText() + " has two sessions in the pool");
+            }
+            String desktop = session.path("desktopId").asText(null);
+            if (desktop != null && !heldDesktops.add(desktop)) {
+                problems.add("desktop " + desktop + " is held by two sessions");
+            }
+            sessionDesktop.put(session.path("id").asText(), desktop);
+        }
+        Map<String, Integer> byState = new LinkedHashMap<>();
+        int ready = 0;
+        int held = 0;
+        for (JsonNode desktop : desktops) {
+            String state = desktop.path("state").asText();
+            byState.merge(state, 1, Integer::sum);
+            if ("READY".equals(state)) {
+                ready++;
+            } else if (Set.of("ASSIGNED", "IN_USE", "DISCONNECTED").contains(state)) {
+                held++;
+                String session = desktop.path("sessionId").asText(null);
+                if (session == null || !desktop.path("id").asText().equals(sessionDesktop.get(session))) {
+                    problems.add("desktop " + desktop.path("id").asText() + " is " + state + " for session " + session
+                            + ", which does not hold it");
+                }
+            }
+        }
+        if (ready + held != size) {
+            problems.add("ready " + ready + " + held " + held + " != pool size " + size + " " + byState);
+        }
+        Map<String, String> told = new HashMap<>();
+        desktopOf.forEach((user, desktop) -> {
+            String earlier = told.put(desktop, user);
+            if (earlier != null) {
+                problems.add("desktop " + desktop + " was handed to " + earlier + " and " + user);
+            }
+        });
+        if (sessions.size() != desktopOf.size() + notWarm.size()) {
+            // not an invariant: a request whose answer was lost (time-out) may still have made its session
+            report.note(sessions.size() + " live sessions, but " + desktopOf.size() + " users got a desktop and "
+                    + notWarm.size() + " were queued (the others got no answer)");
+        }
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("sessions", sessions.size());
+        summary.put("desktopsByState", byState);
+        summary.put("usersServedWarm", desktopOf.size());
+        summary.put("usersQueued", notWarm.size());
+        summary.put("violations", problems.size());
+        summary.put("firstViolations", problems.subList(0, Math.min(20, problems.size())));
+        report.put("invariants", summary);
+        if (!notWarm.isEmpty()) {
+            report.note(notWarm.size() + " requests were queued (202) instead of served warm");
+        }
+        System.out.println("[bench] invariants: " + summary);
+        return problems.size();
+    }
+
+    private static long rawCeiling(Settings settings, List<long[]> levels, BenchReport report) {
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < settings.nodes(); i++) {
+            ports.add(freeClusterPort(ports));
+        }
+        try (RawCeiling raw = new RawCeiling(settings.nodes(), ports)) {
+            long total = levels.stream().mapToLong(l -> l[1]).sum();
+            List<String> ids = raw.seed(POOL, (int) total);
+            int from = 0;
+            List<LoadGenerator.Result> results = new ArrayList<>();
+            for (long[] level : levels) {
+                List<String> slice = ids.subList(from, from + (int) level[1]);
+                from += (int) level[1];
+                LoadGenerator.Result result = raw.claim("conditional replace", slice, (int) level[0],
+                        settings.maxPerLevel());
+                report.add("raw-infinispan", result);
+                results.add(result);
+            }
+            long violations = raw.violations(ids.subList(0, from));
+            report.put("rawViolations", violations);
+            ratios(report, "broker/raw", levels, results);
+            return violations;
+        }
+    }
+
+    private static long skipLocked(Settings settings, EmbeddedPostgres postgres, List<long[]> levels,
+            BenchReport report) throws Exception {
+        SkipLockedDesign design = new SkipLockedDesign(
+                "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", "postgres");
+        design.seed(POOL, settings.desktops());
+        List<LoadGenerator.Result> results = new ArrayList<>();
+        for (long[] level : levels) {
+            LoadGenerator.Result result = design.claim("skip locked claim", POOL, "db-c" + level[0] + "-", level[1],
+                    (int) level[0], settings.maxPerLevel());
+            report.add("skip-locked", result);
+            results.add(result);
+        }
+        long violations = design.violations(settings.desktops());
+        report.put("skipLockedViolations", violations);
+        ratios(report, "broker/skip-locked", levels, results);
+        return violations;
+    }
+
+    /** broker throughput / other throughput per level, from the broker runs already in the report. */
+    private static void ratios(BenchReport report, String key, List<long[]> levels,
+            List<LoadGenerator.Result> other) {
+        for (int i = 0; i < levels.size() && report.brokerRuns() > i; i++) {
+            double broker = report.brokerThroughput(i);
+            report.ratio(key + " at " + levels.get(i)[0] + " clients", broker / other.get(i).throughput());
+        }
+    }
+
+    /** The one-node ratios: /q/health/live vs an authenticated read vs warm assignments, on one broker node. */
+    private static long oneNodeRun(Settings settings, EmbeddedPostgres postgres, BenchTokens tokens,
+            BenchReport report) throws Exception {
+        String jdbc = database(postgres, "bench_one_node");
+        String admin = tokens.admin("bench-admin", 7200);
+        try (ClusterNodes cluster = started(ClusterNodes.start("bench-one", 1, jdbc, 14000, 17000,
+                nodeProperties()))) {
+            cluster.awaitMembers(1, Duration.ofSeconds(600));
+            URI node = URI.create(cluster.node(1).baseUri());
+            definePool(node, admin, settings.oneNodeDesktops());
+            awaitReady(node, tokens, admin, settings.oneNodeDesktops(), settings.provisionTimeout());
+            int clients = settings.oneNodeClients();
+            int users = 10_000;
+            String[] readers = tokens.users("bench-reader-", users, GROUPS, 7200);
+            try (LoadGenerator load = new LoadGenerator(List.of(node), clients)) {
+                load.closedLoop("warm-up", clients, 2000, settings.oneNodeSeconds(),
+                        i -> Request.get("/api/v1/me/pools", readers[(int) (i % users)]), null);
+                LoadGenerator.Result health = load.closedLoop("GET /q/health/live", clients, Long.MAX_VALUE,
+                        settings.oneNodeSeconds(), i -> Request.get("/q/health/live", null), null);
+                LoadGenerator.Result read = load.closedLoop("GET /api/v1/me/pools", clients, Long.MAX_VALUE,
+                        settings.oneNodeSeconds(), i -> Request.get("/api/v1/me/pools", readers[(int) (i % users)]),
+                        null);
+                Map<String, String> desktopOf = new ConcurrentHashMap<>();
+                Set<String> notWarm = ConcurrentHashMap.newKeySet();
+                LoadGenerator.Result assign = assign(load, tokens, "one", clients,
+                        (long) (settings.oneNodeDesktops() * 0.9), settings.oneNodeSeconds(), desktopOf, notWarm);
+                report.add("one-node", health);
+                report.add("one-node", read);
+                report.add("one-node", assign);
+                report.ratio("one node: authenticated read / health", read.throughput() / health.throughput());
+                report.ratio("one node: warm assignment / authenticated read",
+                        assign.throughput() / read.throughput());
+                return invariantsOneNode(node, admin, settings.oneNodeDesktops(), desktopOf, notWarm, report);
+            }
+        }
+    }
+
+    private static long invariantsOneNode(URI node, String admin, int size, Map<String, String> desktopOf,
+            Set<String> notWarm, BenchReport report) {
+        // same checks, kept under a key of their own
+        BenchReport scratch = new BenchReport("unused", "unused");
+        long violations = invariants(node, admin, size, desktopOf, notWarm, scratch);
+        report.put("oneNodeViolations", violations);
+        return violations;
+    }
+
+    private static ClusterNodes started(ClusterNodes cluster) {
+        running = cluster;
+        return cluster;
+    }
+
+    /** Simulator hypervisors with zero latencies and one floating pool of {@code size} desktops kept at size. */
+    private static void definePool(URI node, String admin, int size) {
+        int hypervisors = Math.max(1, (size + 2499) / 2500);
+        List<Map<String, Object>> templates = new ArrayList<>();
+        for (int h = 1; h <= hypervisors; h++) {
+            post(node, "/api/v1/admin/hypervisors", admin, Map.of("id", "bench-sim-" + h, "driver", "simulator",
+                    "endpoint", "simulator://bench-" + h,
+                    "config", Map.of("cloneLatencyMs", "0", "bootLatencyMs", "0"),
+                    "capacity", Map.of("vcpus", size / hypervisors + 100, "memoryMb", (size / hypervisors + 100) * 512,
+                            "maxDesktops", size / hypervisors + 100),
+                    "concurrencyLimit", 500));
+            templates.add(Map.of("hypervisorId", "bench-sim-" + h, "templateRef", "tmpl-bench"));
+        }
+        post(node, "/api/v1/admin/pools", admin, Map.of("id", POOL, "displayName", "Benchmark pool",
+                "assignment", "floating", "minSize", size, "spare", size, "maxSize", size,
+                "protocols", List.of("rdp"), "desktop", Map.of("vcpus", 1, "memoryMb", 512),
+                "templates", templates,
+                "entitlements", Map.of("groups", List.copyOf(GROUPS), "users", List.of())));
+    }
+
+    private static void awaitReady(URI node, BenchTokens tokens, String admin, int size, Duration timeout) {
+        String token = tokens.user("bench-watcher", GROUPS, 7200);
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        int ready = 0;
+        long lastPrint = 0;
+        while (ready < size) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("only " + ready + " of " + size + " desktops ready after " + timeout);
+            }
+            sleep(2000);
+            for (JsonNode pool : get(node, "/api/v1/me/pools", token)) {
+                if (POOL.equals(pool.path("id").asText())) {
+                    ready = pool.path("readyDesktops").asInt();
+                }
+            }
+            if (System.nanoTime() - lastPrint > 15e9) {
+                lastPrint = System.nanoTime();
+                System.out.printf("[bench] %d of %d desktops ready after %d s; pool status %s%n", ready, size,
+                        (System.nanoTime() - start) / 1_000_000_000L,
+                        get(node, "/api/v1/admin/pools/" + POOL + "/status", admin));
+            }
+        }
+        System.out.printf("[bench] %d desktops ready after %d s%n", size, (System.nanoTime() - start) / 1_000_000_000L);
+    }
+
+    // JGroups ports: 14000-17000 for the nodes and 10000-13900 for the raw cluster, below the kernel's ephemeral
+    // range (32768 and up), where other processes' outgoing connections could take a port between check and bind.
+
+    /** The nodes use the real Keycloak: its discovery document and JWKS, its issuer, the broker's client secret. */
+    private static Map<String, String> nodeProperties() {
+        Map<String, String> properties = new LinkedHashMap<>();
+        properties.put("quarkus.oidc.auth-server-url", KeycloakServer.realmUrl());
+        properties.put("broker.keycloak.url", KeycloakServer.baseUrl());
+        properties.put("quarkus.oidc.discovery-enabled", "true");
+        properties.put("quarkus.oidc.public-key", "");
+        properties.put("quarkus.oidc.token.issuer", KeycloakServer.issuer());
+        properties.put("quarkus.oidc.credentials.secret", "vdi-broker-demo-secret");
+        // provision a large pool in minutes, not hours (50 per tick by default)
+        properties.put("broker.pool-manager.batch-size", System.getProperty("bench.batch-size", "1000"));
+        properties.put("quarkus.log.category.\"org.infinispan.CLUSTER\".level", "WARN");
+        return properties;
+    }
+
+    private static String database(EmbeddedPostgres postgres, String name) throws Exception {
+        String admin = "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres";
+        try (Connection connection = DriverManager.getConnection(admin, "postgres", "");
+                Statement statement = connection.createStatement()) {
+            statement.execute("CREATE DATABASE " + name);
+        }
+        return "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/" + name;
+    }
+
+    private static void post(URI node, String path, String token, Object body) {
+        try {
+            HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(node.resolve(path))
+                    .timeout(Duration.ofSeconds(60)).header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (answer.statusCode() / 100 != 2) {
+                throw new IllegalStateException("POST " + path + " answered " + answer.statusCode() + ": "
+                        + answer.body());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static JsonNode get(URI node, String path, String token) {
+        try {
+            HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(node.resolve(path))
+                    .timeout(Duration.ofSeconds(120)).header("Authorization", "Bearer " + token).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (answer.statusCode() != 200) {
+                throw new IllegalStateException("GET " + path + " answered " + answer.statusCode() + ": "
+                        + answer.body());
+            }
+            return JSON.readTree(answer.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static JsonNode readJson(String body) {
+        try {
+            return JSON.readTree(body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int freeClusterPort(List<Integer> taken) {
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(10000, 13900);
+            if (taken.stream().noneMatch(t -> Math.abs(t - port) <= 100) && free(port) && free(port + 100)) {
+                return port;
+            }
+        }
+        throw new IllegalStateException("no free port pair for JGroups");
+    }
+
+    private static boolean free(int port) {
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
