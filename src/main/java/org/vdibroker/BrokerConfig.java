@@ -69,12 +69,8 @@ public interface BrokerConfig {
 
     /** Database writes that wait in the cluster's outbox (audit events, inventory changes). */
     interface Outbox {
-        /**
-         * Keep each node's outbox entries on its disk too ({@code <data-dir>/outbox-journal}), so they survive a stop
-         * of every node. Off by default: its synchronous journal writes held cache locks on the cluster's threads and
-         * stalled a 3-node cluster (see operations/failures.md).
-         */
-        @WithDefault("false")
+        /** Keep each node's outbox entries on its disk too ({@code <data-dir>/outbox-journal}), so they survive a stop of every node. */
+        @WithDefault("true")
         boolean durable();
 
         /** Refusals in a row (the database answers but rejects the entry) after which an entry is parked until an admin discards it. */

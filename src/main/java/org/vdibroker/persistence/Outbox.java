@@ -90,6 +90,9 @@ public class Outbox {
                 .register(meters);
         journal = new OutboxJournal(cache(), manager.getCache(CacheNames.OUTBOX_JOURNAL),
                 String.valueOf(manager.getAddress() == null ? "local" : manager.getAddress()));
+        Gauge.builder("vdi.outbox.journal.lag", this, o -> o.journal.lag().toNanos() / 1e9)
+                .description("how long the oldest outbox change not yet on this node's disk has waited, in seconds")
+                .baseUnit("seconds").register(meters);
     }
 
     /** Adds an entry under a key that names it alone (e.g. an audit event's id). */
@@ -201,7 +204,10 @@ public class Outbox {
         }
     }
 
-    /** Last round before the cache manager stops; a clustered node's entries are also kept by the other owners. */
+    /**
+     * Last round before the cache manager stops; a clustered node's entries are also kept by the other owners. Then
+     * the journal writes what it noted, so what waits is on this node's disk when the cache manager stops.
+     */
     void onStop(@Observes @Priority(2) ShutdownEvent event) {
         try {
             flush();
@@ -210,6 +216,9 @@ public class Outbox {
                     e.getMessage());
         }
         stopped = true;
+        if (journal != null) {
+            journal.close();
+        }
     }
 
     /**

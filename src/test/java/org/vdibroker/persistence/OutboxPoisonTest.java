@@ -58,7 +58,8 @@ class OutboxPoisonTest {
         assertThat(outbox.parked()).isEqualTo(1);
         assertThat(outbox.pending()).isZero();
         assertThat(given().get("/q/metrics").then().statusCode(200).extract().asString())
-                .contains("vdi_outbox_parked 1.0");
+                .contains("vdi_outbox_parked 1.0")
+                .containsPattern("(?m)^vdi_outbox_journal_lag_seconds 0\\.0$"); // idle: the journal is up to date
         assertThat(given().get("/q/health/ready").then().extract().jsonPath()
                 .getInt("checks.find { it.name == 'broker-node' }.data.outbox-parked")).isEqualTo(1);
 
