@@ -52,7 +52,10 @@ final class OutboxJournal implements AutoCloseable {
 
     private final Cache<String, Serializable> outbox;
     private final Cache<String, Serializable> journal;
-    /** The journal for writes, which never need the old value: no read of the store first. */
+    /**
+     * The journal for puts, which never need the old value: no read of the store first. Not for removes: a remove
+     * that skips the read finds no entry when it is only on disk (after a restart) and leaves it there.
+     */
     private final AdvancedCache<String, Serializable> journalWrites;
     private final String nodeName;
     private final ExecutorService writer;
@@ -119,7 +122,7 @@ final class OutboxJournal implements AutoCloseable {
         for (String key : unwritten.keySet()) {
             Object change = unwritten.remove(key);
             if (change == REMOVED) {
-                writes.add(journalWrites.removeAsync(key));
+                writes.add(journal.removeAsync(key)); // loads first: see journalWrites
             } else if (change != null) {
                 writes.add(journalWrites.putAsync(key, (Serializable) change));
             }
@@ -194,7 +197,7 @@ final class OutboxJournal implements AutoCloseable {
             Map<String, Serializable> held = new HashMap<>(local);
             for (String key : new ArrayList<>(journal.keySet())) {
                 if (!held.containsKey(key)) {
-                    journalWrites.remove(key);
+                    journal.remove(key);
                 }
             }
             held.forEach((key, value) -> {
