@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import org.vdibroker.bench.LoadGenerator.Request;
 import org.vdibroker.cluster.ClusterNodes;
 import org.vdibroker.testsupport.KeycloakServer;
@@ -521,22 +518,9 @@ public final class WarmAssignmentBench {
         }
     }
 
+    /** Raw ceiling members' ports, apart from the broker nodes' 14000-17000 (see ClusterNodes for why below 32768). */
     private static int freeClusterPort(List<Integer> taken) {
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int port = ThreadLocalRandom.current().nextInt(10000, 13900);
-            if (taken.stream().noneMatch(t -> Math.abs(t - port) <= 100) && free(port) && free(port + 100)) {
-                return port;
-            }
-        }
-        throw new IllegalStateException("no free port pair for JGroups");
-    }
-
-    private static boolean free(int port) {
-        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        return ClusterNodes.freeClusterPort(taken, 10000, 13900);
     }
 
     private static void sleep(long millis) {

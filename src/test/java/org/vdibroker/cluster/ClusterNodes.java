@@ -331,7 +331,7 @@ public final class ClusterNodes implements AutoCloseable {
     }
 
     /** A port p such that p (JGroups TCP) and p + 100 (FD_SOCK2) are both free on 127.0.0.1 and not yet taken. */
-    private static int freeClusterPort(List<Integer> taken, int from, int to) {
+    public static int freeClusterPort(List<Integer> taken, int from, int to) {
         for (int attempt = 0; attempt < 200; attempt++) {
             int port = ThreadLocalRandom.current().nextInt(from, to - 100);
             if (taken.stream().noneMatch(t -> Math.abs(t - port) <= 100)
