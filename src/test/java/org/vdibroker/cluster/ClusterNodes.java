@@ -196,6 +196,8 @@ public final class ClusterNodes implements AutoCloseable {
         Path dataDir = Files.createDirectories(logDir.resolve("data-" + index));
         Path log = logDir.resolve("node-" + index + ".log");
         List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx384m", "-XX:+UseSerialGC",
+                // C1 only: three JVMs booting at once on two cores spend less on compiling (17 s -> 11 s measured)
+                "-XX:TieredStopAtLevel=1",
                 "-Dquarkus.http.host=127.0.0.1",
                 "-Dquarkus.http.port=" + httpPort,
                 "-Dbroker.data-dir=" + dataDir.toAbsolutePath(),
