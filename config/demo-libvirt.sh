@@ -128,11 +128,13 @@ TOKEN=\$(curl -sS -f http://127.0.0.1:$KEYCLOAK_PORT/realms/vdi/protocol/openid-
 SESSION=\$(curl -sS -f -X POST -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
   -d "{\"protocol\": \"\$PROTOCOL\"}" http://127.0.0.1:$BROKER_PORT/api/v1/me/pools/$LIBVIRT_DEMO_POOL/desktop \\
   | grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4)
-for _ in \$(seq 1 60); do
-  curl -sS -f -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$BROKER_PORT/api/v1/me/sessions/\$SESSION \\
-    | grep -q '"status":"\(READY\|CONNECTED\|DISCONNECTED\)"' && break
+READY=
+for _ in \$(seq 1 90); do
+  if curl -sS -f -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$BROKER_PORT/api/v1/me/sessions/\$SESSION \\
+    | grep -q '"state":"\(READY\|CONNECTED\|DISCONNECTED\)"'; then READY=yes; break; fi
   sleep 2
 done
+[ -n "\$READY" ] || { echo "session \$SESSION has no desktop after 3 minutes" >&2; exit 1; }
 VV=$LIBVIRT_DEMO_OUT/desktop.vv
 curl -sS -f -H "Authorization: Bearer \$TOKEN" \\
   http://127.0.0.1:$BROKER_PORT/api/v1/me/sessions/\$SESSION/connection.vv -o "\$VV"

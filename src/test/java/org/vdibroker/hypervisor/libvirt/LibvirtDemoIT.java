@@ -76,7 +76,7 @@ class LibvirtDemoIT {
             open.environment().put("PROTOCOL", "vnc");
             Process opener = open.start();
             String openerOut = new String(opener.getInputStream().readAllBytes());
-            assertThat(opener.waitFor(3, TimeUnit.MINUTES)).isTrue();
+            assertThat(opener.waitFor(4, TimeUnit.MINUTES)).isTrue();
             assertThat(opener.exitValue()).as(openerOut).isZero();
             Map<String, String> vv = vvFile(out.resolve("desktop.vv"));
             assertThat(vv).containsEntry("type", "vnc").containsKeys("host", "port", "password");
