@@ -35,49 +35,44 @@ class OutboxJournalTest {
 
     @Test
     void entriesStillWaitingAreBackInTheOutboxAfterARestart() throws Exception {
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
-            outbox.put("audit:1", "first");
-            outbox.put("audit:2", "second");
-            outbox.put("desktop:a", "created");
-            outbox.replace("desktop:a", "created", "created+vm"); // a folded change
-            outbox.remove("audit:2", "second"); // written, so gone
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
+            node.outbox.put("audit:1", "first");
+            node.outbox.put("audit:2", "second");
+            node.outbox.put("desktop:a", "created");
+            node.outbox.replace("desktop:a", "created", "created+vm"); // a folded change
+            node.outbox.remove("audit:2", "second"); // written, so gone
             journal.close(); // a graceful stop
         }
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            assertThat(outbox).as("the outbox itself is memory only").isEmpty();
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
+        try (Node node = new Node()) {
+            assertThat(node.outbox).as("the outbox itself is memory only").isEmpty();
+            OutboxJournal journal = node.journal();
             assertThat(journal.replayOnce()).isEqualTo(2);
-            assertThat(outbox).containsOnlyKeys("audit:1", "desktop:a").containsEntry("desktop:a", "created+vm");
+            assertThat(node.outbox).containsOnlyKeys("audit:1", "desktop:a").containsEntry("desktop:a", "created+vm");
             assertThat(journal.replayOnce()).as("once per start").isZero();
-            outbox.remove("audit:1");
+            node.outbox.remove("audit:1");
             journal.close();
         }
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
             journal.replayOnce();
-            assertThat(outbox).containsOnlyKeys("desktop:a");
+            assertThat(node.outbox).containsOnlyKeys("desktop:a");
             journal.close();
         }
     }
 
     @Test
     void aDifferentCopyOfAnEntryAlreadyBackIsKeptUnderASecondKey() throws Exception {
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
-            outbox.put("desktop:a", "created");
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
+            node.outbox.put("desktop:a", "created");
             journal.close();
         }
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            outbox.put("desktop:a", "created+vm"); // another node put back its newer copy first
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
+        try (Node node = new Node()) {
+            node.outbox.put("desktop:a", "created+vm"); // another node put back its newer copy first
+            OutboxJournal journal = node.journal();
             journal.replayOnce();
-            assertThat(outbox).containsEntry("desktop:a", "created+vm")
+            assertThat(node.outbox).containsEntry("desktop:a", "created+vm")
                     .containsEntry("desktop:a" + OutboxJournal.REPLAYED + "node-1", "created");
             journal.close();
         }
@@ -88,22 +83,20 @@ class OutboxJournalTest {
         CountDownLatch diskBusy = new CountDownLatch(1);
         ExecutorService writer = Executors.newSingleThreadExecutor();
         writer.execute(() -> await(diskBusy)); // the journal thread stands for a disk that does not answer
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            Cache<String, Serializable> disk = node.getCache("outbox-journal");
-            OutboxJournal journal = new OutboxJournal(outbox, disk, "node-1", writer);
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal(writer);
             CompletableFuture<Void> writes = CompletableFuture.runAsync(() -> {
-                outbox.put("audit:1", "first");
-                outbox.put("audit:2", "second");
-                outbox.remove("audit:2");
+                node.outbox.put("audit:1", "first");
+                node.outbox.put("audit:2", "second");
+                node.outbox.remove("audit:2");
             });
             writes.get(5, TimeUnit.SECONDS); // returns though the journal thread is stuck
-            assertThat(disk).as("not on disk yet").isEmpty();
+            assertThat(node.disk).as("not on disk yet").isEmpty();
             assertThat(journal.lag()).as("the change waits").isPositive();
 
             diskBusy.countDown();
             journal.awaitWritten(Duration.ofSeconds(5));
-            assertThat(disk).containsOnlyKeys("audit:1");
+            assertThat(node.disk).containsOnlyKeys("audit:1");
             assertThat(journal.lag()).isZero();
             journal.close();
         } finally {
@@ -114,10 +107,8 @@ class OutboxJournalTest {
 
     @Test
     void theJournalEndsAsTheOutboxEndsWhateverTheOrderOfChangesAndRounds() throws Exception {
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            Cache<String, Serializable> disk = node.getCache("outbox-journal");
-            OutboxJournal journal = new OutboxJournal(outbox, disk, "node-1");
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
             // four threads put, fold and remove the same 50 keys (put-then-remove of one key again and again) while
             // reconcile rounds run, as the outbox's writers, its flusher and its scheduler do
             ExecutorService threads = Executors.newFixedThreadPool(4);
@@ -129,9 +120,9 @@ class OutboxJournalTest {
                     for (int i = 0; i < 3000; i++) {
                         String key = "k" + random.nextInt(50);
                         switch (random.nextInt(3)) {
-                            case 0 -> outbox.put(key, "v" + i);
-                            case 1 -> outbox.computeIfPresent(key, (k, v) -> v + "+");
-                            default -> outbox.remove(key);
+                            case 0 -> node.outbox.put(key, "v" + i);
+                            case 1 -> node.outbox.computeIfPresent(key, (k, v) -> v + "+");
+                            default -> node.outbox.remove(key);
                         }
                         if (i % 500 == 0) {
                             journal.reconcile();
@@ -144,23 +135,21 @@ class OutboxJournalTest {
             }
             threads.shutdown();
             journal.awaitWritten(Duration.ofSeconds(10));
-            assertThat(new HashMap<>(disk)).as("the journal holds exactly what waits").isEqualTo(new HashMap<>(outbox));
+            assertThat(new HashMap<>(node.disk)).as("the journal holds exactly what waits").isEqualTo(new HashMap<>(node.outbox));
             journal.close();
         }
     }
 
     @Test
     void aChangeIsOnDiskMomentsAfterTheWriteReturned() throws Exception {
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            Cache<String, Serializable> disk = node.getCache("outbox-journal");
-            OutboxJournal journal = new OutboxJournal(outbox, disk, "node-1");
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
             long[] nanos = new long[300];
             for (int i = 0; i < nanos.length; i++) {
                 String key = "audit:" + i;
                 long start = System.nanoTime();
-                outbox.put(key, "event " + i);
-                while (!disk.containsKey(key)) {
+                node.outbox.put(key, "event " + i);
+                while (!node.disk.containsKey(key)) {
                     Thread.onSpinWait();
                     assertThat(System.nanoTime() - start).as("%s on disk", key).isLessThan(5_000_000_000L);
                 }
@@ -180,18 +169,16 @@ class OutboxJournalTest {
         CountDownLatch diskBusy = new CountDownLatch(1);
         ExecutorService writer = Executors.newSingleThreadExecutor();
         writer.execute(() -> await(diskBusy));
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1", writer);
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal(writer);
             for (int i = 0; i < 200; i++) {
-                outbox.put("audit:" + i, "event " + i);
+                node.outbox.put("audit:" + i, "event " + i);
             }
             diskBusy.countDown();
             journal.close(); // right away, as on SIGTERM: the noted changes are written before the manager stops
         }
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
             assertThat(journal.replayOnce()).isEqualTo(200);
             journal.close();
         }
@@ -204,29 +191,26 @@ class OutboxJournalTest {
      */
     @Test
     void anEntryReplayedAndWrittenBeforeTheJournalThreadRanIsGoneFromTheDisk() throws Exception {
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
-            outbox.put("audit:1", "first");
-            outbox.put("desktop:a", "created");
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
+            node.outbox.put("audit:1", "first");
+            node.outbox.put("desktop:a", "created");
             journal.close();
         }
         CountDownLatch diskBusy = new CountDownLatch(1);
         ExecutorService writer = Executors.newSingleThreadExecutor();
         writer.execute(() -> await(diskBusy));
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1", writer);
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal(writer);
             assertThat(journal.replayOnce()).isEqualTo(2);
-            outbox.remove("audit:1"); // written to the database while the journal thread is still busy
+            node.outbox.remove("audit:1"); // written to the database while the journal thread is still busy
             diskBusy.countDown();
             journal.close();
         }
-        try (DefaultCacheManager node = start()) {
-            Cache<String, Serializable> outbox = node.getCache("outbox");
-            OutboxJournal journal = new OutboxJournal(outbox, node.getCache("outbox-journal"), "node-1");
+        try (Node node = new Node()) {
+            OutboxJournal journal = node.journal();
             journal.replayOnce();
-            assertThat(outbox).containsOnlyKeys("desktop:a");
+            assertThat(node.outbox).containsOnlyKeys("desktop:a");
             journal.close();
         }
     }
@@ -236,6 +220,26 @@ class OutboxJournalTest {
             latch.await(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** One start of a node: its cache manager, the in-memory outbox and the journal's file store in {@link #dir}. */
+    private final class Node implements AutoCloseable {
+        final DefaultCacheManager manager = start();
+        final Cache<String, Serializable> outbox = manager.getCache("outbox");
+        final Cache<String, Serializable> disk = manager.getCache("outbox-journal");
+
+        OutboxJournal journal() {
+            return new OutboxJournal(outbox, disk, "node-1");
+        }
+
+        OutboxJournal journal(ExecutorService writer) {
+            return new OutboxJournal(outbox, disk, "node-1", writer);
+        }
+
+        @Override
+        public void close() {
+            manager.stop();
         }
     }
 

@@ -22,13 +22,18 @@ class TrustedProxyTest {
     public static class BehindTrustedProxy implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.http.proxy.proxy-address-forwarding", "true",
-                    "quarkus.http.proxy.allow-x-forwarded", "true",
-                    "quarkus.http.proxy.trusted-proxies", "127.0.0.1",
-                    "broker.login.rate-limit.per-address", "3",
-                    "broker.login.rate-limit.per-user", "1000",
-                    "broker.login.token-endpoint", "http://127.0.0.1:9/realms/vdi/protocol/openid-connect/token");
+            return forwardingTrusting("127.0.0.1");
         }
+    }
+
+    /** Forwarding on, {@code trusted} the only trusted proxy, 3 attempts per address, Keycloak unreachable. */
+    static Map<String, String> forwardingTrusting(String trusted) {
+        return Map.of("quarkus.http.proxy.proxy-address-forwarding", "true",
+                "quarkus.http.proxy.allow-x-forwarded", "true",
+                "quarkus.http.proxy.trusted-proxies", trusted,
+                "broker.login.rate-limit.per-address", "3",
+                "broker.login.rate-limit.per-user", "1000",
+                "broker.login.token-endpoint", "http://127.0.0.1:9/realms/vdi/protocol/openid-connect/token");
     }
 
     static int signIn(String user, String forwardedFor) {

@@ -19,12 +19,7 @@ class UntrustedProxyTest {
     public static class BehindAnotherProxy implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.http.proxy.proxy-address-forwarding", "true",
-                    "quarkus.http.proxy.allow-x-forwarded", "true",
-                    "quarkus.http.proxy.trusted-proxies", "192.0.2.1",
-                    "broker.login.rate-limit.per-address", "3",
-                    "broker.login.rate-limit.per-user", "1000",
-                    "broker.login.token-endpoint", "http://127.0.0.1:9/realms/vdi/protocol/openid-connect/token");
+            return TrustedProxyTest.forwardingTrusting("192.0.2.1");
         }
     }
 
