@@ -14,7 +14,11 @@ public final class CacheNames {
     public static final String LOGIN_COUNTS = "login-counts";
     public static final String OUTBOX = "outbox";
     /** pool id -> why it cannot provision now (pool/ProvisionProblems) */
-    public static final String POOL_PROVISIONING = "pool-provisioning";
+    /**
+     * Replicated, so reading it (readiness details, pool status) never waits on a peer; it was the distributed cache
+     * "pool-provisioning", renamed because a cache cannot change its mode while old and new nodes share it.
+     */
+    public static final String POOL_PROVISIONING = "pool-problems";
     /** This node's durable copy of the outbox entries it holds; defined in CacheManagerProducer (its path). */
     /** Entries the database refused: attempts in a row, last error, parked or not. */
     public static final String OUTBOX_FAILURES = "outbox-failures";

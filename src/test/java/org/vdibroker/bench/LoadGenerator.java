@@ -65,6 +65,8 @@ public final class LoadGenerator implements AutoCloseable {
     private final Vertx vertx;
     private final WebClient client;
     private final List<URI> nodes;
+    /** The nodes requests go to now; a benchmark takes a node out as a load balancer's health check would. */
+    private volatile List<URI> rotation;
 
     /**
      * @param nodes       base URIs, e.g. {@code http://127.0.0.1:41234}
@@ -75,6 +77,7 @@ public final class LoadGenerator implements AutoCloseable {
             throw new IllegalArgumentException("no nodes");
         }
         this.nodes = List.copyOf(nodes);
+        this.rotation = this.nodes;
         // two event loops: the machine has two cores, and the brokers need them more than the generator
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setWorkerPoolSize(1));
         this.client = WebClient.create(vertx, new WebClientOptions()
@@ -177,8 +180,14 @@ public final class LoadGenerator implements AutoCloseable {
         return counts.result(name, "open", 0, ratePerSecond, seconds, histogram);
     }
 
+    /** Sends the requests to these of the nodes from now on (none: to all of them, as before any check). */
+    public void rotation(List<URI> inRotation) {
+        rotation = inRotation.isEmpty() ? nodes : List.copyOf(inRotation);
+    }
+
     private void send(long index, Request request, BiConsumer<Integer, HttpResponse<Buffer>> answer) {
-        URI node = nodes.get((int) (index % nodes.size()));
+        List<URI> targets = rotation;
+        URI node = targets.get((int) (index % targets.size()));
         var call = client.request(request.method(), node.getPort(), node.getHost(), request.path())
                 .timeout(30_000);
         if (request.token() != null) {

@@ -37,8 +37,8 @@ public final class WarmAssignmentBench {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static final String POOL = "bench";
-    private static final Set<String> GROUPS = Set.of("/engineering");
+    static final String POOL = "bench";
+    static final Set<String> GROUPS = Set.of("/engineering");
     /** The broker nodes running now, stopped by a shutdown hook too when the benchmark is interrupted. */
     private static volatile ClusterNodes running;
 
@@ -219,7 +219,7 @@ public final class WarmAssignmentBench {
     }
 
     /** Remembers which desktop a user was given (200) or that the request was queued (202), for the invariants. */
-    private static void record(String user, io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> response,
+    static void record(String user, io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> response,
             Map<String, String> desktopOf, Set<String> notWarm) {
         if (response.statusCode() == 200) {
             desktopOf.put(user, readJson(response.bodyAsString()).path("desktopId").asText());
@@ -232,7 +232,7 @@ public final class WarmAssignmentBench {
      * After the run, from the broker's admin API: every desktop held by at most one session, every user at most one
      * session in the pool, ready + held = pool size, and what the users were told matches what the broker holds.
      */
-    private static long invariants(URI node, String admin, int size, Map<String, String> desktopOf,
+    static long invariants(URI node, String admin, int size, Map<String, String> desktopOf,
             Set<String> notWarm, BenchReport report) {
         JsonNode sessions = get(node, "/api/v1/admin/sessions?pool=" + POOL, admin);
         JsonNode desktops = get(node, "/api/v1/admin/pools/" + POOL + "/desktops", admin);
@@ -395,13 +395,13 @@ public final class WarmAssignmentBench {
         return violations;
     }
 
-    private static ClusterNodes started(ClusterNodes cluster) {
+    static ClusterNodes started(ClusterNodes cluster) {
         running = cluster;
         return cluster;
     }
 
     /** Simulator hypervisors with zero latencies and one floating pool of {@code size} desktops kept at size. */
-    private static void definePool(URI node, String admin, int size) {
+    static void definePool(URI node, String admin, int size) {
         int hypervisors = Math.max(1, (size + 2499) / 2500);
         List<Map<String, Object>> templates = new ArrayList<>();
         for (int h = 1; h <= hypervisors; h++) {
@@ -420,7 +420,7 @@ public final class WarmAssignmentBench {
                 "entitlements", Map.of("groups", List.copyOf(GROUPS), "users", List.of())));
     }
 
-    private static void awaitReady(URI node, BenchTokens tokens, String admin, int size, Duration timeout) {
+    static void awaitReady(URI node, BenchTokens tokens, String admin, int size, Duration timeout) {
         String token = tokens.user("bench-watcher", GROUPS, 7200);
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
@@ -450,7 +450,7 @@ public final class WarmAssignmentBench {
     // range (32768 and up), where other processes' outgoing connections could take a port between check and bind.
 
     /** The nodes use the real Keycloak: its discovery document and JWKS, its issuer, the broker's client secret. */
-    private static Map<String, String> nodeProperties() {
+    static Map<String, String> nodeProperties() {
         Map<String, String> properties = new LinkedHashMap<>();
         properties.put("quarkus.oidc.auth-server-url", KeycloakServer.realmUrl());
         properties.put("broker.keycloak.url", KeycloakServer.baseUrl());

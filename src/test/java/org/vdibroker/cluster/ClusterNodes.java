@@ -259,6 +259,27 @@ public final class ClusterNodes implements AutoCloseable {
         return logs.toString();
     }
 
+    /**
+     * Whether the node's readiness check answers 200 within {@code timeout}: what a load balancer's health check asks
+     * (HAProxy, an Ingress controller or the kubelet give it a second or two).
+     */
+    public static boolean readyWithin(Node node, Duration timeout) {
+        try {
+            java.net.http.HttpResponse<Void> answer = READINESS.send(java.net.http.HttpRequest
+                    .newBuilder(java.net.URI.create(node.baseUri() + "/q/health/ready")).timeout(timeout).GET().build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding());
+            return answer.statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static final java.net.http.HttpClient READINESS = java.net.http.HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(1)).build();
+
     /** Cluster members a node reports in its readiness check; -1 while it does not answer or is not ready. */
     public static int members(Node node) {
         try {

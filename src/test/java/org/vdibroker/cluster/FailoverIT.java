@@ -162,11 +162,25 @@ class FailoverIT {
         Instant stoppedAt = Instant.now();
         signal("STOP", victim);
         paused = victim;
+        // a load balancer keeps checking the others: they must stay ready (a check that read a distributed cache
+        // waited on the paused member, and every node was taken out of service)
+        List<String> notReady = new ArrayList<>();
         try {
-            ClusterNodes.sleep(10_000);
+            while (Duration.between(stoppedAt, Instant.now()).toMillis() < 10_000) {
+                Instant round = Instant.now();
+                for (Node node : live()) {
+                    if (node != victim && !ClusterNodes.readyWithin(node, Duration.ofSeconds(2))) {
+                        notReady.add("node " + node.index() + " at "
+                                + Duration.between(stoppedAt, Instant.now()).toMillis() + " ms");
+                    }
+                }
+                ClusterNodes.sleep(Math.max(0, 1000 - Duration.between(round, Instant.now()).toMillis()));
+            }
         } finally {
             resume();
         }
+        assertThat(notReady).as("readiness checks of the other nodes that failed or took over 2 s while node %d"
+                + " was stopped", victim.index()).isEmpty();
         System.out.printf("FailoverIT: node %d was stopped for %d ms%n", victim.index(),
                 Duration.between(stoppedAt, Instant.now()).toMillis());
 
