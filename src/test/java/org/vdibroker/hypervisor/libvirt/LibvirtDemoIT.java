@@ -45,6 +45,7 @@ class LibvirtDemoIT {
         env.put("DEMO_SKIP_BUILD", "1");
         env.put("KEYCLOAK_START_TIMEOUT", "300");
         env.put("BROKER_PORT", String.valueOf(freePort()));
+        env.put("MANAGEMENT_PORT", String.valueOf(freePort()));
         env.put("KEYCLOAK_PORT", String.valueOf(freePort()));
         env.put("LIBVIRT_DEMO_POOL", pool);
         env.put("LIBVIRT_DEMO_STORAGE", storage);
