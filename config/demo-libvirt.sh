@@ -77,7 +77,7 @@ libvirt_demo_token() { # user password
 
 libvirt_demo_register() {
     local deadline=$((SECONDS + 300)) admin
-    until http_ok "$BROKER_PORT" /q/health/ready; do
+    until http_ok "$MANAGEMENT_PORT" /q/health/ready; do
         alive "$broker_pid" || return 1
         ((SECONDS < deadline)) || { log "the broker did not get ready"; return 1; }
         sleep 1

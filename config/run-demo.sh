@@ -2,8 +2,8 @@
 # Runs the demo on this machine: a real Keycloak (realm "vdi", demo users) and the broker with its simulator
 # hypervisor and the pool "demo", both on 127.0.0.1 only. Ctrl-C stops both.
 #
-#   bash config/run-demo.sh                      # broker on :8080, Keycloak on :8180
-#   BROKER_PORT=9080 KEYCLOAK_PORT=9180 bash config/run-demo.sh
+#   bash config/run-demo.sh                      # broker on :8080 (health, metrics on :9000), Keycloak on :8180
+#   BROKER_PORT=9080 MANAGEMENT_PORT=9090 KEYCLOAK_PORT=9180 bash config/run-demo.sh
 #   bash config/run-demo.sh --libvirt            # plus a real desktop on the local libvirt/QEMU (needs root or sudo)
 #
 # --libvirt: see config/demo-libvirt.sh. DEMO_SKIP_BUILD=1 uses the broker already packaged in target/quarkus-app.
@@ -23,6 +23,8 @@ for arg in "$@"; do
 done
 
 BROKER_PORT=${BROKER_PORT:-8080}
+# the broker's management interface: /q/health/..., /q/metrics, /q/openapi (not on BROKER_PORT)
+MANAGEMENT_PORT=${MANAGEMENT_PORT:-9000}
 KEYCLOAK_PORT=${KEYCLOAK_PORT:-8180}
 KC_VERSION=26.5.6
 KC_HOME="$ROOT/target/keycloak/keycloak-$KC_VERSION"
@@ -135,9 +137,9 @@ if [[ -f $KC_PID_FILE ]]; then
     rm -f "$KC_PID_FILE"
 fi
 
-for port in "$KEYCLOAK_PORT" "$BROKER_PORT"; do
+for port in "$KEYCLOAK_PORT" "$BROKER_PORT" "$MANAGEMENT_PORT"; do
     if port_busy "$port"; then
-        log "port $port on 127.0.0.1 is already in use; stop what uses it or set KEYCLOAK_PORT / BROKER_PORT"
+        log "port $port on 127.0.0.1 is already in use; stop what uses it or set KEYCLOAK_PORT / BROKER_PORT / MANAGEMENT_PORT"
         exit 1
     fi
 done
@@ -181,7 +183,8 @@ done
 log "Keycloak is ready: realm vdi at http://127.0.0.1:$KEYCLOAK_PORT/realms/vdi (admin console: admin / admin)"
 
 # ---- 3. the broker, in the foreground ----
-broker_args=(-Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$BROKER_PORT" -Dbroker.demo.enabled=true)
+broker_args=(-Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$BROKER_PORT" -Dquarkus.management.host=127.0.0.1
+    -Dquarkus.management.port="$MANAGEMENT_PORT" -Dbroker.demo.enabled=true)
 if [[ $KEYCLOAK_PORT != 8180 ]]; then
     broker_args+=(-Dbroker.keycloak.url="http://127.0.0.1:$KEYCLOAK_PORT")
 fi
@@ -200,7 +203,7 @@ if [[ ! -f $SIGNING_KEYSTORE ]]; then
 fi
 export BROKER_RDP_SIGNING_KEYSTORE=${BROKER_RDP_SIGNING_KEYSTORE:-$SIGNING_KEYSTORE}
 export BROKER_RDP_SIGNING_KEYSTORE_PASSWORD=${BROKER_RDP_SIGNING_KEYSTORE_PASSWORD:-demo-signing}
-log "starting the broker on http://127.0.0.1:$BROKER_PORT (Ctrl-C stops the broker and Keycloak)"
+log "starting the broker on http://127.0.0.1:$BROKER_PORT, health and metrics on http://127.0.0.1:$MANAGEMENT_PORT/q/ (Ctrl-C stops the broker and Keycloak)"
 # Started as a child and waited for, so that INT/TERM reach the trap at once and both servers get stopped.
 "$(java_cmd)" "${broker_args[@]}" -jar target/quarkus-app/quarkus-run.jar </dev/null &
 broker_pid=$!

@@ -7,9 +7,12 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import io.smallrye.health.SmallRyeHealth;
+import io.smallrye.health.SmallRyeHealthReporter;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.remoting.transport.Address;
 import org.vdibroker.audit.AuditService;
@@ -45,6 +48,9 @@ public class NodeResource {
     @Inject
     EmbeddedCacheManager manager;
 
+    @Inject
+    SmallRyeHealthReporter health;
+
     /** Every member of the cluster (one, "local", when the broker runs without a cluster), this node first. */
     @GET
     public List<Member> members() {
@@ -59,6 +65,17 @@ public class NodeResource {
                         a.equals(self) ? node.draining() : ownership.isDraining(a)))
                 .sorted(Comparator.comparing((Member m) -> !m.self()).thenComparing(Member::name))
                 .toList();
+    }
+
+    /**
+     * This node's readiness report, the same JSON as {@code /q/health/ready} on the management port, which a browser
+     * cannot reach: the admin console shows it. Always 200; a node that is not ready says {@code "status": "DOWN"}.
+     */
+    @GET
+    @Path("/self/readiness")
+    public Response readiness() {
+        SmallRyeHealth report = health.getReadiness();
+        return Response.ok(report.getPayload().toString(), MediaType.APPLICATION_JSON).build();
     }
 
     /**

@@ -302,13 +302,8 @@ async function audit() {
 }
 
 async function nodes() {
-  let ready;
-  try {
-    const r = await fetch('/q/health/ready', { headers: { Accept: 'application/json' } });
-    ready = await r.json();
-  } catch (e) {
-    ready = { status: '?', checks: [] };
-  }
+  // the health endpoints live on the management port, which browsers do not reach: an admin API relays them
+  const ready = await api('/api/v1/admin/nodes/self/readiness');
   const members = await api('/api/v1/admin/nodes');
   $('view').replaceChildren(el('h2', { text: t('tab.nodes') }),
     el('p', { id: 'node-count', text: t('node.count', { n: members.length }) }),

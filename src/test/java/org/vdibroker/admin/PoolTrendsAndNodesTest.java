@@ -1,6 +1,7 @@
 package org.vdibroker.admin;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 
@@ -72,6 +73,20 @@ class PoolTrendsAndNodesTest {
                 .statusCode(403);
         given().auth().oauth2(Tokens.user("curious", "/engineering")).post("/api/v1/admin/nodes/self/drain").then()
                 .statusCode(403);
+    }
+
+    @Test
+    void adminsReadThisNodesReadinessThroughTheApi() {
+        // the admin console cannot reach the management port; this endpoint relays the same readiness report
+        given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/nodes/self/readiness").then().statusCode(200)
+                .contentType("application/json").body("status", equalTo("UP"))
+                .body("checks.find { it.name == 'broker-node' }.data.draining", equalTo(false))
+                .body("checks.find { it.name == 'broker-node' }.data.cluster-members", equalTo(
+                        management().get("/q/health/ready").then().extract().jsonPath()
+                                .getInt("checks.find { it.name == 'broker-node' }.data.cluster-members")));
+        given().get("/api/v1/admin/nodes/self/readiness").then().statusCode(401);
+        given().auth().oauth2(Tokens.user("curious", "/engineering")).get("/api/v1/admin/nodes/self/readiness")
+                .then().statusCode(403);
     }
 
     private record Sample(int ready, int target, int queue) {

@@ -264,8 +264,9 @@ public final class FaultsBench {
     /** Whether the node's readiness check answers 200 within 800 ms (what a load balancer asks). */
     private static boolean ready(Node node) {
         try {
-            HttpResponse<Void> answer = HTTP.send(HttpRequest.newBuilder(URI.create(node.baseUri() + "/q/health/ready"))
-                    .timeout(Duration.ofMillis(800)).GET().build(), HttpResponse.BodyHandlers.discarding());
+            URI readiness = URI.create(node.managementUri() + "/q/health/ready");
+            HttpResponse<Void> answer = HTTP.send(HttpRequest.newBuilder(readiness).timeout(Duration.ofMillis(800))
+                    .GET().build(), HttpResponse.BodyHandlers.discarding());
             return answer.statusCode() == 200;
         } catch (IOException e) {
             return false;

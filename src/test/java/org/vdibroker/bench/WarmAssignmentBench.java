@@ -349,7 +349,10 @@ public final class WarmAssignmentBench {
         }
     }
 
-    /** The one-node ratios: /q/health/live vs an authenticated read vs warm assignments, on one broker node. */
+    /**
+     * The one-node ratios: /q/health/live (on the management port) vs an authenticated read vs warm assignments, on
+     * one broker node.
+     */
     private static long oneNodeRun(Settings settings, EmbeddedPostgres postgres, BenchTokens tokens,
             BenchReport report) throws Exception {
         String jdbc = database(postgres, "bench_one_node");
@@ -366,8 +369,13 @@ public final class WarmAssignmentBench {
             try (LoadGenerator load = new LoadGenerator(List.of(node), clients)) {
                 load.closedLoop("warm-up", clients, 2000, settings.oneNodeSeconds(),
                         i -> Request.get("/api/v1/me/pools", readers[(int) (i % users)]), null);
-                LoadGenerator.Result health = load.closedLoop("GET /q/health/live", clients, Long.MAX_VALUE,
-                        settings.oneNodeSeconds(), i -> Request.get("/q/health/live", null), null);
+                LoadGenerator.Result health;
+                // health answers on the node's management port only (its own HTTP server in the same JVM)
+                try (LoadGenerator probe = new LoadGenerator(List.of(URI.create(cluster.node(1).managementUri())),
+                        clients)) {
+                    health = probe.closedLoop("GET /q/health/live", clients, Long.MAX_VALUE,
+                            settings.oneNodeSeconds(), i -> Request.get("/q/health/live", null), null);
+                }
                 LoadGenerator.Result read = load.closedLoop("GET /api/v1/me/pools", clients, Long.MAX_VALUE,
                         settings.oneNodeSeconds(), i -> Request.get("/api/v1/me/pools", readers[(int) (i % users)]),
                         null);

@@ -43,14 +43,26 @@ public final class ClusterNodes implements AutoCloseable {
     private final String initialHosts;
     private final java.util.Map<String, String> properties;
 
-    /** One broker JVM: its HTTP port, its JGroups port and the process. */
-    public record Node(int index, int httpPort, int clusterPort, Process process, Path log) {
+    /**
+     * One broker JVM: its HTTP port, its management port (health, metrics, OpenAPI), its JGroups port and the
+     * process.
+     */
+    public record Node(int index, int httpPort, int managementPort, int clusterPort, Process process, Path log) {
         public String baseUri() {
             return "http://127.0.0.1:" + httpPort;
         }
 
+        /** The management interface: /q/health/..., /q/metrics, /q/openapi answer there only. */
+        public String managementUri() {
+            return "http://127.0.0.1:" + managementPort;
+        }
+
         public RequestSpecification api() {
             return given().baseUri(baseUri());
+        }
+
+        public RequestSpecification management() {
+            return given().baseUri(managementUri());
         }
     }
 
@@ -103,9 +115,13 @@ public final class ClusterNodes implements AutoCloseable {
             taken.add(port);
         }
         List<Integer> httpPorts = new ArrayList<>();
+        List<Integer> managementPorts = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             int port = freeClusterPort(taken, clusterPortFrom, clusterPortTo);
             httpPorts.add(port);
+            taken.add(port);
+            port = freeClusterPort(taken, clusterPortFrom, clusterPortTo);
+            managementPorts.add(port);
             taken.add(port);
         }
         this.initialHosts = clusterPorts.stream().map(p -> "127.0.0.1[" + p + "]").collect(Collectors.joining(","));
@@ -113,7 +129,8 @@ public final class ClusterNodes implements AutoCloseable {
             Files.createDirectories(logDir);
             deletePreviousRun(); // a node's outbox journal from an earlier run would be replayed
             for (int i = 0; i < count; i++) {
-                nodes.add(launch(i + 1, httpPorts.get(i), clusterPorts.get(i), clusterKey, initialHosts));
+                nodes.add(launch(i + 1, httpPorts.get(i), managementPorts.get(i), clusterPorts.get(i), clusterKey,
+                        initialHosts));
             }
         } catch (IOException | RuntimeException e) {
             close();
@@ -157,7 +174,8 @@ public final class ClusterNodes implements AutoCloseable {
             throw new IllegalStateException("node " + index + " still runs");
         }
         try {
-            Node fresh = launch(index, old.httpPort(), old.clusterPort(), clusterKey, initialHosts);
+            Node fresh = launch(index, old.httpPort(), old.managementPort(), old.clusterPort(), clusterKey,
+                    initialHosts);
             nodes.set(index - 1, fresh);
             return fresh;
         } catch (IOException e) {
@@ -185,14 +203,18 @@ public final class ClusterNodes implements AutoCloseable {
         takenPorts.add(clusterPort);
         int httpPort = freeClusterPort(takenPorts, portFrom, portTo);
         takenPorts.add(httpPort);
+        int managementPort = freeClusterPort(takenPorts, portFrom, portTo);
+        takenPorts.add(managementPort);
         try {
-            return launch(index, httpPort, clusterPort, null, initialHosts + ",127.0.0.1[" + clusterPort + "]");
+            return launch(index, httpPort, managementPort, clusterPort, null,
+                    initialHosts + ",127.0.0.1[" + clusterPort + "]");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private Node launch(int index, int httpPort, int clusterPort, String key, String hosts) throws IOException {
+    private Node launch(int index, int httpPort, int managementPort, int clusterPort, String key, String hosts)
+            throws IOException {
         Path dataDir = Files.createDirectories(logDir.resolve("data-" + index));
         Path log = logDir.resolve("node-" + index + ".log");
         List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx384m", "-XX:+UseSerialGC",
@@ -200,6 +222,8 @@ public final class ClusterNodes implements AutoCloseable {
                 "-XX:TieredStopAtLevel=1",
                 "-Dquarkus.http.host=127.0.0.1",
                 "-Dquarkus.http.port=" + httpPort,
+                "-Dquarkus.management.host=127.0.0.1",
+                "-Dquarkus.management.port=" + managementPort,
                 "-Dbroker.data-dir=" + dataDir.toAbsolutePath(),
                 "-Dbroker.secrets.key=" + secretsKey,
                 "-Dbroker.cluster.config=infinispan-cluster.xml",
@@ -224,7 +248,7 @@ public final class ClusterNodes implements AutoCloseable {
         builder.environment().put("BROKER_DB_URL", jdbcUrl);
         builder.environment().put("BROKER_DB_USER", "postgres");
         builder.environment().put("BROKER_DB_PASSWORD", "");
-        return new Node(index, httpPort, clusterPort, builder.start(), log);
+        return new Node(index, httpPort, managementPort, clusterPort, builder.start(), log);
     }
 
     /**
@@ -265,9 +289,9 @@ public final class ClusterNodes implements AutoCloseable {
      */
     public static boolean readyWithin(Node node, Duration timeout) {
         try {
-            java.net.http.HttpResponse<Void> answer = READINESS.send(java.net.http.HttpRequest
-                    .newBuilder(java.net.URI.create(node.baseUri() + "/q/health/ready")).timeout(timeout).GET().build(),
-                    java.net.http.HttpResponse.BodyHandlers.discarding());
+            java.net.URI readiness = java.net.URI.create(node.managementUri() + "/q/health/ready");
+            java.net.http.HttpResponse<Void> answer = READINESS.send(java.net.http.HttpRequest.newBuilder(readiness)
+                    .timeout(timeout).GET().build(), java.net.http.HttpResponse.BodyHandlers.discarding());
             return answer.statusCode() == 200;
         } catch (IOException e) {
             return false;
@@ -283,7 +307,7 @@ public final class ClusterNodes implements AutoCloseable {
     /** Cluster members a node reports in its readiness check; -1 while it does not answer or is not ready. */
     public static int members(Node node) {
         try {
-            Response ready = node.api().get("/q/health/ready");
+            Response ready = node.management().get("/q/health/ready");
             if (ready.statusCode() != 200) {
                 return -1;
             }

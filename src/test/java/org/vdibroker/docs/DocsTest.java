@@ -1,6 +1,6 @@
 package org.vdibroker.docs;
 
-import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -102,13 +102,13 @@ class DocsTest {
     }
 
     private static JsonNode openapi() throws Exception {
-        String json = given().queryParam("format", "json").get("/q/openapi").then().statusCode(200).extract().asString();
+        String json = management().queryParam("format", "json").get("/q/openapi").then().statusCode(200).extract().asString();
         Files.createDirectories(REPO.resolve("target"));
         Files.writeString(REPO.resolve("target/openapi.json"), json);
         return new ObjectMapper().readTree(json);
     }
 
-    /** The /q/ paths the pages name that answer something other than 404 here. */
+    /** The /q/ paths the pages name that answer something other than 404 on the management port. */
     private static Set<String> answeringManagementPaths(List<Path> pages) throws Exception {
         Set<String> named = new TreeSet<>();
         Pattern q = Pattern.compile("/q/[a-z/-]+");
@@ -120,7 +120,7 @@ class DocsTest {
         }
         Set<String> answering = new TreeSet<>();
         for (String path : named) {
-            if (given().get(path).statusCode() != 404) {
+            if (management().get(path).statusCode() != 404) {
                 answering.add(path);
             }
         }

@@ -1,6 +1,6 @@
 package org.vdibroker.helm;
 
-import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -82,6 +82,10 @@ class ContainerImageTest {
         assertThat(configMap.path("QUARKUS_HTTP_PORT").asText()).isEqualTo(String.valueOf(http));
         assertThat(env("QUARKUS_HTTP_HOST")).isEqualTo("0.0.0.0");
         assertThat(configMap.path("QUARKUS_HTTP_HOST").asText()).isEqualTo("0.0.0.0");
+        int management = portNamed("management");
+        assertThat(configMap.path("QUARKUS_MANAGEMENT_PORT").asText()).isEqualTo(String.valueOf(management));
+        assertThat(env("QUARKUS_MANAGEMENT_HOST")).isEqualTo("0.0.0.0");
+        assertThat(configMap.path("QUARKUS_MANAGEMENT_HOST").asText()).isEqualTo("0.0.0.0");
     }
 
     @Test
@@ -130,8 +134,8 @@ class ContainerImageTest {
     void probesOfTheChartAnswerOnTheBroker() {
         for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
             JsonNode get = container.path(probe).path("httpGet");
-            assertThat(get.path("port").asText()).as(probe + " port").isEqualTo("http");
-            given().get(get.path("path").asText()).then().statusCode(200);
+            assertThat(get.path("port").asText()).as(probe + " port").isEqualTo("management");
+            management().get(get.path("path").asText()).then().statusCode(200);
         }
     }
 

@@ -60,13 +60,35 @@ class HelmChartTest {
     }
 
     @Test
-    void probesUseTheQuarkusHealthEndpoints() throws IOException {
-        JsonNode broker = container(render(t -> t).one("StatefulSet"));
+    void probesUseTheQuarkusHealthEndpointsOnTheManagementPortThatNoServiceRoutesTo() throws IOException {
+        Rendered rendered = render(t -> t);
+        JsonNode broker = container(rendered.one("StatefulSet"));
 
         assertThat(broker.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/q/health/live");
         assertThat(broker.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/q/health/ready");
         assertThat(broker.at("/startupProbe/httpGet/path").asText()).isEqualTo("/q/health/started");
-        assertThat(broker.at("/readinessProbe/httpGet/port").asText()).isEqualTo("http");
+        for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+            assertThat(broker.at("/" + probe + "/httpGet/port").asText()).as(probe).isEqualTo("management");
+        }
+        JsonNode management = stream(broker.at("/ports")).filter(p -> p.at("/name").asText().equals("management"))
+                .findFirst().orElseThrow(() -> new AssertionError("no container port 'management'"));
+        assertThat(management.at("/containerPort").asInt()).isEqualTo(9000);
+        assertThat(rendered.configMapData("vdi-broker")).containsEntry("QUARKUS_MANAGEMENT_PORT", "9000")
+                .containsEntry("QUARKUS_MANAGEMENT_HOST", "0.0.0.0");
+        // the public Service (what the Ingress and load balancers use) never routes to the management port
+        Rendered production = render(t -> t.withValuesFile(PRODUCTION_VALUES));
+        for (Rendered r : List.of(rendered, production)) {
+            JsonNode service = r.named("Service", "vdi-broker");
+            assertThat(stream(service.at("/spec/ports")).map(p -> p.at("/targetPort").asText()).toList())
+                    .containsExactly("http");
+            assertThat(stream(service.at("/spec/ports")).map(p -> p.at("/port").asInt()).toList())
+                    .doesNotContain(9000);
+        }
+        assertThat(stream(production.one("Ingress").at("/spec/rules")).flatMap(rule -> stream(rule.at("/http/paths")))
+                .map(path -> path.at("/backend/service/name").asText()).distinct().toList())
+                .containsExactly("vdi-broker");
+        assertThat(render(t -> t.set("management.port", "9100")).configMapData("vdi-broker"))
+                .containsEntry("QUARKUS_MANAGEMENT_PORT", "9100");
     }
 
     @Test
@@ -125,6 +147,19 @@ class HelmChartTest {
                 .filter(rule -> stream(rule.at("/ports")).anyMatch(p -> p.at("/port").asText().equals("http")))
                 .findFirst().orElseThrow(() -> new AssertionError("no ingress rule for http"));
         assertThat(http.at("/from").isMissingNode()).as("HTTP from any source by default").isTrue();
+        assertThat(stream(policy.at("/spec/ingress")).flatMap(rule -> stream(rule.at("/ports")))
+                .map(p -> p.at("/port").asText()).toList())
+                .as("no pod reaches the management port by default (the kubelet's probes come from the node)")
+                .doesNotContain("management", "9000");
+        JsonNode monitoring = stream(render(t -> t.set(
+                "cluster.networkPolicy.managementFrom[0].namespaceSelector.matchLabels.name", "monitoring"))
+                .one("NetworkPolicy").at("/spec/ingress"))
+                .filter(rule -> stream(rule.at("/ports")).anyMatch(p -> p.at("/port").asText().equals("management")))
+                .findFirst().orElseThrow(() -> new AssertionError("no ingress rule for the management port"));
+        assertThat(monitoring.at("/from")).hasSize(1);
+        assertThat(monitoring.at("/from/0/namespaceSelector/matchLabels/name").asText()).isEqualTo("monitoring");
+        assertThat(stream(monitoring.at("/ports")).map(p -> p.at("/port").asText()).toList())
+                .containsExactly("management");
 
         Rendered narrowed = render(t -> t.set("cluster.networkPolicy.httpFrom[0].namespaceSelector.matchLabels.name",
                 "ingress"));
@@ -178,11 +213,18 @@ class HelmChartTest {
 
         JsonNode monitor = rendered.one("ServiceMonitor");
         assertThat(monitor.at("/spec/endpoints/0/path").asText()).isEqualTo("/q/metrics");
-        assertThat(monitor.at("/spec/endpoints/0/port").asText()).isEqualTo("http");
+        assertThat(monitor.at("/spec/endpoints/0/port").asText()).isEqualTo("management");
         assertThat(monitor.at("/metadata/labels/release").asText()).isEqualTo("kube-prometheus-stack");
         assertThat(rendered.objects().stream().filter(o -> o.at("/kind").asText().equals("Service"))
                 .filter(service -> selects(monitor.at("/spec/selector/matchLabels"), service.at("/metadata/labels")))
-                .map(service -> service.at("/metadata/name").asText())).containsExactly("vdi-broker");
+                .map(service -> service.at("/metadata/name").asText())).containsExactly("vdi-broker-management");
+        JsonNode scraped = rendered.named("Service", "vdi-broker-management");
+        assertThat(scraped.at("/spec/clusterIP").asText()).as("headless: every pod is scraped").isEqualTo("None");
+        assertThat(scraped.at("/spec/ports/0/name").asText()).isEqualTo("management");
+        assertThat(scraped.at("/spec/ports/0/targetPort").asText()).isEqualTo("management");
+        assertThat(selects(scraped.at("/spec/selector"), statefulSet.at("/spec/template/metadata/labels"))).isTrue();
+        assertThat(rendered.one("NetworkPolicy").toString()).as("Prometheus' namespace reaches the management port")
+                .contains("\"kubernetes.io/metadata.name\":\"monitoring\"");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package org.vdibroker.it;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.it.KeycloakLoginIT.brokerLogin;
 import static org.vdibroker.it.KeycloakLoginIT.desktop;
@@ -74,10 +75,10 @@ class KeycloakOutageIT {
             given().auth().oauth2(admin).get("/api/v1/admin/pools/outage-pool").then().statusCode(404);
 
             // it is not the broker that is down, but its health details say the identity provider is
-            given().get("/q/health/ready").then().statusCode(200).body("status", org.hamcrest.Matchers.is("UP"));
+            management().get("/q/health/ready").then().statusCode(200).body("status", org.hamcrest.Matchers.is("UP"));
             org.vdibroker.testsupport.Api.await("identity provider shown DOWN", java.time.Duration.ofSeconds(20),
                     () -> "DOWN".equals(identityProviderState()));
-            given().get("/q/health/ready").then().statusCode(200);
+            management().get("/q/health/ready").then().statusCode(200);
         } finally {
             KeycloakServer.start();
         }
@@ -91,13 +92,13 @@ class KeycloakOutageIT {
         assertThat(reconnect.jsonPath().getString("id")).isEqualTo(session);
         String bob = brokerLogin("bob", "bob").then().statusCode(200).extract().path("access_token");
         given().auth().oauth2(bob).post("/api/v1/me/pools/demo/desktop").then().statusCode(403);
-        given().get("/q/health/ready").then().statusCode(200);
+        management().get("/q/health/ready").then().statusCode(200);
         org.vdibroker.testsupport.Api.await("identity provider shown UP again", java.time.Duration.ofSeconds(20),
                 () -> "UP".equals(identityProviderState()));
     }
 
     private static String identityProviderState() {
-        return given().get("/q/health/ready").then().extract().jsonPath()
+        return management().get("/q/health/ready").then().extract().jsonPath()
                 .getString("checks.find { it.name == 'broker-node' }.data.'identity-provider'");
     }
 }

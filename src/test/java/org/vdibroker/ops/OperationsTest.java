@@ -1,6 +1,8 @@
 package org.vdibroker.ops;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
@@ -9,6 +11,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.testsupport.Api;
+import org.vdibroker.testsupport.Management;
 import org.vdibroker.testsupport.Tokens;
 
 /** What load balancers and operators read: health, metrics, OpenAPI, login facts, audit. */
@@ -16,18 +19,25 @@ import org.vdibroker.testsupport.Tokens;
 class OperationsTest {
 
     @Test
-    void healthMetricsAndOpenApiAnswer() {
-        given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
-        given().get("/q/health/ready").then().statusCode(200).body("checks.name", hasItem("broker-node"));
+    void healthMetricsAndOpenApiAnswerOnTheManagementPortOnly() {
+        // the public port (what users and the Internet reach) serves none of them
+        for (String path : List.of("/q/health", "/q/health/live", "/q/health/ready", "/q/health/started",
+                "/q/metrics", "/q/openapi")) {
+            given().get(path).then().statusCode(404);
+        }
+        assertThat(Management.port()).isPositive().isNotEqualTo(io.restassured.RestAssured.port);
+        management().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+        management().get("/q/health/started").then().statusCode(200);
+        management().get("/q/health/ready").then().statusCode(200).body("checks.name", hasItem("broker-node"));
         Api.simulator("sim-metrics", 10, 50, 50);
         Api.createPool(Api.pool("metrics", "floating", 1, 1, 2, "sim-metrics", List.of("/engineering")));
         Api.await("ready", java.time.Duration.ofSeconds(30), () -> Api.desktopsIn("metrics", "READY") >= 1);
         Api.requestDesktop(Tokens.user("metered", "/engineering"), "metrics").then().statusCode(200);
-        given().get("/q/metrics").then().statusCode(200)
+        management().get("/q/metrics").then().statusCode(200)
                 .body(containsString("vdi_assignment_latency_seconds_bucket"))
                 .body(containsString("vdi_pool_ready_spares{pool=\"metrics\"}"))
                 .body(containsString("vdi_sessions{state=\"READY\"}"));
-        given().get("/q/openapi").then().statusCode(200).body(containsString("/api/v1/me/pools/{poolId}/desktop"))
+        management().get("/q/openapi").then().statusCode(200).body(containsString("/api/v1/me/pools/{poolId}/desktop"))
                 .body(containsString("/api/v1/admin/hypervisors"));
     }
 

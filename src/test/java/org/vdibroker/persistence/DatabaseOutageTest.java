@@ -1,6 +1,7 @@
 package org.vdibroker.persistence;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.testsupport.Api.await;
 
@@ -75,12 +76,12 @@ class DatabaseOutageTest {
 
             await("the outbox counted and the database degraded", Duration.ofSeconds(10),
                     () -> outbox.pending() > 30 && "DEGRADED".equals(outbox.databaseState()));
-            JsonPath ready = given().get("/q/health/ready").then().statusCode(200).extract().jsonPath();
+            JsonPath ready = management().get("/q/health/ready").then().statusCode(200).extract().jsonPath();
             assertThat(ready.getString("checks.find { it.name == 'broker-node' }.data.database"))
                     .isEqualTo("DEGRADED");
             assertThat(ready.getInt("checks.find { it.name == 'broker-node' }.data.outbox-pending"))
                     .isGreaterThan(30);
-            assertThat(given().get("/q/metrics").then().statusCode(200).extract().asString())
+            assertThat(management().get("/q/metrics").then().statusCode(200).extract().asString())
                     .containsPattern("(?m)^vdi_outbox_pending(\\{[^}]*\\})? [1-9]");
         } finally {
             System.out.printf("DatabaseOutageTest: PostgreSQL stopped for %d ms%n",

@@ -1,6 +1,7 @@
 package org.vdibroker.persistence;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.testsupport.Api.await;
 
@@ -57,10 +58,10 @@ class OutboxPoisonTest {
         assertThat(audited(marker + " after")).isEqualTo(5);
         assertThat(outbox.parked()).isEqualTo(1);
         assertThat(outbox.pending()).isZero();
-        assertThat(given().get("/q/metrics").then().statusCode(200).extract().asString())
+        assertThat(management().get("/q/metrics").then().statusCode(200).extract().asString())
                 .contains("vdi_outbox_parked 1.0")
                 .containsPattern("(?m)^vdi_outbox_journal_lag_seconds 0\\.0$"); // idle: the journal is up to date
-        assertThat(given().get("/q/health/ready").then().extract().jsonPath()
+        assertThat(management().get("/q/health/ready").then().extract().jsonPath()
                 .getInt("checks.find { it.name == 'broker-node' }.data.outbox-parked")).isEqualTo(1);
 
         String id = (String) parked.get("id");

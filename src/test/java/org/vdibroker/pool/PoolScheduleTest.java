@@ -1,6 +1,7 @@
 package org.vdibroker.pool;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
@@ -61,7 +62,7 @@ class PoolScheduleTest {
                 assertThat(Api.desktops("scheduled")).as("never more than the window's spares").hasSize(4);
                 PoolSizingTest.sleep(200);
             }
-            given().get("/q/metrics").then().statusCode(200)
+            management().get("/q/metrics").then().statusCode(200)
                     .body(containsString("vdi_pool_spare_target{pool=\"scheduled\"} 4.0"));
             // 10:30: the window is over, the pool's own spare applies and the surplus retires
             manager.clock = at(LocalTime.of(10, 30));

@@ -1,6 +1,7 @@
 package org.vdibroker.protocol;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.hasKey;
@@ -91,7 +92,7 @@ class ConnectionFileSettingsTest {
         assertThat(vv).contains("enable-usbredir=1\r\n", "fullscreen=1\r\n", "secure-channels=all\r\n");
 
         // readiness names the certificate, and it is the configured one
-        JsonPath ready = given().get("/q/health/ready").then().statusCode(200).extract().jsonPath();
+        JsonPath ready = management().get("/q/health/ready").then().statusCode(200).extract().jsonPath();
         assertThat(ready.getString("checks.find { it.name == 'rdp-signing' }.data.thumbprint-sha1"))
                 .isEqualTo(RdpSigning.thumbprint(certificate(), "SHA-1"));
     }

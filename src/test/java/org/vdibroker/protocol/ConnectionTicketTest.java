@@ -1,6 +1,7 @@
 package org.vdibroker.protocol;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.testsupport.Api.await;
 
@@ -58,7 +59,7 @@ class ConnectionTicketTest {
         assertThat(rdp.asString()).contains("full address:s:").contains("username:s:viewer");
         // no signing certificate configured: unsigned, and readiness says so
         assertThat(rdp.asString()).doesNotContain("signature:s:").doesNotContain("signscope:s:");
-        assertThat(given().get("/q/health/ready").then().statusCode(200).extract().jsonPath()
+        assertThat(management().get("/q/health/ready").then().statusCode(200).extract().jsonPath()
                 .getBoolean("checks.find { it.name == 'rdp-signing' }.data.signed")).isFalse();
         Response vv = given().auth().oauth2(token).get("/api/v1/me/sessions/" + sessionId + "/connection.vv");
         vv.then().statusCode(200).contentType("application/x-virt-viewer");

@@ -1,6 +1,6 @@
 package org.vdibroker.security;
 
-import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -74,7 +74,7 @@ record ApiOperations(JsonNode document, List<Operation> operations) {
 
     static ApiOperations load() {
         try {
-            String json = given().accept("application/json").get("/q/openapi?format=json").then().statusCode(200)
+            String json = management().accept("application/json").get("/q/openapi?format=json").then().statusCode(200)
                     .extract().asString();
             return parse(new ObjectMapper().readTree(json));
         } catch (java.io.IOException e) {

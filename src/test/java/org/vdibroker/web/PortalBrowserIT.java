@@ -248,6 +248,8 @@ class PortalBrowserIT {
             browser.click(By.id("tab-nodes"));
             assertThat(browser.await(By.id("node-count")).getText()).isEqualTo("The cluster has 1 member(s).");
             assertThat(browser.driver().findElement(By.id("view")).getText()).contains("this node");
+            // readiness comes through the admin API: the browser cannot reach the management port
+            assertThat(browser.driver().findElement(By.id("node-ready")).getText()).endsWith(": UP");
             browser.screenshot("admin-nodes");
         } finally {
             given().auth().oauth2(alice).post("/api/v1/me/sessions/" + session + "/logoff");

@@ -46,6 +46,7 @@ class LibvirtDemoIT {
         env.put("KEYCLOAK_START_TIMEOUT", "300");
         env.put("JAVA_OPTS_APPEND", "-XX:TieredStopAtLevel=1"); // Keycloak boots faster on a busy machine
         env.put("BROKER_PORT", String.valueOf(freePort()));
+        env.put("MANAGEMENT_PORT", String.valueOf(freePort()));
         env.put("KEYCLOAK_PORT", String.valueOf(freePort()));
         env.put("LIBVIRT_DEMO_POOL", pool);
         env.put("LIBVIRT_DEMO_STORAGE", storage);

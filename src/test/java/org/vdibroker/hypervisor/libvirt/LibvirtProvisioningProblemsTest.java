@@ -1,6 +1,7 @@
 package org.vdibroker.hypervisor.libvirt;
 
 import static io.restassured.RestAssured.given;
+import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.endsWith;
@@ -171,10 +172,10 @@ class LibvirtProvisioningProblemsTest {
         assertThat(queued.getString("state")).isEqualTo("QUEUED");
         assertThat(queued.getString("waitingFor")).contains("network-inactive");
         assertThat(queued.get("etaSeconds") == null).as("no ETA while the pool cannot provision").isTrue();
-        assertThat(given().get("/q/health/ready").then().extract().jsonPath()
+        assertThat(management().get("/q/health/ready").then().extract().jsonPath()
                 .getString("checks.find { it.name == 'broker-node' }.data.'pools-cannot-provision'"))
                 .contains(poolId + ": network-inactive");
-        assertThat(given().get("/q/metrics").then().statusCode(200).extract().asString())
+        assertThat(management().get("/q/metrics").then().statusCode(200).extract().asString())
                 .containsPattern("vdi_pool_provisioning_blocked\\{pool=\"" + poolId + "\"\\} 1\\.0");
         assertThat(audit("pool.cannot-provision", poolId)).isPositive();
 
