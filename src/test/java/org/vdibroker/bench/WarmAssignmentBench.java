@@ -472,7 +472,7 @@ public final class WarmAssignmentBench {
         return properties;
     }
 
-    private static String database(EmbeddedPostgres postgres, String name) throws Exception {
+    static String database(EmbeddedPostgres postgres, String name) throws Exception {
         String admin = "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres";
         try (Connection connection = DriverManager.getConnection(admin, "postgres", "");
                 Statement statement = connection.createStatement()) {
@@ -481,7 +481,7 @@ public final class WarmAssignmentBench {
         return "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/" + name;
     }
 
-    private static void post(URI node, String path, String token, Object body) {
+    static void post(URI node, String path, String token, Object body) {
         try {
             HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(node.resolve(path))
                     .timeout(Duration.ofSeconds(60)).header("Authorization", "Bearer " + token)
@@ -500,7 +500,7 @@ public final class WarmAssignmentBench {
         }
     }
 
-    private static JsonNode get(URI node, String path, String token) {
+    static JsonNode get(URI node, String path, String token) {
         try {
             HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(node.resolve(path))
                     .timeout(Duration.ofSeconds(120)).header("Authorization", "Bearer " + token).GET().build(),

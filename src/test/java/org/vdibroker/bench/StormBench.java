@@ -1,0 +1,309 @@
+package org.vdibroker.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.vdibroker.bench.LoadGenerator.Request;
+import org.vdibroker.cluster.ClusterNodes;
+import org.vdibroker.testsupport.KeycloakServer;
+
+/**
+ * Benchmark 2, the logon storm: {@code bench.storm.users} users arrive evenly within {@code bench.storm.seconds}
+ * (open loop, one new user per request) on three nodes.
+ * <ul>
+ *   <li>Warm: a pool with a ready desktop for everyone; the time to connection details is the request's latency
+ *   from its due time.</li>
+ *   <li>Cold: a pool that keeps 10 % spare desktops; the others are cloned and booted on simulator hypervisors with
+ *   the given latencies (with jitter) and at most {@code bench.storm.concurrency} operations per host. Each user's
+ *   time to desktop (from arrival until the session is READY, sampled every second through the admin API) is set
+ *   against the lower bound the hypervisors' throughput allows, and the ETA a queued user was told against the wait
+ *   they got.</li>
+ * </ul>
+ * Writes {@code target/bench/storm.{json,md}}; see {@code src/site/markdown/benchmarks.md}.
+ */
+public final class StormBench {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String COLD = "storm-cold";
+    private static final Set<String> GROUPS = WarmAssignmentBench.GROUPS;
+
+    /** What to run, from system properties. */
+    record Settings(int users, int seconds, int hosts, int concurrency, long cloneMs, long bootMs, double jitter,
+            int sparePercent, Path out) {
+
+        static Settings fromSystemProperties() {
+            return new Settings(Integer.getInteger("bench.storm.users", 10_000),
+                    Integer.getInteger("bench.storm.seconds", 60), Integer.getInteger("bench.storm.hosts", 10),
+                    Integer.getInteger("bench.storm.concurrency", 20), Long.getLong("bench.storm.clone-ms", 30_000),
+                    Long.getLong("bench.storm.boot-ms", 30_000),
+                    Double.parseDouble(System.getProperty("bench.storm.jitter", "0.5")),
+                    Integer.getInteger("bench.storm.spare-percent", 10),
+                    Path.of(System.getProperty("bench.out", "target/bench")));
+        }
+
+        /** Mean time a desktop takes from the start of its clone until it is booted. */
+        double meanSeconds() {
+            return (cloneMs + bootMs) / 1000.0;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Settings settings = Settings.fromSystemProperties();
+        System.setProperty("keycloak.start.timeout.seconds",
+                System.getProperty("keycloak.start.timeout.seconds", "600"));
+        BenchReport report = new BenchReport("storm", "Benchmark 2: logon storm");
+        report.setting("users", settings.users());
+        report.setting("seconds", settings.seconds());
+        report.setting("hosts", settings.hosts());
+        report.setting("concurrencyPerHost", settings.concurrency());
+        report.setting("cloneMs", settings.cloneMs());
+        report.setting("bootMs", settings.bootMs());
+        report.setting("jitter", settings.jitter());
+        report.setting("sparePercent", settings.sparePercent());
+        int exit = 0;
+        try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1")
+                .setServerConfig("max_connections", "300").start()) {
+            BenchTokens tokens = new BenchTokens();
+            System.setProperty("keycloak.realm.file", tokens.realmWithKey(Path.of("config/keycloak/vdi-realm.json"),
+                    settings.out().resolve("vdi-realm-bench.json")).toString());
+            KeycloakServer.start();
+            tokens.useRealm(KeycloakServer.issuer(), KeycloakServer.realmUrl() + "/protocol/openid-connect/certs");
+            try (ClusterNodes cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-storm", 3,
+                    WarmAssignmentBench.database(postgres, "bench_storm"), 14000, 17000,
+                    WarmAssignmentBench.nodeProperties()))) {
+                cluster.awaitMembers(3, Duration.ofSeconds(600));
+                List<URI> nodes = cluster.nodes().stream().map(n -> URI.create(n.baseUri())).toList();
+                String admin = tokens.admin("bench-admin", 7200);
+                long violations = warm(settings, nodes, tokens, admin, report);
+                cold(settings, nodes, tokens, admin, report);
+                if (violations > 0) {
+                    report.note("FAILED: " + violations + " invariant violations in the warm storm");
+                    exit = 1;
+                }
+            }
+        } catch (Exception | AssertionError e) {
+            report.note("FAILED: " + e);
+            e.printStackTrace();
+            exit = 2;
+        } finally {
+            KeycloakServer.stop();
+            Path md = report.write(settings.out());
+            System.out.println("[bench] wrote " + md + " and its .json");
+        }
+        System.exit(exit);
+    }
+
+    /** Every user finds a ready desktop: latency from each request's due time is the time to connection details. */
+    private static long warm(Settings settings, List<URI> nodes, BenchTokens tokens, String admin,
+            BenchReport report) {
+        URI first = nodes.get(0);
+        WarmAssignmentBench.definePool(first, admin, settings.users());
+        WarmAssignmentBench.awaitReady(first, tokens, admin, settings.users(), Duration.ofSeconds(1800));
+        String[] users = tokens.users("bench-warm-", settings.users(), GROUPS, 7200);
+        Map<String, String> desktopOf = new ConcurrentHashMap<>();
+        Set<String> notWarm = ConcurrentHashMap.newKeySet();
+        LoadGenerator.Result result;
+        try (LoadGenerator load = new LoadGenerator(nodes, 512)) {
+            result = load.openLoop("warm storm", settings.users() / (double) settings.seconds(), settings.users(),
+                    Duration.ofSeconds(settings.seconds()),
+                    i -> Request.post("/api/v1/me/pools/" + WarmAssignmentBench.POOL + "/desktop", users[(int) i],
+                            "{\"protocol\":\"rdp\"}"),
+                    (i, response) -> WarmAssignmentBench.record("bench-warm-" + i, response, desktopOf, notWarm));
+        }
+        report.add("warm-storm", result);
+        report.markdown(String.format(Locale.ROOT, "Warm storm: %d users in %d s, %d served at once, %d queued, %d"
+                        + " failed; time to connection details p50 %.0f ms, p99 %.0f ms (target p99 <= 1,000 ms).",
+                settings.users(), settings.seconds(), desktopOf.size(), notWarm.size(), result.failed(),
+                result.millis(50), result.millis(99)));
+        return WarmAssignmentBench.invariants(first, admin, settings.users(), desktopOf, notWarm,
+                new BenchReport("unused", "unused"));
+    }
+
+    /** A pool with spares only: who is not served at once waits for a clone and a boot. */
+    private static void cold(Settings settings, List<URI> nodes, BenchTokens tokens, String admin, BenchReport report) {
+        URI first = nodes.get(0);
+        int spare = Math.max(1, settings.users() * settings.sparePercent() / 100);
+        defineColdPool(first, admin, settings, spare);
+        awaitColdSpares(first, admin, spare);
+        String[] users = tokens.users("bench-cold-", settings.users(), GROUPS, 7200);
+        double rate = settings.users() / (double) settings.seconds();
+        Map<Long, String> sessionOf = new ConcurrentHashMap<>();
+        Map<Long, Long> etaOf = new ConcurrentHashMap<>();
+        Map<Long, Double> servedAt = new ConcurrentHashMap<>(); // seconds after the user's arrival
+        long start = System.nanoTime();
+        LoadGenerator.Result result;
+        try (LoadGenerator load = new LoadGenerator(nodes, 512)) {
+            result = load.openLoop("cold storm", rate, settings.users(), Duration.ofSeconds(settings.seconds()),
+                    i -> Request.post("/api/v1/me/pools/" + COLD + "/desktop", users[(int) i],
+                            "{\"protocol\":\"rdp\"}"),
+                    (i, response) -> {
+                        JsonNode body = json(response.bodyAsString());
+                        if (response.statusCode() == 200) {
+                            servedAt.put(i, (System.nanoTime() - start) / 1e9 - i / rate);
+                        } else if (response.statusCode() == 202) {
+                            sessionOf.put(i, body.path("id").asText());
+                            if (body.hasNonNull("etaSeconds")) {
+                                etaOf.put(i, body.path("etaSeconds").asLong());
+                            }
+                        }
+                    });
+        }
+        report.add("cold-storm", result);
+        // who waited: sampled every second until every queued session has a desktop (or far past the lower bound)
+        Map<String, Long> userOfSession = new LinkedHashMap<>();
+        sessionOf.forEach((i, session) -> userOfSession.put(session, i));
+        double bound = settings.seconds() + 3 * settings.meanSeconds()
+                * Math.ceil((double) settings.users() / (settings.hosts() * settings.concurrency()));
+        while (servedAt.keySet().stream().filter(sessionOf::containsKey).count() < sessionOf.size()
+                && (System.nanoTime() - start) / 1e9 < bound) {
+            double now = (System.nanoTime() - start) / 1e9;
+            for (JsonNode session : WarmAssignmentBench.get(first, "/api/v1/admin/sessions?pool=" + COLD, admin)) {
+                Long i = userOfSession.get(session.path("id").asText());
+                if (i != null && !servedAt.containsKey(i) && Set.of("READY", "CONNECTED", "DISCONNECTED")
+                        .contains(session.path("state").asText())) {
+                    servedAt.put(i, now - i / rate);
+                }
+            }
+            sleep(1000);
+        }
+        coldFigures(settings, rate, spare, servedAt, etaOf, sessionOf.size(), report);
+    }
+
+    /**
+     * The lower bound for user k (in order of arrival) beyond the spares: its own clone and boot, and no earlier than
+     * the hypervisors could have finished k desktops since the storm began (hosts x concurrency at a time, each taking
+     * the mean clone + boot time).
+     */
+    private static void coldFigures(Settings settings, double rate, int spare, Map<Long, Double> servedAt,
+            Map<Long, Long> etaOf, int queued, BenchReport report) {
+        double mean = settings.meanSeconds();
+        int parallel = settings.hosts() * settings.concurrency();
+        List<Double> ratios = new ArrayList<>();
+        List<Double> etaErrors = new ArrayList<>();
+        List<Double> waits = new ArrayList<>();
+        long beyond = 0;
+        for (long i = 0; i < settings.users(); i++) {
+            Double waited = servedAt.get(i);
+            if (waited == null) {
+                continue;
+            }
+            waits.add(waited);
+            if (etaOf.containsKey(i) && waited > 0) {
+                etaErrors.add(Math.abs(etaOf.get(i) - waited) / waited);
+            }
+            if (i >= spare) {
+                beyond++;
+                double arrival = i / rate;
+                long k = i - spare + 1;
+                double capacity = Math.ceil((double) k / parallel) * mean;
+                double lower = Math.max(mean, capacity - arrival);
+                ratios.add(waited / lower);
+            }
+        }
+        double[] r = sorted(ratios);
+        double[] e = sorted(etaErrors);
+        double[] w = sorted(waits);
+        Map<String, Object> cold = new LinkedHashMap<>();
+        cold.put("users", settings.users());
+        cold.put("spares", spare);
+        cold.put("queued", queued);
+        cold.put("servedInTheEnd", servedAt.size());
+        cold.put("waitP50Seconds", pct(w, 50));
+        cold.put("waitP95Seconds", pct(w, 95));
+        cold.put("timeToDesktopOverLowerBoundP50", pct(r, 50));
+        cold.put("timeToDesktopOverLowerBoundP95", pct(r, 95));
+        cold.put("etaErrorP50", pct(e, 50));
+        cold.put("etaErrorP90", pct(e, 90));
+        cold.put("etasTold", e.length);
+        report.put("cold", cold);
+        report.ratio("cold: time to desktop / lower bound, p95 (target <= 1.2)", pct(r, 95));
+        report.ratio("cold: ETA error, p90 (target <= 0.20)", pct(e, 90));
+        report.markdown(String.format(Locale.ROOT, "Cold storm: %d users in %d s, %d spare desktops, %d queued, %d"
+                        + " had a desktop in the end; wait p50 %.1f s, p95 %.1f s; time to desktop over its lower bound"
+                        + " (%d users beyond the spares, %d hosts x %d operations, %.0f s per desktop) p50 %.2f,"
+                        + " p95 %.2f (target <= 1.2); ETA error p50 %.2f, p90 %.2f over %d ETAs (target <= 0.20).",
+                settings.users(), settings.seconds(), spare, queued, servedAt.size(), pct(w, 50), pct(w, 95), beyond,
+                settings.hosts(), settings.concurrency(), mean, pct(r, 50), pct(r, 95), pct(e, 50), pct(e, 90),
+                e.length));
+    }
+
+    private static void defineColdPool(URI node, String admin, Settings settings, int spare) {
+        List<Map<String, Object>> templates = new ArrayList<>();
+        int perHost = settings.users() / settings.hosts() + 100;
+        for (int h = 1; h <= settings.hosts(); h++) {
+            WarmAssignmentBench.post(node, "/api/v1/admin/hypervisors", admin, Map.of("id", "storm-sim-" + h,
+                    "driver", "simulator", "endpoint", "simulator://storm-" + h,
+                    "config", Map.of("cloneLatencyMs", String.valueOf(settings.cloneMs()),
+                            "bootLatencyMs", String.valueOf(settings.bootMs()),
+                            "latencyJitter", String.valueOf(settings.jitter())),
+                    "capacity", Map.of("vcpus", perHost, "memoryMb", perHost * 512, "maxDesktops", perHost),
+                    "concurrencyLimit", settings.concurrency()));
+            templates.add(Map.of("hypervisorId", "storm-sim-" + h, "templateRef", "tmpl-storm"));
+        }
+        WarmAssignmentBench.post(node, "/api/v1/admin/pools", admin, Map.of("id", COLD, "displayName", "Storm pool",
+                "assignment", "floating", "minSize", spare, "spare", spare, "maxSize", settings.users() + spare,
+                "protocols", List.of("rdp"), "desktop", Map.of("vcpus", 1, "memoryMb", 512),
+                "templates", templates,
+                "entitlements", Map.of("groups", List.copyOf(GROUPS), "users", List.of())));
+    }
+
+    private static void awaitColdSpares(URI node, String admin, int spare) {
+        long deadline = System.nanoTime() + Duration.ofMinutes(30).toNanos();
+        while (true) {
+            JsonNode status = WarmAssignmentBench.get(node, "/api/v1/admin/pools/" + COLD + "/status", admin);
+            int ready = status.path("desktops").path("READY").asInt();
+            if (ready >= spare) {
+                System.out.printf("[bench] %d spare desktops ready in pool %s%n", ready, COLD);
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("only " + ready + " of " + spare + " spares ready: " + status);
+            }
+            sleep(2000);
+        }
+    }
+
+    private static double[] sorted(List<Double> values) {
+        double[] array = values.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(array);
+        return array;
+    }
+
+    private static double pct(double[] sorted, double percentile) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int index = (int) Math.ceil(percentile / 100 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    private static JsonNode json(String body) {
+        try {
+            return JSON.readTree(body == null ? "{}" : body);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
