@@ -94,7 +94,7 @@ class HyperVDriverTest {
         assertThat(made.lastStop).isEqualTo("shutdown");
 
         finish(driver.powerOn(vm));
-        finish(driver.revert(vm));
+        finish(driver.revert(vm, Map.of()));
         assertThat(made.state).isEqualTo("Off");
         assertThat(made.writes).isZero();
 

@@ -149,7 +149,7 @@ class LibvirtDriverTest {
         assertThat(get(((SupportsGuestIp) driver).guestIp("desk-2"))).isEmpty();
 
         finish(driver, get(driver.powerOn("desk-2")));
-        assertThat(finish(driver, get(driver.revert("desk-2"))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        assertThat(finish(driver, get(driver.revert("desk-2", Map.of()))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
         assertThat(host.domainLookupByName("desk-2").isActive()).as("revert leaves the VM off").isZero();
         assertThat(host.storageVolLookupByPath("/default-pool/desk-2.qcow2").getXMLDesc(0)).contains(BASE);
 

@@ -174,7 +174,7 @@ class VsphereDriverTest {
 
         // refresh of a running desktop: powered off, reverted to its base snapshot
         finish(driver, Vcsim.join(driver.powerOn(vm)));
-        TaskRef revert = Vcsim.join(driver.revert(vm));
+        TaskRef revert = Vcsim.join(driver.revert(vm, Map.of()));
         TaskStatus reverted = finish(driver, revert);
         assertThat(reverted.state()).as(reverted.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
         assertThat(reverted.vmRef()).isEqualTo(vm);
@@ -258,14 +258,14 @@ class VsphereDriverTest {
         String old = provisioned(driver, "desk-r");
         finish(driver, Vcsim.join(driver.powerOn(old)));
 
-        TaskRef reclone = Vcsim.join(driver.revert(old));
+        TaskRef reclone = Vcsim.join(driver.revert(old, Map.of()));
         assertThat(reclone.taskId()).isEqualTo("reclone:desk-r:" + old);
         // this node takes the first steps; another node (a driver of its own) carries the re-clone to its end
         Vcsim.join(driver.pollTask(reclone));
         Vcsim.join(driver.pollTask(reclone));
         assertThat(vcsim.vms("desk-r")).extracting(o -> o.text("name")).containsExactly("desk-r.old");
         // a refresh asked again after a failed step (the pool manager's retry) carries on the same re-clone
-        assertThat(Vcsim.join(driver.revert(old))).isEqualTo(reclone);
+        assertThat(Vcsim.join(driver.revert(old, Map.of()))).isEqualTo(reclone);
         TaskStatus done = finish(driver(Map.of("refresh", "reclone")), reclone);
         assertThat(done.state()).as(done.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
         String fresh = done.vmRef();
@@ -286,7 +286,7 @@ class VsphereDriverTest {
         assertThat(finish(driver, reclone).vmRef()).isEqualTo(fresh);
 
         // the new VM refreshes again the same way
-        TaskStatus again = finish(driver, Vcsim.join(driver.revert(fresh)));
+        TaskStatus again = finish(driver, Vcsim.join(driver.revert(fresh, Map.of())));
         assertThat(again.state()).as(again.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
         assertThat(again.vmRef()).isNotIn(old, fresh);
         assertThat(vcsim.vms("desk-r")).extracting(o -> o.obj().value()).containsExactly(again.vmRef());

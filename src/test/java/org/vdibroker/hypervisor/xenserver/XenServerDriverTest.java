@@ -239,7 +239,7 @@ class XenServerDriverTest {
         Map<String, Object> xenstore = (Map<String, Object>) vm.get("xenstore_data");
         xenstore.put("vm-data/vdi-broker/vdi.agent-secret", "replaced");
 
-        TaskRef revert = await(driver.revert(name));
+        TaskRef revert = await(driver.revert(name, Map.of()));
         assertThat(finish(driver, revert).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
         vm = fake.vmsNamed(name).get(0);
         assertThat(vm.get("power_state")).isEqualTo("Halted");
@@ -256,7 +256,7 @@ class XenServerDriverTest {
         driver = driver(Map.of("refresh", "reclone"));
         String name = provisioned(name());
         String before = (String) fake.vmsNamed(name).get(0).get("uuid");
-        assertThat(finish(driver, await(driver.revert(name))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        assertThat(finish(driver, await(driver.revert(name, Map.of()))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
         Map<String, Object> vm = fake.vmsNamed(name).get(0);
         assertThat(vm.get("uuid")).isNotEqualTo(before);
         assertThat(xs(vm)).containsEntry("vm-data/vdi-broker/vdi.agent-secret", "s3cret");
