@@ -129,11 +129,13 @@ class SimulatorDriverTest {
     }
 
     @Test
-    void revertTakesTheCloneLatencyAndLeavesTheVmPoweredOff() {
+    void revertTakesTheCloneLatencyAndLeavesTheVmPoweredOffWithItsNewMetadata() {
         SimulatorDriver driver = driver("h1", ROOMY, Map.of("cloneLatencyMs", "500", "bootLatencyMs", "100"));
         String vmRef = runningVm(driver, "pool-a-1");
 
-        TaskRef revert = done(driver.revert(vmRef, Map.of()));
+        assertThat(control.guestMetadata("h1", vmRef)).containsEntry("agentSecret", "secret-of-pool-a-1");
+        TaskRef revert = done(driver.revert(vmRef, Map.of("agentSecret", "renewed")));
+        assertThat(control.guestMetadata("h1", vmRef)).containsEntry("agentSecret", "renewed");
         assertThat(done(driver.listVms("")).get(0).power()).isEqualTo(PowerState.STOPPED);
         assertThat(done(driver.pollTask(revert))).isEqualTo(TaskStatus.running(Duration.ofMillis(500)));
         clock.advance(Duration.ofMillis(500));
