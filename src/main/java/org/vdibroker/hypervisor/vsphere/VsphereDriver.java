@@ -615,9 +615,17 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                         }
                         return issued(taskId, cloneTask(inv, again));
                     }
-                    return hasBaseSnapshot(fresh).thenCompose(has -> issued(taskId, has
-                            ? vim.call("Destroy_Task", old, "").thenApply(VsphereDriver::taskMoid)
-                            : takeBaseSnapshot(fresh)));
+                    // a refresh asked again after the clone (with a newer agent secret, written into the old VM
+                    // first) brings the clone up to date before the old VM goes
+                    Map<String, String> wanted = metadata(p.prop("config.extraConfig"));
+                    return vim.properties(fresh, "config.extraConfig").thenCompose(f -> {
+                        if (!metadata(f.prop("config.extraConfig")).entrySet().containsAll(wanted.entrySet())) {
+                            return issued(taskId, reconfigGuestinfo(fresh, wanted));
+                        }
+                        return hasBaseSnapshot(fresh).thenCompose(has -> issued(taskId, has
+                                ? vim.call("Destroy_Task", old, "").thenApply(VsphereDriver::taskMoid)
+                                : takeBaseSnapshot(fresh)));
+                    });
                 })));
     }
 
