@@ -31,19 +31,42 @@ public class AgentEventService {
     @Inject
     SessionService sessionService;
 
-    /** Secret hashes already read from the inventory, so heartbeats do not hit the database. */
-    private final Map<String, String> secretHashes = new ConcurrentHashMap<>();
+    /**
+     * Secret hashes already read from the inventory, so heartbeats do not hit the database. Each is valid only for the
+     * desktop's state version it was read at: a refresh stores a new hash before it moves the desktop on, so once any
+     * node sees the new state no node can match the old secret against a stale entry.
+     */
+    private final Map<String, CachedHash> secretHashes = new ConcurrentHashMap<>();
 
-    /** The desktop, if the secret is its agent's; 401 otherwise (checked before the body is even parsed). */
+    private record CachedHash(long version, String hash) {
+    }
+
+    /**
+     * The desktop, if the secret is its agent's; 401 otherwise (checked before the body is even parsed). A desktop
+     * being refreshed accepts no agent at all: its old secret is void from the moment the refresh starts, its new one
+     * is in the guest only once the refresh is done.
+     */
     public DesktopState authenticate(String desktopId, String secret) {
         DesktopState desktop = desktops.get(desktopId).orElse(null);
-        String hash = desktop == null ? null : secretHashes.computeIfAbsent(desktopId,
-                id -> inventory.find(id).map(e -> e.agentSecretHash).orElse(null));
-        if (desktop == null || !AgentSecrets.matches(secret, hash)) {
+        if (desktop == null) {
+            secretHashes.remove(desktopId);
+        }
+        String hash = desktop == null || desktop.status() == DesktopStatus.REFRESHING ? null : hashAt(desktop);
+        if (!AgentSecrets.matches(secret, hash)) {
             // the same answer for an unknown desktop and a wrong secret
             throw new ProblemException(401, "unauthorized", "Unauthorized", "unknown desktop or wrong secret");
         }
         return desktop;
+    }
+
+    private String hashAt(DesktopState desktop) {
+        CachedHash cached = secretHashes.get(desktop.id());
+        if (cached == null || cached.version() != desktop.version()) {
+            cached = new CachedHash(desktop.version(),
+                    inventory.find(desktop.id()).map(e -> e.agentSecretHash).orElse(null));
+            secretHashes.put(desktop.id(), cached);
+        }
+        return cached.hash();
     }
 
     public void handle(String desktopId, String secret, AgentEvent event) {

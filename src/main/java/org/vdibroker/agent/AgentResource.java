@@ -20,8 +20,9 @@ import jakarta.ws.rs.core.Response;
 import org.vdibroker.access.AccessIds;
 
 /**
- * Events from desktops. Authenticated with the desktop's own secret (handed to the guest at provisioning), sent as
- * {@code Authorization: Desktop <secret>}; user tokens are not accepted here.
+ * Events from desktops. Authenticated with the desktop's own secret (handed to the guest at provisioning and anew at
+ * every refresh, which voids the old one), sent as {@code Authorization: Desktop <secret>}; user tokens are not
+ * accepted here.
  */
 @Path("/api/v1/agent/desktops/{desktopId}/events")
 @PermitAll

@@ -39,6 +39,14 @@ public class DesktopInventory {
         change(desktopId, c -> c.withVmRef(vmRef));
     }
 
+    /**
+     * The agent secret the desktop's guest gets at its refresh (its hash: the secret itself is never stored). From now
+     * on only the new secret is accepted.
+     */
+    public void setAgentSecretHash(String desktopId, String agentSecretHash) {
+        change(desktopId, c -> c.withAgentSecretHash(agentSecretHash));
+    }
+
     /** The user a dedicated desktop belongs to from now on, so a whole-cluster restart can give it back to them. */
     public void setOwner(String desktopId, String owner) {
         change(desktopId, c -> c.withOwner(owner));

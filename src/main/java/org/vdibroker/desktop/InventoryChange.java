@@ -7,12 +7,13 @@ import java.time.Instant;
  * The changes to one desktop's inventory row that wait in the outbox, folded into one entry: the row as created (if
  * that is not written yet) and the fields set since. Every field is set at most once in a desktop's life (the VM
  * reference when it is provisioned, the owner when a dedicated desktop is first claimed) and retirement is final and
- * clears the owner; so writing a change again, or an older change after a newer one, leaves the same row.
+ * clears the owner; so writing a change again, or an older change after a newer one, leaves the same row. The agent
+ * secret's hash is set again at every refresh: the folded entry holds the latest, which is the one written.
  *
  * @param created the whole row of a new desktop, or null when the row exists already
  */
-record InventoryChange(String desktopId, Created created, String vmRef, String owner, Instant retiredAt)
-        implements Serializable {
+record InventoryChange(String desktopId, Created created, String vmRef, String owner, Instant retiredAt,
+        String agentSecretHash) implements Serializable {
 
     /** The fields of a new desktop's row that never change. */
     record Created(String poolId, String hypervisorId, String name, int publication, String agentSecretHash,
@@ -20,24 +21,29 @@ record InventoryChange(String desktopId, Created created, String vmRef, String o
     }
 
     static InventoryChange none(String desktopId) {
-        return new InventoryChange(desktopId, null, null, null, null);
+        return new InventoryChange(desktopId, null, null, null, null, null);
     }
 
     InventoryChange withCreated(Created row) {
-        return new InventoryChange(desktopId, row, vmRef, owner, retiredAt);
+        return new InventoryChange(desktopId, row, vmRef, owner, retiredAt, agentSecretHash);
     }
 
     InventoryChange withVmRef(String ref) {
-        return new InventoryChange(desktopId, created, ref, owner, retiredAt);
+        return new InventoryChange(desktopId, created, ref, owner, retiredAt, agentSecretHash);
     }
 
     InventoryChange withOwner(String user) {
-        return new InventoryChange(desktopId, created, vmRef, user, retiredAt);
+        return new InventoryChange(desktopId, created, vmRef, user, retiredAt, agentSecretHash);
+    }
+
+    /** The agent secret handed to the guest at its latest refresh (hash only). */
+    InventoryChange withAgentSecretHash(String hash) {
+        return new InventoryChange(desktopId, created, vmRef, owner, retiredAt, hash);
     }
 
     /** Retired at {@code at}, unless retired before; the owner is let go. */
     InventoryChange withRetiredAt(Instant at) {
-        return new InventoryChange(desktopId, created, vmRef, null, retiredAt == null ? at : retiredAt);
+        return new InventoryChange(desktopId, created, vmRef, null, retiredAt == null ? at : retiredAt, agentSecretHash);
     }
 
     /** A new row for this change; null if the change does not create the desktop. */
@@ -63,6 +69,9 @@ record InventoryChange(String desktopId, Created created, String vmRef, String o
         }
         if (vmRef != null) {
             row.vmRef = vmRef;
+        }
+        if (agentSecretHash != null) {
+            row.agentSecretHash = agentSecretHash;
         }
         if (retiredAt != null) {
             row.retiredAt = retiredAt;

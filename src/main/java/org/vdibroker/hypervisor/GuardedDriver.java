@@ -2,6 +2,7 @@ package org.vdibroker.hypervisor;
 
 import jakarta.enterprise.util.TypeLiteral;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
@@ -49,8 +50,8 @@ final class GuardedDriver implements HypervisorDriver {
     }
 
     @Override
-    public CompletionStage<TaskRef> revert(String vmRef) {
-        return guarded(tracker, () -> delegate.revert(vmRef));
+    public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
+        return guarded(tracker, () -> delegate.revert(vmRef, guestMetadata));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.vdibroker.hypervisor;
 
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -24,8 +25,13 @@ public interface HypervisorDriver extends AutoCloseable {
 
     CompletionStage<TaskRef> powerOff(String vmRef);
 
-    /** Brings a VM back to its template's state (revert a snapshot, recreate an overlay) and leaves it powered off. */
-    CompletionStage<TaskRef> revert(String vmRef);
+    /**
+     * Brings a VM back to its template's state (revert a snapshot, recreate an overlay, re-clone) and leaves it powered
+     * off, with {@code guestMetadata} given to the guest the same way as {@link ProvisionSpec#metadata()}: these keys
+     * replace the values the guest had (a refresh hands the guest a new agent secret). The metadata is in place when
+     * the returned task succeeds. Values are secrets: never logged.
+     */
+    CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata);
 
     CompletionStage<TaskRef> delete(String vmRef);
 

@@ -171,7 +171,7 @@ public class PoolManager {
                 case REFRESHING -> {
                     if (d.task() == null) {
                         startedAt.put(d.id(), clock.instant());
-                        transitions.stepIssued(d, call(driver.get().revert(d.vmRef())));
+                        transitions.stepIssued(d, call(driver.get().revert(d.vmRef(), newAgentSecret(d))));
                     } else {
                         whenDone(d, driver.get(), done -> refreshed(d, driver.get(), done));
                     }
@@ -191,6 +191,18 @@ public class PoolManager {
         } catch (HypervisorException e) {
             onFailure(d, e.getMessage(), e.retryable());
         }
+    }
+
+    /**
+     * A new agent secret for a desktop about to be refreshed, so a former user who read the old one inside the guest
+     * cannot speak for the next user. Its hash is stored first: from then on only the new secret is accepted. A node
+     * that dies before the revert is recorded leaves the desktop REFRESHING without a task, and the next tick (on any
+     * node) makes another secret and reverts again, so the secret never needs to outlive this call.
+     */
+    private Map<String, String> newAgentSecret(DesktopState d) {
+        String secret = HexFormat.of().formatHex(randomBytes());
+        inventory.setAgentSecretHash(d.id(), AgentSecrets.hash(secret));
+        return Map.of(AgentSecrets.METADATA_KEY, secret);
     }
 
     /** A refresh that re-cloned the desktop names its new VM: the desktop follows it (same name, new vmRef). */

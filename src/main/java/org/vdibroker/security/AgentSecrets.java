@@ -6,8 +6,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * Per-desktop agent secrets: generated at provisioning, handed to the guest through the hypervisor's metadata, and
- * stored only as a SHA-256 hash.
+ * Per-desktop agent secrets: generated at provisioning and again at every refresh, handed to the guest through the
+ * hypervisor's metadata, and stored only as a SHA-256 hash.
  */
 public final class AgentSecrets {
 

@@ -15,7 +15,10 @@ import org.vdibroker.security.AgentSecrets;
 import org.vdibroker.testsupport.Api;
 import org.vdibroker.testsupport.Tokens;
 
-/** The agent in a desktop reports logon and logoff with the secret the broker gave that desktop. */
+/**
+ * The agent in a desktop reports logon and logoff with the secret the broker gave that desktop; every refresh gives
+ * the guest a new one and voids the old.
+ */
 @QuarkusTest
 class AgentEventTest {
 
@@ -57,5 +60,20 @@ class AgentEventTest {
                 .extract().jsonPath().getString("state")).isEqualTo("ENDED");
         String state = (String) Api.desktop("agents", desktopId).get("state");
         assertThat(state).isIn("REFRESHING", "STARTING", "READY");
+
+        // the former user could read the secret inside the guest: from the refresh on it speaks for nobody
+        given().header("Authorization", "Desktop " + secret).contentType("application/json")
+                .body("{\"type\":\"heartbeat\"}").post(events).then().statusCode(401)
+                .contentType("application/problem+json");
+        await("refreshed desktop", Duration.ofSeconds(30),
+                () -> "READY".equals(Api.desktop("agents", desktopId).get("state")));
+        String renewed = simulator.guestMetadata("sim-agent", (String) Api.desktop("agents", desktopId).get("vmRef"))
+                .get(AgentSecrets.METADATA_KEY);
+        assertThat(renewed).isNotBlank().isNotEqualTo(secret);
+        given().header("Authorization", "Desktop " + secret).contentType("application/json")
+                .body("{\"type\":\"heartbeat\"}").post(events).then().statusCode(401)
+                .contentType("application/problem+json");
+        given().header("Authorization", "Desktop " + renewed).contentType("application/json")
+                .body("{\"type\":\"heartbeat\"}").post(events).then().statusCode(204);
     }
 }

@@ -7,6 +7,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -83,7 +84,7 @@ class HypervisorHealthTest {
         }
 
         @Override
-        public CompletionStage<TaskRef> revert(String vmRef) {
+        public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
             return never();
         }
 

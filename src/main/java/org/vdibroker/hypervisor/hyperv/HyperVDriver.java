@@ -182,11 +182,14 @@ public final class HyperVDriver implements HypervisorDriver, SupportsGuestIp, Su
                 valid(vmRef) ? HyperVScripts.stop(vmRef, seconds) : null);
     }
 
-    /** Turns the VM off and applies its base checkpoint: everything written since provisioning is gone. */
+    /**
+     * Turns the VM off and applies its base checkpoint: everything written since provisioning is gone. The guest's
+     * new metadata replaces its KVP items in the same script.
+     */
     @Override
-    public CompletionStage<TaskRef> revert(String vmRef) {
-        return start(Operation.REVERT, vmRef, settings.operationTimeout(), valid(vmRef) ? HyperVScripts.revert(vmRef)
-                : null);
+    public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
+        return start(Operation.REVERT, vmRef, settings.operationTimeout(),
+                valid(vmRef) ? HyperVScripts.revert(vmRef, guestMetadata) : null);
     }
 
     /** Turns the VM off, removes it and deletes its disks; a VM that is already gone counts as deleted. */

@@ -109,14 +109,22 @@ final class HyperVScripts {
     }
 
     /** Turns the VM off and applies its base checkpoint: the disk and settings are as just after provisioning. */
-    static String revert(String name) {
+    static String revert(String name, Map<String, String> guestData) {
+        List<String> pairs = new ArrayList<>();
+        new TreeMap<>(guestData).forEach((k, v) -> pairs.add(quote(k) + "=" + quote(v)));
+        // the checkpoint brings back the KVP items of provisioning: the refresh's (a new agent secret) replace them
         return script("revert", inputs("n", name), """
                 $vm=Get-VM -Name $n
                 if($vm.Notes -notlike ($o+'*')){throw ('VM '+$n+' was not made by the broker')}
                 if($vm.State -ne 'Off'){Stop-VM -VM $vm -TurnOff -Force}
                 Restore-VMSnapshot -VMName $n -Name $b -Confirm:$false
+                $v=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_VirtualSystemManagementService
+                $cs=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_ComputerSystem -Filter ("Name='"+$vm.VMId+"'")
+                foreach($k in $kvp.Keys){$i=([WMIClass]'root\\virtualization\\v2:Msvm_KvpExchangeDataItem').CreateInstance();\
+                $i.Name=$k;$i.Data=$kvp[$k];$i.Source=0;$t=$i.PSBase.GetText(1);\
+                $v.RemoveKvpItems($cs,$t)|Out-Null;$v.AddKvpItems($cs,$t)|Out-Null}
                 @{id=[string]$vm.VMId;state=[string](Get-VM -Name $n).State}|ConvertTo-Json -Compress""",
-                "$o=" + quote(NOTES), "$b=" + quote(BASE_CHECKPOINT));
+                "$o=" + quote(NOTES), "$b=" + quote(BASE_CHECKPOINT), "$kvp=@{" + String.join(";", pairs) + "}");
     }
 
     /** Turns the VM off, removes it with its checkpoints and deletes its disks; a VM that is gone counts as deleted. */

@@ -242,6 +242,44 @@ final class DomainXml {
         return Optional.of(current);
     }
 
+    /**
+     * The domain definition with the guest's SMBIOS OEM strings for the keys of {@code metadata} replaced (added where
+     * missing), everything else as it was: how a refresh hands the guest a new agent secret.
+     */
+    static String withOemStrings(String domainXml, Map<String, String> metadata) {
+        Document doc = parse(domainXml);
+        Element domain = doc.getDocumentElement();
+        Element sysinfo = null;
+        for (Node n = domain.getFirstChild(); n != null; n = n.getNextSibling()) {
+            if (n instanceof Element e && "sysinfo".equals(e.getTagName()) && "smbios".equals(e.getAttribute("type"))) {
+                sysinfo = e;
+            }
+        }
+        if (sysinfo == null) {
+            sysinfo = (Element) domain.appendChild(doc.createElement("sysinfo"));
+            sysinfo.setAttribute("type", "smbios");
+        }
+        Element sys = sysinfo;
+        Element oem = first(sys, "oemStrings").orElseGet(() -> (Element) sys.appendChild(
+                doc.createElement("oemStrings")));
+        List<Node> stale = new ArrayList<>();
+        for (Node n = oem.getFirstChild(); n != null; n = n.getNextSibling()) {
+            String entry = n.getTextContent();
+            if (n instanceof Element && metadata.keySet().stream().anyMatch(k -> entry.startsWith(k + "="))) {
+                stale.add(n);
+            }
+        }
+        stale.forEach(oem::removeChild);
+        metadata.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> oem
+                .appendChild(doc.createElement("entry")).setTextContent(e.getKey() + "=" + e.getValue()));
+        Element os = first(domain, "os").orElseThrow(() -> new HypervisorException(
+                "libvirt returned a domain definition without <os>", false));
+        if (first(os, "smbios").isEmpty()) {
+            ((Element) os.appendChild(doc.createElement("smbios"))).setAttribute("mode", "sysinfo");
+        }
+        return write(domain);
+    }
+
     static Document parse(String xml) {
         try {
             DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
@@ -263,7 +301,7 @@ final class DomainXml {
             t.transform(new DOMSource(element), new StreamResult(out));
             return out.toString();
         } catch (Exception e) {
-            throw new IllegalStateException("cannot write a graphics element", e);
+            throw new IllegalStateException("cannot write a " + element.getTagName() + " element", e);
         }
     }
 }

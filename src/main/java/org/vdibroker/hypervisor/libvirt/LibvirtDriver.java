@@ -242,14 +242,23 @@ public final class LibvirtDriver
         });
     }
 
-    /** Powers the VM off and gives it a fresh overlay on its base image: everything written since is gone. */
+    /**
+     * Powers the VM off and gives it a fresh overlay on its base image: everything written since is gone. The guest's
+     * new metadata replaces its SMBIOS OEM strings in the persistent definition (the channel of provisioning), so the
+     * next boot reads it.
+     */
     @Override
-    public CompletionStage<TaskRef> revert(String vmRef) {
+    public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
+        Map<String, String> replaced = Map.copyOf(guestMetadata);
         return start(Operation.REVERT, vmRef, null, "revert VM " + vmRef, c -> {
             Domain d = c.domainLookupByName(vmRef);
             Desktop desktop = desktop(d).orElseThrow(() -> notOurs(vmRef, "revert"));
             if (d.isActive() == 1) {
                 destroy(d);
+            }
+            if (!replaced.isEmpty()) {
+                // the secure, inactive definition: it keeps the locked console password of the stored config
+                c.domainDefineXML(DomainXml.withOemStrings(d.getXMLDesc(XML_SECURE | XML_INACTIVE), replaced));
             }
             StorageVol base = c.storageVolLookupByPath(desktop.base());
             StorageVol old = volume(c, desktop.overlay()).orElseThrow(() -> new HypervisorException("Cannot revert VM "
@@ -743,6 +752,10 @@ public final class LibvirtDriver
             default -> PowerState.UNKNOWN;
         };
     }
+
+    /** virDomainXMLFlags: with secrets (console passwords), and the persistent rather than the live definition. */
+    private static final int XML_SECURE = 1;
+    private static final int XML_INACTIVE = 2;
 
     private String secret() {
         byte[] bytes = new byte[18];

@@ -82,6 +82,14 @@ record SimulatedVm(String vmRef, long seq, String name, String templateRef, int 
                 keepsPassword ? consolePasswordExpiresAt : null);
     }
 
+    /** The metadata with {@code changes} replacing the values of their keys. */
+    SimulatedVm withMetadata(Map<String, String> changes) {
+        Map<String, String> merged = new java.util.HashMap<>(metadata);
+        merged.putAll(changes);
+        return new SimulatedVm(vmRef, seq, name, templateRef, vcpus, memoryMb, merged, operation, operationSeq,
+                completesAt, operationFails, runningWhenDone, consolePasswordHash, consolePasswordExpiresAt);
+    }
+
     SimulatedVm withConsolePassword(String hash, Instant expiresAt) {
         return new SimulatedVm(vmRef, seq, name, templateRef, vcpus, memoryMb, metadata, operation, operationSeq,
                 completesAt, operationFails, runningWhenDone, hash, expiresAt);

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -114,7 +115,7 @@ public final class SimulatorDriver
     }
 
     @Override
-    public CompletionStage<TaskRef> revert(String vmRef) {
+    public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
         return call(() -> {
             requireVm(vmRef);
             boolean[] injectedFailure = new boolean[1];
@@ -126,7 +127,9 @@ public final class SimulatorDriver
                 throw new HypervisorException("Revert of " + vmRef + " failed on simulated hypervisor " + id, true);
             }
             Duration clone = latency(settings.cloneLatency());
-            return task(start(vmRef, (vm, now) -> vm.next(Operation.REVERT, now.plus(clone), false)));
+            // the guest's new metadata (its new agent secret) comes with the reverted disk, as on a real hypervisor
+            return task(start(vmRef, (vm, now) -> vm.withMetadata(guestMetadata)
+                    .next(Operation.REVERT, now.plus(clone), false)));
         });
     }
 

@@ -89,6 +89,13 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
      * itself), or for {@link #PROVISIONING_EXPIRY} when it never appears and no node here polls the clone's end.
      */
     private final Map<String, Provisioning> provisioning = new ConcurrentHashMap<>();
+    /**
+     * The guest metadata a snapshot revert applies once the snapshot is back (task id to metadata), held only in this
+     * node's memory: it holds a new agent secret, which must not be stored in clear. A node that polls a revert it did
+     * not issue fails it as retryable, and the pool manager refreshes again with a new secret.
+     */
+    private final Map<String, Map<String, String>> pendingGuestinfo = new ConcurrentHashMap<>();
+    private static final String GUESTINFO_STEP = "#guestinfo";
 
     private record Provisioning(ProvisionSpec spec, long since) {
     }
@@ -391,13 +398,16 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
     }
 
     /**
-     * Powers the VM off (hard: its state is thrown away) and reverts it to its base snapshot, which carries the
-     * extraConfig of the clone, the agent secret among it; leaves it powered off.
+     * Powers the VM off (hard: its state is thrown away) and reverts it to its base snapshot, then writes
+     * {@code guestMetadata} into its extraConfig (the snapshot brings back the clone's, whose agent secret is void);
+     * leaves it powered off. A re-clone first writes the new metadata into the old VM, whose extraConfig the clone
+     * copies.
      */
     @Override
-    public CompletionStage<TaskRef> revert(String vmRef) {
+    public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
+        Map<String, String> replaced = Map.copyOf(guestMetadata);
         if (settings.refresh() == VsphereSettings.Refresh.RECLONE) {
-            return withVm(vmRef, "re-clone VM " + vmRef, vm -> ours(vm, vmRef, "re-clone").thenApply(p -> {
+            return withVm(vmRef, "re-clone VM " + vmRef, vm -> ours(vm, vmRef, "re-clone").thenCompose(p -> {
                 String name = p.text("name");
                 if (name != null && name.endsWith(OLD_SUFFIX)) {
                     // a re-clone that failed after the rename, tried again
@@ -408,7 +418,15 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                     throw new HypervisorException("Cannot re-clone VM " + vmRef + " on hypervisor " + id
                             + ": its name '" + name + "' is not one the broker gives", false);
                 }
-                return task("reclone", name, vmRef);
+                TaskRef task = task("reclone", name, vmRef);
+                if (replaced.isEmpty()) {
+                    return CompletableFuture.completedFuture(task);
+                }
+                // the re-clone's first round waits for this task, so the clone copies the new values
+                return reconfigGuestinfo(vm, replaced).thenApply(t -> {
+                    followUps.put(task.taskId(), t);
+                    return task;
+                });
             }));
         }
         String what = "revert VM " + vmRef;
@@ -421,7 +439,47 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                 return vim.call("PowerOffVM_Task", vm, "").thenApply(r -> task("revert", taskMoid(r), vmRef));
             }
             return CompletableFuture.completedFuture(task("revert", "-", vmRef));
+        }).thenApply(task -> {
+            if (pendingGuestinfo.size() > 10_000) {
+                pendingGuestinfo.clear(); // reverts nobody polls any more; a poll of one fails and is done again
+            }
+            pendingGuestinfo.put(task.taskId(), replaced);
+            return task;
         }));
+    }
+
+    private CompletionStage<String> reconfigGuestinfo(Mor vm, Map<String, String> metadata) {
+        return vim.call("ReconfigVM_Task", vm, "<spec>" + extraConfig(metadata) + "</spec>")
+                .thenApply(VsphereDriver::taskMoid);
+    }
+
+    /** A revert's last step: the snapshot is back, the guest's new metadata goes into the VM's extraConfig. */
+    private CompletionStage<TaskStatus> afterRevert(String taskId, String vmRef, TaskStatus reverted) {
+        if (reverted.state() != TaskStatus.State.SUCCEEDED) {
+            return CompletableFuture.completedFuture(reverted);
+        }
+        Map<String, String> metadata = pendingGuestinfo.remove(taskId);
+        if (metadata == null) {
+            return CompletableFuture.completedFuture(TaskStatus.failed("The revert of VM " + vmRef + " on hypervisor "
+                    + id + " was issued by another broker node, which held the guest's new metadata; it is to be"
+                    + " refreshed again", true));
+        }
+        if (metadata.isEmpty()) {
+            return CompletableFuture.completedFuture(reverted);
+        }
+        return reconfigGuestinfo(vm(vmRef), metadata).thenApply(t -> {
+            followUps.put(taskId + GUESTINFO_STEP, t);
+            return TaskStatus.running(settings.taskPollInterval());
+        });
+    }
+
+    private CompletionStage<TaskStatus> guestinfoWritten(String taskId, String reconfigTask, String vmRef) {
+        return taskInfo(reconfigTask).thenApply(info -> {
+            if (info.state != State.RUNNING) {
+                followUps.remove(taskId + GUESTINFO_STEP);
+            }
+            return info.state == State.SUCCESS ? TaskStatus.succeeded(vmRef) : info.status(vmRef);
+        });
     }
 
     /** Powers the VM off and destroys it with its disks; a VM that is already gone counts as deleted. */
@@ -463,7 +521,10 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
             case "clone" -> taskInfo(step).thenCompose(info -> info.state != State.SUCCESS
                     ? CompletableFuture.completedFuture(info.status(null))
                     : afterClone(task.taskId(), info.result, vmRef));
-            case "revert" -> afterPowerOff(task.taskId(), step, vmRef, vm -> revertStep(vm, vmRef));
+            case "revert" -> followUps.containsKey(task.taskId() + GUESTINFO_STEP)
+                    ? guestinfoWritten(task.taskId(), followUps.get(task.taskId() + GUESTINFO_STEP), vmRef)
+                    : afterPowerOff(task.taskId(), step, vmRef, vm -> revertStep(vm, vmRef))
+                            .thenCompose(reverted -> afterRevert(task.taskId(), vmRef, reverted));
             case "delete" -> afterPowerOff(task.taskId(), step, vmRef, this::destroyStep);
             case "reclone" -> VM_NAME.matcher(step).matches() ? reclone(task.taskId(), step, vmRef)
                     : failed("No task " + task.taskId() + " on hypervisor " + id, false);
@@ -554,9 +615,17 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                         }
                         return issued(taskId, cloneTask(inv, again));
                     }
-                    return hasBaseSnapshot(fresh).thenCompose(has -> issued(taskId, has
-                            ? vim.call("Destroy_Task", old, "").thenApply(VsphereDriver::taskMoid)
-                            : takeBaseSnapshot(fresh)));
+                    // a refresh asked again after the clone (with a newer agent secret, written into the old VM
+                    // first) brings the clone up to date before the old VM goes
+                    Map<String, String> wanted = metadata(p.prop("config.extraConfig"));
+                    return vim.properties(fresh, "config.extraConfig").thenCompose(f -> {
+                        if (!metadata(f.prop("config.extraConfig")).entrySet().containsAll(wanted.entrySet())) {
+                            return issued(taskId, reconfigGuestinfo(fresh, wanted));
+                        }
+                        return hasBaseSnapshot(fresh).thenCompose(has -> issued(taskId, has
+                                ? vim.call("Destroy_Task", old, "").thenApply(VsphereDriver::taskMoid)
+                                : takeBaseSnapshot(fresh)));
+                    });
                 })));
     }
 

@@ -190,14 +190,18 @@ public final class XenServerDriver implements HypervisorDriver, SupportsGuestIp 
         });
     }
 
-    /** Powers the VM off and brings it back to its base snapshot (or re-clones it); its metadata stays. */
+    /**
+     * Powers the VM off and brings it back to its base snapshot (or re-clones it); its metadata stays, but for the
+     * keys of {@code guestMetadata} (a new agent secret), whose values replace the old ones in xenstore_data.
+     */
     @Override
-    public CompletionStage<TaskRef> revert(String vmRef) {
+    public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
+        Map<String, String> replaced = Map.copyOf(guestMetadata);
         return job(Operation.REVERT, vmRef, () -> {
             if (settings.refresh() == XenServerSettings.Refresh.RECLONE) {
-                reclone(vmRef);
+                reclone(vmRef, replaced);
             } else {
-                revertToBase(vmRef);
+                revertToBase(vmRef, replaced);
             }
         });
     }
@@ -391,10 +395,11 @@ public final class XenServerDriver implements HypervisorDriver, SupportsGuestIp 
         }
     }
 
-    private void revertToBase(String name) throws Exception {
+    private void revertToBase(String name, Map<String, String> replaced) throws Exception {
         VM vm = xapi.call(c -> ours(c, name, "revert"));
         stop(vm);
-        Map<String, String> keep = xapi.call(c -> agentData(vm.getXenstoreData(c)));
+        Map<String, String> keep = new HashMap<>(xapi.call(c -> agentData(vm.getXenstoreData(c))));
+        replaced.forEach((k, v) -> keep.put(XENSTORE_PREFIX + k, v));
         VM base = xapi.call(c -> {
             for (VM s : vm.getSnapshots(c)) {
                 if ((name + BASE_SUFFIX).equals(s.getNameLabel(c))) {
@@ -405,7 +410,7 @@ public final class XenServerDriver implements HypervisorDriver, SupportsGuestIp 
                     + name + BASE_SUFFIX + " is gone", false);
         });
         await(xapi.call(base::revertAsync));
-        // what the guest was last given (e.g. a replaced agent secret) outlives the revert
+        // what the guest was last given, with this refresh's new values (its new agent secret), outlives the revert
         xapi.call(c -> {
             Map<String, String> now = vm.getXenstoreData(c);
             for (Map.Entry<String, String> k : keep.entrySet()) {
@@ -419,7 +424,7 @@ public final class XenServerDriver implements HypervisorDriver, SupportsGuestIp 
         });
     }
 
-    private void reclone(String name) throws Exception {
+    private void reclone(String name, Map<String, String> replaced) throws Exception {
         VM vm = xapi.call(c -> ours(c, name, "revert"));
         VM.Record r = xapi.call(vm::getRecord);
         String template = r.otherConfig.get(MARK_TEMPLATE);
@@ -429,6 +434,7 @@ public final class XenServerDriver implements HypervisorDriver, SupportsGuestIp 
         }
         Map<String, String> metadata = new HashMap<>();
         agentData(r.xenstoreData).forEach((k, v) -> metadata.put(k.substring(XENSTORE_PREFIX.length()), v));
+        metadata.putAll(replaced);
         destroy(name);
         create(name, template, r.VCPUsAtStartup, r.memoryStaticMax / (1024 * 1024), metadata);
     }

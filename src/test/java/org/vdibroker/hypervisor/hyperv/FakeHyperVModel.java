@@ -138,7 +138,7 @@ public final class FakeHyperVModel {
                 case "start" -> withVm(s, vm -> start(vm));
                 case "stop" -> withVm(s, vm -> stop(vm, true));
                 case "turn-off" -> withVm(s, vm -> stop(vm, false));
-                case "revert" -> withVm(s, vm -> revert(vm));
+                case "revert" -> withVm(s, vm -> revert(vm, s.table("kvp")));
                 case "delete" -> delete(s);
                 case "state" -> ok(state(s.text("n")));
                 default -> error("CommandNotFoundException", "unknown operation " + s.operation());
@@ -239,7 +239,7 @@ public final class FakeHyperVModel {
         return power(vm);
     }
 
-    private Map<String, Object> revert(Vm vm) {
+    private Map<String, Object> revert(Vm vm, Map<String, String> kvp) {
         mine(vm);
         stop(vm, false);
         if (!vm.checkpoints.contains(HyperVScripts.BASE_CHECKPOINT)) {
@@ -247,6 +247,7 @@ public final class FakeHyperVModel {
                     + HyperVScripts.BASE_CHECKPOINT + "'.");
         }
         vm.writes = 0;
+        vm.kvp.putAll(kvp); // the script replaces the items it names after the restore
         return power(vm);
     }
 

@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
+import org.vdibroker.security.AgentSecrets;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -94,9 +95,11 @@ class HyperVDriverTest {
         assertThat(made.lastStop).isEqualTo("shutdown");
 
         finish(driver.powerOn(vm));
-        finish(driver.revert(vm));
+        finish(driver.revert(vm, Map.of(AgentSecrets.METADATA_KEY, "renewed")));
         assertThat(made.state).isEqualTo("Off");
         assertThat(made.writes).isZero();
+        // the refresh's new agent secret replaces the KVP item the guest was given at provisioning
+        assertThat(made.kvp).containsEntry(AgentSecrets.METADATA_KEY, "renewed");
 
         finish(driver.delete(vm));
         assertThat(host.model().vm(vm)).isNull();

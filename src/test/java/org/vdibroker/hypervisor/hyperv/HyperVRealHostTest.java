@@ -49,7 +49,7 @@ class HyperVRealHostTest {
                         .extracting(VmInfo::name).containsExactly(name);
                 finish(driver, driver.powerOn(name).toCompletableFuture().get(60, TimeUnit.SECONDS));
                 finish(driver, driver.powerOff(name).toCompletableFuture().get(60, TimeUnit.SECONDS));
-                finish(driver, driver.revert(name).toCompletableFuture().get(60, TimeUnit.SECONDS));
+                finish(driver, driver.revert(name, Map.of()).toCompletableFuture().get(60, TimeUnit.SECONDS));
             } finally {
                 finish(driver, driver.delete(name).toCompletableFuture().get(60, TimeUnit.SECONDS));
             }

@@ -28,7 +28,7 @@ class HyperVScriptsTest {
         golden("start", HyperVScripts.start("finance-0a1b2c3d"));
         golden("stop", HyperVScripts.stop("finance-0a1b2c3d", 60));
         golden("turn-off", HyperVScripts.turnOff("finance-0a1b2c3d"));
-        golden("revert", HyperVScripts.revert("finance-0a1b2c3d"));
+        golden("revert", HyperVScripts.revert("finance-0a1b2c3d", Map.of("vdi.agent-secret", "5ec0d")));
         golden("delete", HyperVScripts.delete("finance-0a1b2c3d", "D:\\VDI\\Desktops\\finance-0a1b2c3d.vhdx"));
         golden("state", HyperVScripts.state("finance-0a1b2c3d"));
     }

@@ -144,15 +144,36 @@ class LibvirtDesktopTest {
         Path overlay = DIR.resolve(vm + ".qcow2");
         FileTime marked = FileTime.from(Instant.parse("2001-01-01T00:00:00Z"));
         Files.setLastModifiedTime(overlay, marked);
+        String secret = agentSecret(vm);
+        agentEvent(desktopId, secret, 204);
         given().auth().oauth2(user).post("/api/v1/me/sessions/" + sessionId + "/logoff").then().statusCode(200);
         await("the desktop refreshed", Duration.ofSeconds(60),
                 () -> "READY".equals(Api.desktop("kvm-desk", desktopId).get("state")));
         assertThat(Files.getLastModifiedTime(overlay)).as("a new overlay").isNotEqualTo(marked);
         assertThat(host.domainLookupByName(vm).isActive()).isEqualTo(1);
+        // the guest booted with a new agent secret (SMBIOS OEM string); the one its former user could read is void
+        String renewed = agentSecret(vm);
+        assertThat(renewed).isNotEqualTo(secret);
+        agentEvent(desktopId, secret, 401);
+        agentEvent(desktopId, renewed, 204);
 
         retire("kvm-desk");
         assertThat(Files.exists(DIR.resolve(vm + ".qcow2"))).isFalse();
         deleteHypervisor("kvm-local");
+    }
+
+    /** The agent secret the running guest was booted with, from its live definition's SMBIOS OEM strings. */
+    private static String agentSecret(String vm) throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("<entry>vdi\\.agent-secret=([0-9a-f]+)</entry>")
+                .matcher(host.domainLookupByName(vm).getXMLDesc(0));
+        assertThat(m.find()).as("the domain carries an agent secret").isTrue();
+        return m.group(1);
+    }
+
+    private static void agentEvent(String desktopId, String secret, int status) {
+        given().header("Authorization", "Desktop " + secret).contentType(ContentType.JSON)
+                .body("{\"type\":\"heartbeat\"}").post("/api/v1/agent/desktops/" + desktopId + "/events").then()
+                .statusCode(status);
     }
 
     @Test

@@ -149,8 +149,17 @@ class LibvirtDriverTest {
         assertThat(get(((SupportsGuestIp) driver).guestIp("desk-2"))).isEmpty();
 
         finish(driver, get(driver.powerOn("desk-2")));
-        assertThat(finish(driver, get(driver.revert("desk-2"))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        assertThat(finish(driver, get(driver.revert("desk-2", Map.of("vdi.agent-secret", "renewed")))).state())
+                .isEqualTo(TaskStatus.State.SUCCEEDED);
         assertThat(host.domainLookupByName("desk-2").isActive()).as("revert leaves the VM off").isZero();
+        // the refresh's new agent secret reaches the guest as an SMBIOS OEM string, next to what it had
+        String definition = host.domainLookupByName("desk-2").getXMLDesc(2);
+        assertThat(definition).contains("<entry>vdi.agent-secret=renewed</entry>", "<entry>vdi.desktop-id=d-1</entry>",
+                "<smbios mode='sysinfo'/>");
+        assertThat(finish(driver, get(driver.revert("desk-2", Map.of("vdi.agent-secret", "again")))).state())
+                .isEqualTo(TaskStatus.State.SUCCEEDED);
+        assertThat(host.domainLookupByName("desk-2").getXMLDesc(2)).contains("vdi.agent-secret=again")
+                .doesNotContain("renewed");
         assertThat(host.storageVolLookupByPath("/default-pool/desk-2.qcow2").getXMLDesc(0)).contains(BASE);
 
         assertThat(finish(driver, get(driver.delete("desk-2"))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);

@@ -129,11 +129,13 @@ class SimulatorDriverTest {
     }
 
     @Test
-    void revertTakesTheCloneLatencyAndLeavesTheVmPoweredOff() {
+    void revertTakesTheCloneLatencyAndLeavesTheVmPoweredOffWithItsNewMetadata() {
         SimulatorDriver driver = driver("h1", ROOMY, Map.of("cloneLatencyMs", "500", "bootLatencyMs", "100"));
         String vmRef = runningVm(driver, "pool-a-1");
 
-        TaskRef revert = done(driver.revert(vmRef));
+        assertThat(control.guestMetadata("h1", vmRef)).containsEntry("agentSecret", "secret-of-pool-a-1");
+        TaskRef revert = done(driver.revert(vmRef, Map.of("agentSecret", "renewed")));
+        assertThat(control.guestMetadata("h1", vmRef)).containsEntry("agentSecret", "renewed");
         assertThat(done(driver.listVms("")).get(0).power()).isEqualTo(PowerState.STOPPED);
         assertThat(done(driver.pollTask(revert))).isEqualTo(TaskStatus.running(Duration.ofMillis(500)));
         clock.advance(Duration.ofMillis(500));
@@ -239,7 +241,7 @@ class SimulatorDriverTest {
 
         control.setUnreachable("h1", true);
         List<CompletionStage<?>> calls = List.of(driver.usage(), driver.listVms(""), driver.provision(spec("a-3")),
-                driver.powerOn(vmRef), driver.powerOff(vmRef), driver.revert(vmRef), driver.delete(vmRef),
+                driver.powerOn(vmRef), driver.powerOff(vmRef), driver.revert(vmRef, Map.of()), driver.delete(vmRef),
                 driver.pollTask(clone), driver.consoleAddress(vmRef, "vnc"), driver.guestIp(vmRef),
                 driver.setConsolePassword(vmRef, "pw", clock.instant().plusSeconds(60)));
         for (CompletionStage<?> call : calls) {
@@ -261,7 +263,7 @@ class SimulatorDriverTest {
     void anUnknownVmIsRefusedForGood() {
         SimulatorDriver driver = driver("h1", ROOMY, Map.of());
         List<CompletionStage<?>> calls = List.of(driver.powerOn("vm-404"), driver.powerOff("vm-404"),
-                driver.revert("vm-404"), driver.delete("vm-404"), driver.consoleAddress("vm-404", "vnc"),
+                driver.revert("vm-404", Map.of()), driver.delete("vm-404"), driver.consoleAddress("vm-404", "vnc"),
                 driver.guestIp("vm-404"), driver.setConsolePassword("vm-404", "pw", T0.plusSeconds(60)),
                 driver.pollTask(new TaskRef("h1", "nonsense", "vm-404")));
         for (CompletionStage<?> call : calls) {
@@ -288,7 +290,7 @@ class SimulatorDriverTest {
         assertThat(control.authenticateConsole("h1", vmRef, "ticket-two-Zp4k")).isFalse();
 
         done(driver.setConsolePassword(vmRef, "ticket-three-Q9", clock.instant().plusSeconds(60)));
-        done(driver.revert(vmRef));
+        done(driver.revert(vmRef, Map.of()));
         clock.advance(Duration.ofSeconds(2));
         done(driver.powerOn(vmRef));
         clock.advance(Duration.ofSeconds(3));

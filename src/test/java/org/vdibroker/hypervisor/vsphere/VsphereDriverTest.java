@@ -174,7 +174,7 @@ class VsphereDriverTest {
 
         // refresh of a running desktop: powered off, reverted to its base snapshot
         finish(driver, Vcsim.join(driver.powerOn(vm)));
-        TaskRef revert = Vcsim.join(driver.revert(vm));
+        TaskRef revert = Vcsim.join(driver.revert(vm, Map.of("vdi.agent-secret", "renewed")));
         TaskStatus reverted = finish(driver, revert);
         assertThat(reverted.state()).as(reverted.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
         assertThat(reverted.vmRef()).isEqualTo(vm);
@@ -182,6 +182,15 @@ class VsphereDriverTest {
         VimClient.ObjectContent seen = vcsim.vms("desk-b").get(0);
         Mor base = VsphereDriver.baseSnapshot(seen.prop("snapshot")).orElseThrow();
         assertThat(Xml.text(seen.prop("snapshot"), "currentSnapshot")).isEqualTo(base.value());
+        // the refresh's new agent secret is in the guestinfo after the revert, the desktop id still there
+        assertThat(VsphereDriver.metadata(seen.prop("config.extraConfig")))
+                .containsEntry("vdi.agent-secret", "renewed").containsKey("vdi.desktop-id");
+        // another node never had the new secret (it is held in memory only): it fails the revert as retryable,
+        // and the pool manager refreshes again with a new one
+        TaskRef elsewhere = Vcsim.join(driver.revert(vm, Map.of("vdi.agent-secret", "lost")));
+        TaskStatus lost = finish(driver(Map.of()), elsewhere);
+        assertThat(lost.state()).isEqualTo(TaskStatus.State.FAILED);
+        assertThat(lost.retryable()).isTrue();
 
         // delete of a running desktop powers it off first; deleting it again is done at once
         finish(driver, Vcsim.join(driver.powerOn(vm)));
@@ -258,14 +267,14 @@ class VsphereDriverTest {
         String old = provisioned(driver, "desk-r");
         finish(driver, Vcsim.join(driver.powerOn(old)));
 
-        TaskRef reclone = Vcsim.join(driver.revert(old));
+        TaskRef reclone = Vcsim.join(driver.revert(old, Map.of("vdi.agent-secret", "renewed")));
         assertThat(reclone.taskId()).isEqualTo("reclone:desk-r:" + old);
         // this node takes the first steps; another node (a driver of its own) carries the re-clone to its end
         Vcsim.join(driver.pollTask(reclone));
         Vcsim.join(driver.pollTask(reclone));
         assertThat(vcsim.vms("desk-r")).extracting(o -> o.text("name")).containsExactly("desk-r.old");
         // a refresh asked again after a failed step (the pool manager's retry) carries on the same re-clone
-        assertThat(Vcsim.join(driver.revert(old))).isEqualTo(reclone);
+        assertThat(Vcsim.join(driver.revert(old, Map.of("vdi.agent-secret", "renewed-again")))).isEqualTo(reclone);
         TaskStatus done = finish(driver(Map.of("refresh", "reclone")), reclone);
         assertThat(done.state()).as(done.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
         String fresh = done.vmRef();
@@ -278,7 +287,7 @@ class VsphereDriverTest {
         assertThat(seen.text("runtime.powerState")).isEqualTo("poweredOff");
         assertThat(VsphereDriver.baseSnapshot(seen.prop("snapshot"))).isPresent();
         assertThat(VsphereDriver.metadata(seen.prop("config.extraConfig")))
-                .containsEntry("vdi.agent-secret", "s3cret-desk-r").containsEntry("vdi.desktop-id", "id-desk-r")
+                .containsEntry("vdi.agent-secret", "renewed-again").containsEntry("vdi.desktop-id", "id-desk-r")
                 .containsEntry(VsphereDriver.TEMPLATE_METADATA, Vcsim.TEMPLATE);
         assertThat(Vcsim.join(driver.listVms("desk-r"))).extracting(VmInfo::vmRef).containsExactly(fresh);
         assertThat(failure(driver.powerOn(old)).getMessage()).contains("ManagedObjectNotFound");
@@ -286,7 +295,7 @@ class VsphereDriverTest {
         assertThat(finish(driver, reclone).vmRef()).isEqualTo(fresh);
 
         // the new VM refreshes again the same way
-        TaskStatus again = finish(driver, Vcsim.join(driver.revert(fresh)));
+        TaskStatus again = finish(driver, Vcsim.join(driver.revert(fresh, Map.of())));
         assertThat(again.state()).as(again.error()).isEqualTo(TaskStatus.State.SUCCEEDED);
         assertThat(again.vmRef()).isNotIn(old, fresh);
         assertThat(vcsim.vms("desk-r")).extracting(o -> o.obj().value()).containsExactly(again.vmRef());

@@ -228,38 +228,40 @@ class XenServerDriverTest {
     }
 
     @Test
-    void revertGoesBackToTheBaseSnapshotAndKeepsTheGuestsCurrentSecret() throws Exception {
+    void revertGoesBackToTheBaseSnapshotWithTheRefreshsNewSecret() throws Exception {
         assumeTrue(fake != null);
         String name = provisioned(name());
         finish(driver, await(driver.powerOn(name)));
         Map<String, Object> vm = fake.vmsNamed(name).get(0);
         String diskBefore = disk(vm);
-        // a replaced agent secret (written to xenstore after provisioning) must outlive the refresh
+        // what the guest was given after provisioning outlives the refresh, but for the keys the refresh replaces
         @SuppressWarnings("unchecked")
         Map<String, Object> xenstore = (Map<String, Object>) vm.get("xenstore_data");
-        xenstore.put("vm-data/vdi-broker/vdi.agent-secret", "replaced");
+        xenstore.put("vm-data/vdi-broker/vdi.desktop-id", "d-1-later");
 
-        TaskRef revert = await(driver.revert(name));
+        TaskRef revert = await(driver.revert(name, Map.of("vdi.agent-secret", "renewed")));
         assertThat(finish(driver, revert).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
         vm = fake.vmsNamed(name).get(0);
         assertThat(vm.get("power_state")).isEqualTo("Halted");
         assertThat(disk(vm)).as("a fresh disk from the snapshot").isNotEqualTo(diskBefore);
-        assertThat(xs(vm)).containsEntry("vm-data/vdi-broker/vdi.agent-secret",
-                "replaced");
+        assertThat(xs(vm)).containsEntry("vm-data/vdi-broker/vdi.agent-secret", "renewed")
+                .containsEntry("vm-data/vdi-broker/vdi.desktop-id", "d-1-later");
         assertThat(fake.calls).contains("Async.VM.hard_shutdown", "Async.VM.revert");
         assertThat(finish(driver, await(driver.powerOn(name))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
     }
 
     @Test
-    void recloneModeDestroysAndClonesAgainWithTheSameNameAndMetadata() throws Exception {
+    void recloneModeDestroysAndClonesAgainWithTheSameNameAndTheRefreshsNewSecret() throws Exception {
         assumeTrue(fake != null);
         driver = driver(Map.of("refresh", "reclone"));
         String name = provisioned(name());
         String before = (String) fake.vmsNamed(name).get(0).get("uuid");
-        assertThat(finish(driver, await(driver.revert(name))).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+        assertThat(finish(driver, await(driver.revert(name, Map.of("vdi.agent-secret", "renewed")))).state())
+                .isEqualTo(TaskStatus.State.SUCCEEDED);
         Map<String, Object> vm = fake.vmsNamed(name).get(0);
         assertThat(vm.get("uuid")).isNotEqualTo(before);
-        assertThat(xs(vm)).containsEntry("vm-data/vdi-broker/vdi.agent-secret", "s3cret");
+        assertThat(xs(vm)).containsEntry("vm-data/vdi-broker/vdi.agent-secret", "renewed")
+                .containsEntry("vm-data/vdi-broker/vdi.desktop-id", "d-1");
         assertThat(fake.vdis).hasSize(2); // the template's disk and the new clone's
     }
 
