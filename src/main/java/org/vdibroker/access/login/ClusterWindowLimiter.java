@@ -77,7 +77,9 @@ public final class ClusterWindowLimiter {
             long prev = found.getOrDefault(previous, 0L);
             long wait = waitMillis(prev, cur, elapsed);
             if (wait > 0) {
-                return Duration.ofMillis(wait);
+                // the estimate assumes the previous slot's attempts spread evenly and may say a little more than a
+                // window; an exact sliding window never makes anyone wait longer than one
+                return Duration.ofMillis(Math.min(wait, windowMillis));
             }
             long lifespan = 2 * windowMillis;
             boolean counted = cur == 0
