@@ -141,7 +141,10 @@ public interface BrokerConfig {
 
         RateLimit rateLimit();
 
-        /** Password sign-ins through the broker, limited per node in a sliding window. */
+        /**
+         * Password sign-ins and refreshes through the broker, limited in a sliding window counted by all nodes of
+         * the cluster together (per node while a node cannot reach the others).
+         */
         interface RateLimit {
             /** Attempts per user name (case-insensitive) within the window. */
             @WithDefault("10")

@@ -12,6 +12,8 @@ public final class CacheNames {
     public static final String SIMULATOR_VMS = "simulator-vms";
     public static final String COUNTERS = "counters";
     public static final String LOGIN_COUNTS = "login-counts";
+    /** name|slot|key -> sign-in attempts counted by every node (access/login/ClusterWindowLimiter) */
+    public static final String LOGIN_LIMITS = "login-limits";
     public static final String OUTBOX = "outbox";
     /** pool id -> why it cannot provision now (pool/ProvisionProblems) */
     /**

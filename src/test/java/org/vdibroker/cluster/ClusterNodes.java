@@ -57,6 +57,11 @@ public final class ClusterNodes implements AutoCloseable {
             return "http://127.0.0.1:" + managementPort;
         }
 
+        /** The URL of {@code path} on this node: health, metrics, OpenAPI (/q/...) on the management port. */
+        public String uri(String path) {
+            return (path.startsWith("/q/") ? managementUri() : baseUri()) + path;
+        }
+
         public RequestSpecification api() {
             return given().baseUri(baseUri());
         }

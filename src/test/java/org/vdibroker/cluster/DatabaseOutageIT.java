@@ -210,7 +210,7 @@ class DatabaseOutageIT {
     }
 
     private Answer send(Node node, String method, String path, String body) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base(node, path) + path))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(node.uri(path)))
                 .timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + ADMIN)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body));
@@ -274,10 +274,5 @@ class DatabaseOutageIT {
 
     private Set<String> desktopIds(Node node) {
         return desktops(node).stream().map(d -> (String) d.get("id")).collect(Collectors.toSet());
-    }
-
-    /** Health and metrics answer on the node's management port only. */
-    private static String base(Node node, String path) {
-        return path.startsWith("/q/") ? node.managementUri() : node.baseUri();
     }
 }

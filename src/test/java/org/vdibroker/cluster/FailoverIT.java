@@ -499,7 +499,7 @@ class FailoverIT {
     }
 
     private Answer send(Node node, String method, String path, String token, String body, Duration timeout) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base(node, path) + path)).timeout(timeout)
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(node.uri(path))).timeout(timeout)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body));
         if (token != null) {
@@ -600,10 +600,5 @@ class FailoverIT {
 
     private void await(Duration timeout, String what, BooleanSupplier condition) {
         cluster.await(timeout, what, condition);
-    }
-
-    /** Health and metrics answer on the node's management port only. */
-    private static String base(Node node, String path) {
-        return path.startsWith("/q/") ? node.managementUri() : node.baseUri();
     }
 }

@@ -234,7 +234,7 @@ class OutageRestartIT {
     }
 
     private Answer send(Node node, String method, String path, String body, String token) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base(node, path) + path))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(node.uri(path)))
                 .timeout(Duration.ofSeconds(20)).header("Authorization", "Bearer " + token)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body));
@@ -280,10 +280,5 @@ class OutageRestartIT {
         Answer a = send(node, "GET", "/api/v1/admin/pools/" + pool + "/desktops", null, ADMIN);
         assertThat(a.status()).as(a.body()).isEqualTo(200);
         return a.json().getList("id", String.class).stream().collect(Collectors.toSet());
-    }
-
-    /** Health and metrics answer on the node's management port only. */
-    private static String base(Node node, String path) {
-        return path.startsWith("/q/") ? node.managementUri() : node.baseUri();
     }
 }

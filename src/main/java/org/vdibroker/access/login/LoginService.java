@@ -25,9 +25,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.infinispan.AdvancedCache;
+import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.api.Problem;
+import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.security.LogSafe;
 
 /**
@@ -58,9 +61,13 @@ public class LoginService {
 
     private HttpClient http;
     private URI tokenEndpoint;
-    private SlidingWindowLimiter perUser;
-    private SlidingWindowLimiter perAddress;
-    private SlidingWindowLimiter refreshesPerAddress;
+    @Inject
+    EmbeddedCacheManager caches;
+
+    // counted by every node together: a client spread over N nodes gets each limit once, not N times
+    private ClusterWindowLimiter perUser;
+    private ClusterWindowLimiter perAddress;
+    private ClusterWindowLimiter refreshesPerAddress;
 
     @PostConstruct
     void init() {
@@ -69,10 +76,12 @@ public class LoginService {
                 .build();
         tokenEndpoint = URI.create(login.tokenEndpoint().orElseGet(() -> authServerUrl.filter(s -> !s.isBlank())
                 .orElse(config.keycloak().url() + "/realms/" + config.keycloak().realm()) + "/protocol/openid-connect/token"));
-        perUser = new SlidingWindowLimiter(login.rateLimit().perUser(), login.rateLimit().window());
-        perAddress = new SlidingWindowLimiter(login.rateLimit().perAddress(), login.rateLimit().window());
-        refreshesPerAddress = new SlidingWindowLimiter(login.rateLimit().refreshesPerAddress(),
-                login.rateLimit().window());
+        AdvancedCache<String, Long> counts = caches.<String, Long>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache();
+        BrokerConfig.Login.RateLimit limits = login.rateLimit();
+        perUser = new ClusterWindowLimiter(counts, "user", limits.perUser(), limits.window());
+        perAddress = new ClusterWindowLimiter(counts, "address", limits.perAddress(), limits.window());
+        refreshesPerAddress = new ClusterWindowLimiter(counts, "refresh", limits.refreshesPerAddress(),
+                limits.window());
     }
 
     /** The password grant for {@code username}; the answer is Keycloak's token response or a problem. */
