@@ -75,5 +75,20 @@ class AgentEventTest {
                 .contentType("application/problem+json");
         given().header("Authorization", "Desktop " + renewed).contentType("application/json")
                 .body("{\"type\":\"heartbeat\"}").post(events).then().statusCode(204);
+
+        // an administrator's recycle is a refresh too: yet another secret, the previous one void at once
+        given().auth().oauth2(Api.ADMIN).post("/api/v1/admin/desktops/" + desktopId + "/recycle").then()
+                .statusCode(200);
+        given().header("Authorization", "Desktop " + renewed).contentType("application/json")
+                .body("{\"type\":\"heartbeat\"}").post(events).then().statusCode(401);
+        await("recycled desktop", Duration.ofSeconds(30),
+                () -> "READY".equals(Api.desktop("agents", desktopId).get("state")));
+        String recycled = simulator.guestMetadata("sim-agent", (String) Api.desktop("agents", desktopId).get("vmRef"))
+                .get(AgentSecrets.METADATA_KEY);
+        assertThat(recycled).isNotIn(secret, renewed);
+        given().header("Authorization", "Desktop " + renewed).contentType("application/json")
+                .body("{\"type\":\"heartbeat\"}").post(events).then().statusCode(401);
+        given().header("Authorization", "Desktop " + recycled).contentType("application/json")
+                .body("{\"type\":\"heartbeat\"}").post(events).then().statusCode(204);
     }
 }
