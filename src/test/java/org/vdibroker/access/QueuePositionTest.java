@@ -39,7 +39,7 @@ class QueuePositionTest {
                     .statusCode(200).extract().jsonPath();
             if (expected[i] == 0) {
                 assertThat(view.getString("state")).as("user %d left", i).isEqualTo("ENDED");
-                assertThat(view.get("queuePosition")).as("user %d left", i).isNull();
+                assertThat((Object) view.get("queuePosition")).as("user %d left", i).isNull();
             } else {
                 assertThat(view.getInt("queuePosition")).as("user %d", i).isEqualTo(expected[i]);
             }
