@@ -22,9 +22,9 @@ class OrderedCountsTest {
                 counts.add(ticket);
                 expected.add(ticket);
             } else if (action < 9 && !expected.isEmpty()) { // mostly served from the head, sometimes leave the middle
-                long ticket = random.nextBoolean() ? expected.first()
+                Long ticket = random.nextBoolean() ? expected.first()
                         : expected.ceiling(expected.first() + random.nextInt((int) (next - expected.first()) + 1));
-                if (ticket != 0 && expected.remove(ticket)) {
+                if (ticket != null && expected.remove(ticket)) {
                     counts.remove(ticket);
                 }
             } else { // replayed events change nothing
