@@ -137,13 +137,7 @@ public class DesktopRequestService {
         if (session.status() != SessionStatus.QUEUED && session.status() != SessionStatus.PROVISIONING) {
             return 0;
         }
-        int ahead = 0;
-        for (SessionState other : sessions.queue(session.poolId())) {
-            if (other.queueTicket() < session.queueTicket()) {
-                ahead++;
-            }
-        }
-        return ahead + 1;
+        return sessions.waitingAhead(session) + 1;
     }
 
     /** Seconds until the session likely has a desktop, from observed provisioning times. */

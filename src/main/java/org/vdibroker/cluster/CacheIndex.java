@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import org.infinispan.Cache;
 import org.infinispan.configuration.cache.CacheMode;
 import org.infinispan.notifications.Listener;
@@ -27,11 +28,15 @@ import org.infinispan.notifications.cachelistener.event.Event;
 public final class CacheIndex<V> {
 
     private final Function<V, String> indexKeyOf;
+    private final ToLongFunction<V> orderOf;
     private final Map<String, Set<String>> byIndexKey = new ConcurrentHashMap<>();
     private final Map<String, String> indexKeyByEntry = new ConcurrentHashMap<>();
+    private final Map<String, OrderedCounts> orderByIndexKey = new ConcurrentHashMap<>();
+    private final Map<String, Long> orderByEntry = new ConcurrentHashMap<>();
 
-    private CacheIndex(Function<V, String> indexKeyOf) {
+    private CacheIndex(Function<V, String> indexKeyOf, ToLongFunction<V> orderOf) {
         this.indexKeyOf = indexKeyOf;
+        this.orderOf = orderOf;
     }
 
     /**
@@ -39,7 +44,16 @@ public final class CacheIndex<V> {
      * made on other nodes when the cache is clustered.
      */
     public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf) {
-        CacheIndex<V> index = new CacheIndex<>(indexKeyOf);
+        return attach(cache, indexKeyOf, null);
+    }
+
+    /**
+     * Like {@link #attach(Cache, Function)}, and also counts the entries of each index key by {@code orderOf} (a
+     * value that never changes for an entry, e.g. a queue ticket), so {@link #countBelow} answers in O(log n).
+     */
+    public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf,
+            ToLongFunction<V> orderOf) {
+        CacheIndex<V> index = new CacheIndex<>(indexKeyOf, orderOf);
         CacheMode mode = cache.getCacheConfiguration().clustering().cacheMode();
         cache.addListener(mode.isClustered() ? new ClusteredListener(index) : new LocalListener(index));
         cache.forEach(index::update);
@@ -56,6 +70,12 @@ public final class CacheIndex<V> {
         return keys == null ? 0 : keys.size();
     }
 
+    /** How many entries under {@code indexKey} have an order below {@code order}; 0 without {@code orderOf}. */
+    public int countBelow(String indexKey, long order) {
+        OrderedCounts counts = orderByIndexKey.get(indexKey);
+        return counts == null ? 0 : counts.countBelow(order);
+    }
+
     void update(String entryKey, V value) {
         String newIndexKey = value == null ? null : indexKeyOf.apply(value);
         String oldIndexKey = newIndexKey == null ? indexKeyByEntry.remove(entryKey)
@@ -68,6 +88,24 @@ public final class CacheIndex<V> {
         }
         if (newIndexKey != null) {
             byIndexKey.computeIfAbsent(newIndexKey, k -> ConcurrentHashMap.newKeySet()).add(entryKey);
+        }
+        if (orderOf != null) {
+            updateOrder(entryKey, oldIndexKey, newIndexKey, value);
+        }
+    }
+
+    private void updateOrder(String entryKey, String oldIndexKey, String newIndexKey, V value) {
+        if (oldIndexKey != null && !oldIndexKey.equals(newIndexKey)) {
+            Long oldOrder = orderByEntry.remove(entryKey);
+            OrderedCounts old = orderByIndexKey.get(oldIndexKey);
+            if (old != null && oldOrder != null) {
+                old.remove(oldOrder);
+            }
+        }
+        if (newIndexKey != null) {
+            long order = orderOf.applyAsLong(value);
+            orderByEntry.put(entryKey, order);
+            orderByIndexKey.computeIfAbsent(newIndexKey, k -> new OrderedCounts()).add(order);
         }
     }
 

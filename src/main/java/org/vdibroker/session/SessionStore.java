@@ -49,7 +49,7 @@ public class SessionStore {
         byUser = CacheIndex.attach(sessions, SessionState::user);
         queuedByPool = CacheIndex.attach(sessions,
                 s -> s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING ? s.poolId()
-                        : null);
+                        : null, SessionState::queueTicket);
         byStatus = CacheIndex.attach(sessions, s -> s.status().name());
     }
 
@@ -153,6 +153,14 @@ public class SessionStore {
         queued.removeIf(s -> !(s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING));
         queued.sort(Comparator.comparingLong(SessionState::queueTicket));
         return queued;
+    }
+
+    /**
+     * How many sessions wait ahead of {@code session} in its pool (lower queue ticket), from this node's index in
+     * O(log n) without reading the sessions: what every poll of a queued session asks.
+     */
+    public int waitingAhead(SessionState session) {
+        return queuedByPool.countBelow(session.poolId(), session.queueTicket());
     }
 
     public int queueLength(String poolId) {
