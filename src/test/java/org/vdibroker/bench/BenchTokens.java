@@ -60,6 +60,20 @@ public final class BenchTokens {
      * Writes {@code realm} (Keycloak's realm JSON) plus this key as a realm key provider to {@code target}; Keycloak
      * imports it at start.
      */
+    /**
+     * A new signing key, the demo realm with that key imported, the real Keycloak started with it (its JWKS then
+     * publishes the key), and tokens the broker checks against that JWKS: how every benchmark begins.
+     */
+    public static BenchTokens withKeycloak(Path out) {
+        BenchTokens tokens = new BenchTokens();
+        System.setProperty("keycloak.realm.file", tokens.realmWithKey(Path.of("config/keycloak/vdi-realm.json"),
+                out.resolve("vdi-realm-bench.json")).toString());
+        org.vdibroker.testsupport.KeycloakServer.start();
+        tokens.useRealm(org.vdibroker.testsupport.KeycloakServer.issuer(),
+                org.vdibroker.testsupport.KeycloakServer.realmUrl() + "/protocol/openid-connect/certs");
+        return tokens;
+    }
+
     public Path realmWithKey(Path realm, Path target) {
         try {
             ObjectNode json = (ObjectNode) JSON.readTree(realm.toFile());

@@ -2,9 +2,6 @@ package org.vdibroker.bench;
 
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,7 +30,6 @@ import org.vdibroker.testsupport.RestartablePostgres;
  */
 public final class FaultsBench {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(800)).build();
     /** Seconds of load before the first fault, and between one fault and the next. */
     private static final int BASELINE = 20;
 
@@ -61,11 +57,7 @@ public final class FaultsBench {
         int exit = 0;
         ClusterNodes cluster = null;
         try (RestartablePostgres postgres = RestartablePostgres.start()) {
-            BenchTokens tokens = new BenchTokens();
-            System.setProperty("keycloak.realm.file", tokens.realmWithKey(Path.of("config/keycloak/vdi-realm.json"),
-                    out.resolve("vdi-realm-bench.json")).toString());
-            KeycloakServer.start();
-            tokens.useRealm(KeycloakServer.issuer(), KeycloakServer.realmUrl() + "/protocol/openid-connect/certs");
+            BenchTokens tokens = BenchTokens.withKeycloak(out);
             cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-faults", 3, postgres.jdbcUrl(), 14000,
                     17000, WarmAssignmentBench.nodeProperties()));
             cluster.awaitMembers(3, Duration.ofSeconds(600));
@@ -230,7 +222,7 @@ public final class FaultsBench {
                 while (running) {
                     boolean changed = false;
                     for (Node node : cluster.nodes()) {
-                        boolean ready = ready(node);
+                        boolean ready = ClusterNodes.readyWithin(node, Duration.ofMillis(800));
                         int now = streak.merge(node.index(), ready ? 1 : -1,
                                 (a, b) -> Integer.signum(a) == Integer.signum(b) ? a + b : b);
                         if (now <= -2 && out.add(node.index())) {
@@ -258,21 +250,6 @@ public final class FaultsBench {
             if (thread != null) {
                 thread.join(5000);
             }
-        }
-    }
-
-    /** Whether the node's readiness check answers 200 within 800 ms (what a load balancer asks). */
-    private static boolean ready(Node node) {
-        try {
-            URI readiness = URI.create(node.managementUri() + "/q/health/ready");
-            HttpResponse<Void> answer = HTTP.send(HttpRequest.newBuilder(readiness).timeout(Duration.ofMillis(800))
-                    .GET().build(), HttpResponse.BodyHandlers.discarding());
-            return answer.statusCode() == 200;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
         }
     }
 

@@ -76,11 +76,7 @@ public final class StormBench {
         int exit = 0;
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1")
                 .setServerConfig("max_connections", "300").start()) {
-            BenchTokens tokens = new BenchTokens();
-            System.setProperty("keycloak.realm.file", tokens.realmWithKey(Path.of("config/keycloak/vdi-realm.json"),
-                    settings.out().resolve("vdi-realm-bench.json")).toString());
-            KeycloakServer.start();
-            tokens.useRealm(KeycloakServer.issuer(), KeycloakServer.realmUrl() + "/protocol/openid-connect/certs");
+            BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
             try (ClusterNodes cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-storm", 3,
                     WarmAssignmentBench.database(postgres, "bench_storm"), 14000, 17000,
                     WarmAssignmentBench.nodeProperties()))) {

@@ -95,11 +95,7 @@ public final class WarmAssignmentBench {
         try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                 .setServerConfig("listen_addresses", "127.0.0.1")
                 .setServerConfig("max_connections", "300").start()) {
-            BenchTokens tokens = new BenchTokens();
-            System.setProperty("keycloak.realm.file", tokens.realmWithKey(Path.of("config/keycloak/vdi-realm.json"),
-                    settings.out().resolve("vdi-realm-bench.json")).toString());
-            KeycloakServer.start();
-            tokens.useRealm(KeycloakServer.issuer(), KeycloakServer.realmUrl() + "/protocol/openid-connect/certs");
+            BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
             long violations = clusterRun(settings, postgres, tokens, report);
             if (settings.oneNode()) {
                 violations += oneNodeRun(settings, postgres, tokens, report);
