@@ -100,6 +100,36 @@ public final class BenchReport {
         markdown.append(text).append('\n');
     }
 
+    /** A benchmark's measured part; returns the invariant violations it found. */
+    @FunctionalInterface
+    public interface Body {
+        long run() throws Exception;
+    }
+
+    /**
+     * Runs {@code body}, notes invariant violations or a failed step, stops Keycloak, writes the report to {@code dir}
+     * and exits the JVM: 0, 1 (invariant violations) or 2 (a step failed).
+     */
+    public void runAndExit(Path dir, Body body) {
+        int exit = 0;
+        try {
+            long violations = body.run();
+            if (violations > 0) {
+                note("FAILED: " + violations + " invariant violations");
+                exit = 1;
+            }
+        } catch (Exception | AssertionError e) {
+            note("FAILED: " + e);
+            e.printStackTrace();
+            exit = 2;
+        } finally {
+            org.vdibroker.testsupport.KeycloakServer.stop();
+            Path md = write(dir);
+            System.out.println("[bench] wrote " + md + " and its .json");
+        }
+        System.exit(exit);
+    }
+
     /** Writes both files; returns the markdown path. */
     public Path write(Path dir) {
         json.put("finishedAt", Instant.now().toString());

@@ -66,6 +66,9 @@ public final class BenchTokens {
      */
     public static BenchTokens withKeycloak(Path out) {
         BenchTokens tokens = new BenchTokens();
+        // a loaded machine starts Keycloak slowly (its first start also re-augments it)
+        System.setProperty("keycloak.start.timeout.seconds",
+                System.getProperty("keycloak.start.timeout.seconds", "600"));
         System.setProperty("keycloak.realm.file", tokens.realmWithKey(Path.of("config/keycloak/vdi-realm.json"),
                 out.resolve("vdi-realm-bench.json")).toString());
         org.vdibroker.testsupport.KeycloakServer.start();

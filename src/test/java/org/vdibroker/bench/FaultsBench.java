@@ -1,6 +1,5 @@
 package org.vdibroker.bench;
 
-import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,7 +15,6 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import org.vdibroker.bench.LoadGenerator.Request;
 import org.vdibroker.cluster.ClusterNodes;
 import org.vdibroker.cluster.ClusterNodes.Node;
-import org.vdibroker.testsupport.KeycloakServer;
 import org.vdibroker.testsupport.RestartablePostgres;
 
 /**
@@ -40,51 +38,38 @@ public final class FaultsBench {
     public static void main(String[] args) throws Exception {
         double rate = Double.parseDouble(System.getProperty("bench.faults.rate", "15"));
         int window = Integer.getInteger("bench.faults.window-seconds", 50);
-        List<Fault> faults = List.of(new Fault("kill -9 of node 3 (started again at once)", BASELINE, BASELINE + window),
+        List<Fault> faults = List.of(
+                new Fault("kill -9 of node 3 (started again at once)", BASELINE, BASELINE + window),
                 new Fault("SIGSTOP of node 2 for 10 s", BASELINE + window, BASELINE + 2 * window),
                 new Fault("PostgreSQL stopped for 30 s", BASELINE + 2 * window, BASELINE + 3 * window));
         int seconds = BASELINE + 3 * window;
         int desktops = Integer.getInteger("bench.faults.desktops", (int) (rate * seconds * 1.15) + 100);
         Path out = Path.of(System.getProperty("bench.out", "target/bench"));
-        System.setProperty("keycloak.start.timeout.seconds",
-                System.getProperty("keycloak.start.timeout.seconds", "600"));
 
         BenchReport report = new BenchReport("faults", "Benchmark 5: faults under load");
         report.setting("ratePerSecond", rate);
         report.setting("desktops", desktops);
         report.setting("seconds", seconds);
         report.setting("nodes", 3);
-        int exit = 0;
-        ClusterNodes cluster = null;
-        try (RestartablePostgres postgres = RestartablePostgres.start()) {
-            BenchTokens tokens = BenchTokens.withKeycloak(out);
-            cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-faults", 3, postgres.jdbcUrl(), 14000,
-                    17000, WarmAssignmentBench.nodeProperties()));
-            cluster.awaitMembers(3, Duration.ofSeconds(600));
-            String admin = tokens.admin("bench-admin", 7200);
-            URI first = URI.create(cluster.node(1).baseUri());
-            WarmAssignmentBench.definePool(first, admin, desktops);
-            WarmAssignmentBench.awaitReady(first, tokens, admin, desktops, Duration.ofSeconds(1200));
-
-            long violations = run(cluster, postgres, tokens, admin, rate, seconds, desktops, faults, report);
-            if (violations > 0) {
-                report.note("FAILED: " + violations + " invariant violations");
-                exit = 1;
+        report.runAndExit(out, () -> {
+            try (RestartablePostgres postgres = RestartablePostgres.start()) {
+                BenchTokens tokens = BenchTokens.withKeycloak(out);
+                ClusterNodes cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-faults", 3,
+                        postgres.jdbcUrl(), 14000, 17000, WarmAssignmentBench.nodeProperties()));
+                try {
+                    cluster.awaitMembers(3, Duration.ofSeconds(600));
+                    String admin = tokens.admin("bench-admin", 7200);
+                    URI first = URI.create(cluster.node(1).baseUri());
+                    WarmAssignmentBench.definePool(first, admin, desktops);
+                    WarmAssignmentBench.awaitReady(first, tokens, admin, desktops, Duration.ofSeconds(1200));
+                    return run(cluster, postgres, tokens, admin, rate, seconds, desktops, faults, report);
+                } finally {
+                    // never leave a stopped JVM behind
+                    cluster.nodes().stream().filter(n -> n.process().isAlive()).forEach(n -> cluster.signal(n, "CONT"));
+                    cluster.close();
+                }
             }
-        } catch (Exception | AssertionError e) {
-            report.note("FAILED: " + e);
-            e.printStackTrace();
-            exit = 2;
-        } finally {
-            if (cluster != null) {
-                cluster.nodes().forEach(n -> signal("CONT", n)); // never leave a stopped JVM behind
-                cluster.close();
-            }
-            KeycloakServer.stop();
-            Path md = report.write(out);
-            System.out.println("[bench] wrote " + md + " and its .json");
-        }
-        System.exit(exit);
+        });
     }
 
     private static long run(ClusterNodes cluster, RestartablePostgres postgres, BenchTokens tokens, String admin,
@@ -166,9 +151,9 @@ public final class FaultsBench {
         waitUntil(start, faults.get(1).at());
         Node stopped = cluster.node(2);
         event(events, start, "SIGSTOP of node 2");
-        signal("STOP", stopped);
+        cluster.signal(stopped, "STOP");
         sleep(10_000);
-        signal("CONT", stopped);
+        cluster.signal(stopped, "CONT");
         event(events, start, "SIGCONT of node 2");
 
         waitUntil(start, faults.get(2).at());
@@ -250,17 +235,6 @@ public final class FaultsBench {
             if (thread != null) {
                 thread.join(5000);
             }
-        }
-    }
-
-    private static void signal(String signal, Node node) {
-        try {
-            new ProcessBuilder("kill", "-" + signal, Long.toString(node.process().pid())).inheritIO().start()
-                    .waitFor(10, TimeUnit.SECONDS);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -18,7 +18,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.vdibroker.bench.LoadGenerator.Request;
 import org.vdibroker.cluster.ClusterNodes;
-import org.vdibroker.testsupport.KeycloakServer;
 
 /**
  * Benchmark 2, the logon storm: {@code bench.storm.users} users arrive evenly within {@code bench.storm.seconds}
@@ -62,8 +61,6 @@ public final class StormBench {
 
     public static void main(String[] args) throws Exception {
         Settings settings = Settings.fromSystemProperties();
-        System.setProperty("keycloak.start.timeout.seconds",
-                System.getProperty("keycloak.start.timeout.seconds", "600"));
         BenchReport report = new BenchReport("storm", "Benchmark 2: logon storm");
         report.setting("users", settings.users());
         report.setting("seconds", settings.seconds());
@@ -73,33 +70,23 @@ public final class StormBench {
         report.setting("bootMs", settings.bootMs());
         report.setting("jitter", settings.jitter());
         report.setting("sparePercent", settings.sparePercent());
-        int exit = 0;
-        try (EmbeddedPostgres postgres = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1")
-                .setServerConfig("max_connections", "300").start()) {
-            BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
-            try (ClusterNodes cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-storm", 3,
-                    WarmAssignmentBench.database(postgres, "bench_storm"), 14000, 17000,
-                    WarmAssignmentBench.nodeProperties()))) {
-                cluster.awaitMembers(3, Duration.ofSeconds(600));
-                List<URI> nodes = cluster.nodes().stream().map(n -> URI.create(n.baseUri())).toList();
-                String admin = tokens.admin("bench-admin", 7200);
-                long violations = warm(settings, nodes, tokens, admin, report);
-                cold(settings, nodes, tokens, admin, report);
-                if (violations > 0) {
-                    report.note("FAILED: " + violations + " invariant violations in the warm storm");
-                    exit = 1;
+        report.runAndExit(settings.out(), () -> {
+            try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setServerConfig("listen_addresses", "127.0.0.1").setServerConfig("max_connections", "300")
+                    .start()) {
+                BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
+                try (ClusterNodes cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-storm", 3,
+                        WarmAssignmentBench.database(postgres, "bench_storm"), 14000, 17000,
+                        WarmAssignmentBench.nodeProperties()))) {
+                    cluster.awaitMembers(3, Duration.ofSeconds(600));
+                    List<URI> nodes = cluster.nodes().stream().map(n -> URI.create(n.baseUri())).toList();
+                    String admin = tokens.admin("bench-admin", 7200);
+                    long violations = warm(settings, nodes, tokens, admin, report); // the warm storm's invariants
+                    cold(settings, nodes, tokens, admin, report);
+                    return violations;
                 }
             }
-        } catch (Exception | AssertionError e) {
-            report.note("FAILED: " + e);
-            e.printStackTrace();
-            exit = 2;
-        } finally {
-            KeycloakServer.stop();
-            Path md = report.write(settings.out());
-            System.out.println("[bench] wrote " + md + " and its .json");
-        }
-        System.exit(exit);
+        });
     }
 
     /** Every user finds a ready desktop: latency from each request's due time is the time to connection details. */

@@ -66,21 +66,11 @@ public final class WarmAssignmentBench {
 
     public static void main(String[] args) throws Exception {
         Settings settings = Settings.fromSystemProperties();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            ClusterNodes cluster = running;
-            if (cluster != null) {
-                cluster.close();
-            }
-        }, "bench-nodes-stop"));
-        // a loaded machine starts Keycloak slowly (its first start also re-augments it)
-        System.setProperty("keycloak.start.timeout.seconds",
-                System.getProperty("keycloak.start.timeout.seconds", "600"));
         BenchReport report = new BenchReport("warm-assignment", "Benchmark 1: warm assignment");
         report.setting("desktops", settings.desktops());
         report.setting("nodes", settings.nodes());
         report.setting("clients", settings.clients());
         report.setting("warmup", settings.warmup());
-        int exit = 0;
         if (Boolean.getBoolean("bench.baselines-only")) { // develops the two baselines without Keycloak and nodes
             try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                     .setServerConfig("listen_addresses", "127.0.0.1").start()) {
@@ -92,28 +82,18 @@ public final class WarmAssignmentBench {
             report.write(settings.out());
             System.exit(0);
         }
-        try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
-                .setServerConfig("listen_addresses", "127.0.0.1")
-                .setServerConfig("max_connections", "300").start()) {
-            BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
-            long violations = clusterRun(settings, postgres, tokens, report);
-            if (settings.oneNode()) {
-                violations += oneNodeRun(settings, postgres, tokens, report);
+        report.runAndExit(settings.out(), () -> {
+            try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setServerConfig("listen_addresses", "127.0.0.1")
+                    .setServerConfig("max_connections", "300").start()) {
+                BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
+                long violations = clusterRun(settings, postgres, tokens, report);
+                if (settings.oneNode()) {
+                    violations += oneNodeRun(settings, postgres, tokens, report);
+                }
+                return violations;
             }
-            if (violations > 0) {
-                report.note("FAILED: " + violations + " invariant violations");
-                exit = 1;
-            }
-        } catch (Exception | AssertionError e) {
-            report.note("FAILED: " + e);
-            e.printStackTrace();
-            exit = 2;
-        } finally {
-            KeycloakServer.stop();
-            Path md = report.write(settings.out());
-            System.out.println("[bench] wrote " + md + " and its .json");
-        }
-        System.exit(exit);
+        });
     }
 
     /** Benchmark 1 proper: the broker on N nodes, then the raw ceiling and SKIP LOCKED with the same counts. */
@@ -399,7 +379,16 @@ public final class WarmAssignmentBench {
         return violations;
     }
 
-    static ClusterNodes started(ClusterNodes cluster) {
+    /** Remembers the benchmark's nodes, which a shutdown hook stops too when the benchmark is interrupted. */
+    static synchronized ClusterNodes started(ClusterNodes cluster) {
+        if (running == null) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                ClusterNodes nodes = running;
+                if (nodes != null) {
+                    nodes.close();
+                }
+            }, "bench-nodes-stop"));
+        }
         running = cluster;
         return cluster;
     }

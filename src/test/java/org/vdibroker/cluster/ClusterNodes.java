@@ -172,6 +172,22 @@ public final class ClusterNodes implements AutoCloseable {
         }
     }
 
+    /** Sends {@code signal} (e.g. STOP, CONT) to the node's JVM with {@code kill}; fails when kill does. */
+    public void signal(Node node, String signal) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(node.process().pid())).inheritIO()
+                    .start();
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new AssertionError("kill -" + signal + " of node " + node.index() + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Starts a stopped node again: same ports, same data directory (its outbox journal), a fresh JVM. */
     public Node relaunch(int index) {
         Node old = node(index);

@@ -160,7 +160,7 @@ class FailoverIT {
         List<Future<Pair>> answers = load("steady", "/steady", "stalled", users, Duration.ofMillis(120), third);
         assertThat(third.await(30, TimeUnit.SECONDS)).isTrue();
         Instant stoppedAt = Instant.now();
-        signal("STOP", victim);
+        cluster.signal(victim, "STOP");
         paused = victim;
         // a load balancer keeps checking the others: they must stay ready (a check that read a distributed cache
         // waited on the paused member, and every node was taken out of service)
@@ -462,20 +462,14 @@ class FailoverIT {
         }).toList();
     }
 
-    private void signal(String signal, Node node) throws IOException, InterruptedException {
-        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(node.process().pid())).inheritIO()
-                .start();
-        assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0).as("kill -%s", signal).isTrue();
-    }
-
     /** Resumes the paused node, if any. */
     private void resume() {
         Node node = paused;
         if (node != null) {
             try {
-                signal("CONT", node);
+                cluster.signal(node, "CONT");
                 paused = null;
-            } catch (IOException | InterruptedException | AssertionError e) {
+            } catch (RuntimeException | AssertionError e) {
                 node.process().destroyForcibly();
             }
         }
