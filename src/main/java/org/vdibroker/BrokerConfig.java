@@ -226,7 +226,10 @@ public interface BrokerConfig {
         @WithDefault("5")
         int rolloutBatch();
 
-        /** A desktop claimed for a session that never learned of it (its node died) is freed after this long. */
+        /**
+         * A desktop claimed for a session that never learned of it (its node died) is freed after this long, and a
+         * new session whose request died before it joined the queue joins it after this long.
+         */
         @WithDefault("30s")
         Duration orphanGrace();
 

@@ -112,10 +112,13 @@ public class DesktopRequestService {
             }
             if (session.status() == SessionStatus.QUEUED && mayClaimNow(session, pool)) {
                 SessionState waiting = session;
-                return sessionService.tryAssign(waiting, pool)
-                        .orElseGet(() -> sessions.get(waiting.id()).orElse(waiting));
+                Optional<SessionState> assigned = sessionService.tryAssign(waiting, pool);
+                if (assigned.isPresent()) {
+                    return assigned.get();
+                }
+                session = sessions.get(waiting.id()).orElse(waiting);
             }
-            return session;
+            return sessions.enqueue(session); // it has to wait: its place in the queue, if it has none yet
         } finally {
             sample.stop(assignment);
         }

@@ -408,9 +408,17 @@ public class PoolManager {
         problems.failed(poolId, "hypervisor " + hypervisorId + ": " + error, f.failures(), f.nextAttemptAt().toString());
     }
 
-    /** Ended sessions are forgotten after a while; queued ones nobody asks about any more leave the queue. */
+    /**
+     * Ended sessions are forgotten after a while; queued ones nobody asks about any more leave the queue. A new
+     * session whose request died before it took a desktop or a queue ticket joins the queue here, so that it is
+     * served (or abandoned) like any other.
+     */
     private void housekeeping(Pool pool) {
         Instant now = clock.instant();
+        Instant strandedBefore = now.minus(config.poolManager().orphanGrace());
+        for (SessionState stranded : sessions.strandedArrivals(pool.id(), strandedBefore)) {
+            sessions.enqueue(stranded);
+        }
         for (SessionState s : sessions.queue(pool.id())) {
             if (s.lastSeenAt().plus(config.sessions().queueAbandonAfter()).isBefore(now)) {
                 sessionService.end(s.id(), "abandoned", "pool-manager");

@@ -5,7 +5,8 @@ import java.time.Instant;
 
 /**
  * A session, the value of its entry in the {@code sessions} cache. Immutable and versioned like DesktopState;
- * {@code queueTicket} orders waiting sessions of a pool (first come, first served). {@code idleSince} is when the
+ * {@code queueTicket} orders waiting sessions of a pool (first come, first served); 0 while a new session has not
+ * joined the queue (it takes a desktop at once, or a ticket when it has to wait). {@code idleSince} is when the
  * desktop's agent last said the user became idle (null: active, or the agent does not report idleness).
  */
 public record SessionState(String id, String poolId, String user, SessionStatus status, String desktopId,
@@ -16,6 +17,12 @@ public record SessionState(String id, String poolId, String user, SessionStatus 
     public SessionState withStatus(SessionStatus status, String desktopId, Instant now) {
         return new SessionState(id, poolId, user, status, desktopId, protocol, queueTicket, createdAt, now,
                 lastSeenAt, endReason, null, version + 1);
+    }
+
+    /** The session joins its pool's queue with {@code ticket}. */
+    public SessionState withQueueTicket(long ticket) {
+        return new SessionState(id, poolId, user, status, desktopId, protocol, ticket, createdAt, changedAt,
+                lastSeenAt, endReason, idleSince, version + 1);
     }
 
     public SessionState ended(String reason, Instant now) {

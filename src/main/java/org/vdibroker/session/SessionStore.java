@@ -41,15 +41,17 @@ public class SessionStore {
     private CacheIndex<SessionState> byUser;
     private CacheIndex<SessionState> queuedByPool;
     private CacheIndex<SessionState> byStatus;
+    /** New sessions that have neither a desktop nor a queue ticket yet (normally only during their request). */
+    private CacheIndex<SessionState> arrivingByPool;
 
     @PostConstruct
     void init() {
         sessions = manager.getCache(CacheNames.SESSIONS);
         userSessions = manager.getCache(CacheNames.USER_SESSIONS);
         byUser = CacheIndex.attach(sessions, SessionState::user);
-        queuedByPool = CacheIndex.attach(sessions,
-                s -> s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING ? s.poolId()
-                        : null, SessionState::queueTicket);
+        queuedByPool = CacheIndex.attach(sessions, s -> s.queueTicket() > 0 && waiting(s) ? s.poolId() : null,
+                SessionState::queueTicket);
+        arrivingByPool = CacheIndex.attach(sessions, s -> s.queueTicket() == 0 && waiting(s) ? s.poolId() : null);
         byStatus = CacheIndex.attach(sessions, s -> s.status().name());
     }
 
@@ -68,7 +70,9 @@ public class SessionStore {
 
     /**
      * Returns the user's live session in the pool, creating a QUEUED one if there is none. Racing callers (threads
-     * or nodes) all get the same session.
+     * or nodes) all get the same session. A new session has no queue ticket yet: one that finds a ready desktop
+     * never needs one, and taking it (one write on a single cluster-wide key per pool, which every request would
+     * otherwise queue on) is left to {@link #enqueue} for those that have to wait.
      */
     public SessionState openOrGet(String poolId, String user, String protocol) {
         String key = userKey(poolId, user);
@@ -79,7 +83,7 @@ public class SessionStore {
             }
             Instant now = clock.instant();
             SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, user, SessionStatus.QUEUED,
-                    null, protocol, counters.next("queue:" + poolId), now, now, now, null, null, 1);
+                    null, protocol, 0, now, now, now, null, null, 1);
             // write the session before publishing it in the index, so whoever finds the id also finds the session
             sessions.put(fresh.id(), fresh);
             String winner = userSessions.putIfAbsent(key, fresh.id());
@@ -94,6 +98,33 @@ public class SessionStore {
                 userSessions.remove(key, winner);
             }
         }
+    }
+
+    /**
+     * Puts a session that has to wait into its pool's queue, behind everyone who has a ticket; returns the session
+     * as it is now (unchanged when it is no longer waiting or already queued).
+     */
+    public SessionState enqueue(SessionState session) {
+        if (session.queueTicket() > 0 || !waiting(session)) {
+            return session;
+        }
+        long ticket = counters.next("queue:" + session.poolId());
+        return update(session.id(), s -> s.queueTicket() == 0 && waiting(s) ? s.withQueueTicket(ticket) : s)
+                .orElse(session);
+    }
+
+    /**
+     * Sessions of the pool that have no ticket and were created before {@code before}: their request never
+     * finished (the node answering it died), so nobody put them into the queue.
+     */
+    public List<SessionState> strandedArrivals(String poolId, Instant before) {
+        List<SessionState> stranded = collect(arrivingByPool.get(poolId));
+        stranded.removeIf(s -> s.queueTicket() > 0 || !waiting(s) || !s.createdAt().isBefore(before));
+        return stranded;
+    }
+
+    private static boolean waiting(SessionState s) {
+        return s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING;
     }
 
     /** Applies {@code change} with a conditional replace, retrying on concurrent changes; empty if gone. */
@@ -150,7 +181,7 @@ public class SessionStore {
     /** Waiting sessions of a pool in queue order. */
     public List<SessionState> queue(String poolId) {
         List<SessionState> queued = collect(queuedByPool.get(poolId));
-        queued.removeIf(s -> !(s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING));
+        queued.removeIf(s -> s.queueTicket() == 0 || !waiting(s));
         queued.sort(Comparator.comparingLong(SessionState::queueTicket));
         return queued;
     }
@@ -160,6 +191,9 @@ public class SessionStore {
      * O(log n) without reading the sessions: what every poll of a queued session asks.
      */
     public int waitingAhead(SessionState session) {
+        if (session.queueTicket() == 0) {
+            return queuedByPool.size(session.poolId()); // not in the queue yet: everybody in it is ahead
+        }
         return queuedByPool.countBelow(session.poolId(), session.queueTicket());
     }
 

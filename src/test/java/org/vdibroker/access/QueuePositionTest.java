@@ -4,8 +4,12 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStore;
 import org.vdibroker.testsupport.Api;
 import org.vdibroker.testsupport.Tokens;
 
@@ -15,6 +19,9 @@ import org.vdibroker.testsupport.Tokens;
  */
 @QuarkusTest
 class QueuePositionTest {
+
+    @Inject
+    SessionStore sessions;
 
     @Test
     void usersBehindOneWhoLeavesTheMiddleOfTheQueueMoveUp() {
@@ -48,5 +55,49 @@ class QueuePositionTest {
         var newcomer = Api.requestDesktop(Tokens.user("qpos-late", "/engineering"), "qpos").then().statusCode(202)
                 .extract().jsonPath();
         assertThat(newcomer.getInt("queuePosition")).isEqualTo(5);
+    }
+
+    /**
+     * The queue ticket is one write on a single cluster-wide key per pool, so only a session that has to wait takes
+     * one: a user who finds a ready desktop never touches it.
+     */
+    @Test
+    void onlyAUserWhoHasToWaitTakesAQueueTicket() {
+        Api.simulator("sim-qticket", 1, 0, 0);
+        Api.createPool(Api.pool("qticket", "floating", 1, 1, 1, "sim-qticket", List.of("/engineering")));
+        Api.await("a ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("qticket", "READY") == 1);
+
+        String served = Api.requestDesktop(Tokens.user("qticket-1", "/engineering"), "qticket").then()
+                .statusCode(200).extract().jsonPath().getString("id");
+        assertThat(sessions.get(served).orElseThrow().queueTicket()).isZero();
+
+        String waiting = Api.requestDesktop(Tokens.user("qticket-2", "/engineering"), "qticket").then()
+                .statusCode(202).extract().jsonPath().getString("id");
+        SessionState queued = sessions.get(waiting).orElseThrow();
+        assertThat(queued.queueTicket()).isPositive();
+        assertThat(sessions.queue("qticket")).extracting(SessionState::id).containsExactly(waiting);
+    }
+
+    /**
+     * A node that dies after creating a user's session but before the session got a desktop or a ticket leaves it
+     * outside the queue; the pool manager puts it in after the orphan grace, behind those already waiting.
+     */
+    @Test
+    void aSessionWhoseRequestDiedJoinsTheQueueBehindThoseWaiting() {
+        Api.simulator("sim-qstrand", 10, 600_000, 600_000);
+        Api.createPool(Api.pool("qstrand", "floating", 0, 0, 0, "sim-qstrand", List.of("/engineering")));
+        String first = Api.requestDesktop(Tokens.user("qstrand-1", "/engineering"), "qstrand").then()
+                .statusCode(202).extract().jsonPath().getString("id");
+        // what a request does before it claims or queues, and nothing after it
+        SessionState stranded = sessions.openOrGet("qstrand", "qstrand-2", "rdp");
+        assertThat(stranded.queueTicket()).isZero();
+        assertThat(sessions.queue("qstrand")).extracting(SessionState::id).containsExactly(first);
+
+        Api.await("the stranded session queued", Duration.ofSeconds(30),
+                () -> sessions.queue("qstrand").size() == 2);
+        assertThat(sessions.queue("qstrand")).extracting(SessionState::id).containsExactly(first, stranded.id());
+        var view = given().auth().oauth2(Tokens.user("qstrand-2", "/engineering"))
+                .get("/api/v1/me/sessions/" + stranded.id()).then().statusCode(200).extract().jsonPath();
+        assertThat(view.getInt("queuePosition")).isEqualTo(2);
     }
 }
