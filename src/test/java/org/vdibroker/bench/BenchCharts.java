@@ -24,6 +24,7 @@ import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.CategoryAxis;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.IntervalMarker;
@@ -36,7 +37,9 @@ import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.Layer;
 import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.RectangleInsets;
 import org.jfree.chart.ui.TextAnchor;
+import org.jfree.chart.annotations.XYTextAnnotation;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -65,6 +68,7 @@ public final class BenchCharts {
     public static final Color WORST = new Color(214, 39, 40);
     public static final Color FAULT = new Color(214, 39, 40, 50);
 
+    private static final Color MINOR_GRID = new Color(232, 232, 232);
     private static final Stroke SOLID = new BasicStroke(2.5f);
     private static final Stroke DASHED = new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10,
             new float[] {8, 5}, 0);
@@ -336,8 +340,26 @@ public final class BenchCharts {
         XYPlot plot = new XYPlot(data, x, y, renderer);
         double rate = report.path("settings").path("ratePerSecond").asDouble();
         if (rate > 0) {
-            plot.addRangeMarker(line(rate, "arrival rate " + number(rate) + "/s", BOUND, SOLID));
-            plot.addRangeMarker(line(0.9 * rate, "90 % of it (recovered)", BOUND, DASHED));
+            plot.addRangeMarker(level(rate, "arrival rate " + number(rate) + "/s", SOLID));
+            plot.addRangeMarker(level(0.9 * rate, "90 % of it (recovered)", DASHED));
+            // the burst after a stall (answers held back) would flatten the rest: clip it, and say its height
+            double top = 3 * rate;
+            if (served.getMaxY() > top) {
+                y.setRange(0, top);
+                for (int s = 0; s < served.getItemCount(); s++) {
+                    if (served.getY(s).doubleValue() > top) {
+                        XYTextAnnotation value = new XYTextAnnotation(number(served.getY(s).doubleValue()) + " ↑",
+                                served.getX(s).doubleValue(), top * 0.97);
+                        value.setTextAnchor(TextAnchor.TOP_LEFT);
+                        value.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 11));
+                        plot.addAnnotation(value);
+                    }
+                }
+            }
+        }
+        int seconds = report.path("settings").path("seconds").asInt();
+        if (seconds > 0 && seconds < perSecond.size()) {
+            plot.addDomainMarker(line(seconds, "load ends", BOUND, SOLID));
         }
         for (JsonNode fault : report.path("faults")) {
             double at = fault.path("atSecond").asDouble();
@@ -414,13 +436,42 @@ public final class BenchCharts {
         chart.setBackgroundPaint(Color.WHITE);
         chart.getPlot().setBackgroundPaint(new Color(250, 250, 250));
         chart.addSubtitle(new TextTitle(when(report), new Font(Font.SANS_SERIF, Font.PLAIN, 12)));
+        chart.setPadding(new RectangleInsets(4, 4, 4, 24)); // room for the last tick label on the right
         if (chart.getPlot() instanceof XYPlot xy) {
             xy.setDomainGridlinePaint(Color.LIGHT_GRAY);
             xy.setRangeGridlinePaint(Color.LIGHT_GRAY);
+            if (xy.getDomainAxis() instanceof LogAxis) {
+                xy.setDomainMinorGridlinesVisible(true);
+                xy.setDomainMinorGridlinePaint(MINOR_GRID);
+            }
+            if (xy.getRangeAxis() instanceof LogAxis) {
+                xy.setRangeMinorGridlinesVisible(true);
+                xy.setRangeMinorGridlinePaint(MINOR_GRID);
+            }
+            decades(xy.getDomainAxis());
+            decades(xy.getRangeAxis());
         } else if (chart.getPlot() instanceof CategoryPlot category) {
             category.setRangeGridlinePaint(Color.LIGHT_GRAY);
+            if (category.getRangeAxis() instanceof LogAxis) {
+                category.setRangeMinorGridlinesVisible(true);
+                category.setRangeMinorGridlinePaint(MINOR_GRID);
+            }
+            decades(category.getRangeAxis());
         }
         return chart;
+    }
+
+    /** A log axis from the decade below its data to the decade above, ticks on 1, 10, 100 ... (readable labels). */
+    private static void decades(ValueAxis axis) {
+        if (axis instanceof LogAxis log) {
+            double low = Math.pow(10, Math.floor(Math.log10(Math.max(log.getLowerBound(), 0.001))));
+            double high = Math.pow(10, Math.ceil(Math.log10(Math.max(log.getUpperBound(), low * 10))));
+            // a hair beyond the decades, so that their own ticks are drawn despite rounding
+            log.setRange(low * 0.999, (high <= low ? low * 10 : high) * 1.001);
+            log.setTickUnit(new NumberTickUnit(1), false, true);
+            log.setMinorTickCount(9);
+            log.setMinorTickMarksVisible(true);
+        }
     }
 
     /** "run of 2026-12-04 12:15 UTC, 2 cores, load average 12.5 at start and 15.2 at end". */
@@ -457,6 +508,16 @@ public final class BenchCharts {
         marker.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         marker.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
         marker.setLabelTextAnchor(TextAnchor.TOP_LEFT);
+        return marker;
+    }
+
+    /** A horizontal line across the plot, its label above it on the left. */
+    private static ValueMarker level(double value, String label, Stroke stroke) {
+        ValueMarker marker = new ValueMarker(value, BOUND, stroke);
+        marker.setLabel(label);
+        marker.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        marker.setLabelAnchor(RectangleAnchor.LEFT);
+        marker.setLabelTextAnchor(TextAnchor.BOTTOM_LEFT);
         return marker;
     }
 

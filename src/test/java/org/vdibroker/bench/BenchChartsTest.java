@@ -111,8 +111,9 @@ class BenchChartsTest {
     @Test
     void faultsDrawsServedPerSecondWithTheFaultWindows() throws Exception {
         BenchReport report = new BenchReport("faults", "Benchmark 5: faults under load");
-        report.setting("ratePerSecond", 5.0);
         int seconds = 80;
+        report.setting("ratePerSecond", 5.0);
+        report.setting("seconds", seconds);
         List<FaultsBench.Fault> faults = List.of(new FaultsBench.Fault("kill -9 of node 3", 10, 0, 30),
                 new FaultsBench.Fault("SIGSTOP of node 2 for 10 s", 30, 10, 50),
                 new FaultsBench.Fault("PostgreSQL stopped for 30 s", 50, 30, 80));
