@@ -185,14 +185,10 @@ class BenchChartsTest {
     /** Pixels close to a series colour (anti-aliasing blends the edges of lines). */
     private static int pixelsOf(BufferedImage image, Color colour) {
         int count = 0;
-        for (int y = 0; y < image.getHeight(); y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                Color c = new Color(image.getRGB(x, y));
-                if (Math.abs(c.getRed() - colour.getRed()) + Math.abs(c.getGreen() - colour.getGreen())
-                        + Math.abs(c.getBlue() - colour.getBlue()) <= 24) {
-                    count++;
-                }
-            }
+        for (int rgb : image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth())) {
+            int distance = Math.abs((rgb >> 16 & 0xff) - colour.getRed())
+                    + Math.abs((rgb >> 8 & 0xff) - colour.getGreen()) + Math.abs((rgb & 0xff) - colour.getBlue());
+            count += distance <= 24 ? 1 : 0;
         }
         return count;
     }
