@@ -1,6 +1,7 @@
 package org.vdibroker.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -90,10 +91,15 @@ class BenchChartsTest {
         assertThat(pixelsOf(cold, BenchCharts.WORST)).as("slowest wait").isGreaterThan(300);
         assertThat(pixelsOf(cold, BenchCharts.BOUND)).as("lower bound").isGreaterThan(300);
         assertThat(pixelsOf(drawn("storm-cold-eta.png"), BenchCharts.BROKER)).as("ETA points").isGreaterThan(300);
+        assertThat(pixelsOf(drawn("storm-cold-over-bound-cdf.png"), BenchCharts.BROKER)).isGreaterThan(300);
 
         JsonNode coldJson = JSON.readTree(dir.resolve("storm.json").toFile()).path("cold");
         assertThat(coldJson.path("byArrivalSecond")).hasSize(20);
         assertThat(coldJson.path("etaSample").size()).isBetween(150, 300); // a sample, not every user
+        JsonNode overBound = coldJson.path("overLowerBoundCdf").path("value");
+        assertThat(overBound.get(12).asDouble()).as("p95, as in the table") // CDF_PERCENTILES[12] is 95
+                .isEqualTo(coldJson.path("timeToDesktopOverLowerBoundP95").asDouble(), within(0.01));
+        assertThat(overBound.get(18).asDouble()).isGreaterThan(overBound.get(0).asDouble());
     }
 
     @Test

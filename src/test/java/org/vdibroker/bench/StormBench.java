@@ -220,6 +220,7 @@ public final class StormBench {
         cold.put("etaErrorP90", pct(e, 90));
         cold.put("etasTold", e.length);
         cold.put("byArrivalSecond", byArrivalSecond(bySecond));
+        cold.put("overLowerBoundCdf", cdf(r));
         cold.put("etaSample", etaSample);
         report.put("cold", cold);
         report.ratio("cold: time to desktop / lower bound, p95 (target <= 1.2)", pct(r, 95));
@@ -250,6 +251,17 @@ public final class StormBench {
             bins.add(bin);
         });
         return bins;
+    }
+
+    /** A sorted sample as percentile to value at the percentiles runs keep (for the chart; no raw samples). */
+    private static Map<String, Object> cdf(double[] sorted) {
+        Map<String, Object> cdf = new LinkedHashMap<>();
+        if (sorted.length > 0) {
+            cdf.put("percentile", Arrays.stream(BenchReport.CDF_PERCENTILES).boxed().toList());
+            cdf.put("value", Arrays.stream(BenchReport.CDF_PERCENTILES).map(p -> round(pct(sorted, p))).boxed()
+                    .toList());
+        }
+        return cdf;
     }
 
     private static double round(double value) {
