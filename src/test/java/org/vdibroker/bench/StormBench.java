@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.vdibroker.bench.LoadGenerator.Request;
 import org.vdibroker.cluster.ClusterNodes;
@@ -177,7 +178,7 @@ public final class StormBench {
         List<Double> ratios = new ArrayList<>();
         List<Double> etaErrors = new ArrayList<>();
         List<Double> waits = new ArrayList<>();
-        Map<Integer, List<double[]>> bySecond = new java.util.TreeMap<>(); // arrival second: {wait, lower bound}
+        Map<Integer, List<double[]>> bySecond = new TreeMap<>(); // arrival second: {wait, lower bound}
         List<Map<String, Object>> etaSample = new ArrayList<>();
         long etaEvery = Math.max(1, etaOf.size() / ETA_SAMPLE);
         long beyond = 0;
