@@ -64,11 +64,33 @@ public final class BenchReport {
         run.put("p99Ms", round(result.millis(99)));
         run.put("p999Ms", round(result.millis(99.9)));
         run.put("maxMs", round(result.latencyMicros().getMaxValue() / 1000.0));
+        run.put("latencyCdf", cdf(result.latencyMicros()));
         runs.add(run);
         System.out.printf(Locale.ROOT, "[bench] %-14s %-28s %s c=%-3d rate=%-7.0f ok=%-6d failed=%-4d %8.1f/s"
                         + " p50 %7.2f ms p99 %7.2f ms p99.9 %7.2f ms %s%n", group, result.name(), result.mode(),
                 result.concurrency(), result.targetRate(), result.ok(), result.failed(), result.throughput(),
                 result.millis(50), result.millis(99), result.millis(99.9), result.statuses());
+    }
+
+    /** Percentiles at which a run's latency distribution is kept (for its chart): small, and dense in the tail. */
+    static final double[] CDF_PERCENTILES = {0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 99.5, 99.9,
+        99.99, 100};
+
+    /** The latency distribution as percentile to milliseconds, from the histogram (no raw samples in the JSON). */
+    static Map<String, Object> cdf(org.HdrHistogram.Histogram micros) {
+        Map<String, Object> cdf = new LinkedHashMap<>();
+        if (micros.getTotalCount() == 0) {
+            return cdf;
+        }
+        List<Double> percentiles = new ArrayList<>();
+        List<Double> millis = new ArrayList<>();
+        for (double p : CDF_PERCENTILES) {
+            percentiles.add(p);
+            millis.add(round(micros.getValueAtPercentile(p) / 1000.0));
+        }
+        cdf.put("percentile", percentiles);
+        cdf.put("ms", millis);
+        return cdf;
     }
 
     /** Throughput of the i-th run of group "broker" (the levels in order). */
@@ -139,6 +161,7 @@ public final class BenchReport {
         json.put("notes", notes);
         try {
             Files.createDirectories(dir);
+            List<BenchCharts.Chart> charts = charts(dir);
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                     .writeValue(dir.resolve(name + ".json").toFile(), json);
             StringBuilder md = new StringBuilder("# ").append(title).append("\n\n");
@@ -161,6 +184,10 @@ public final class BenchReport {
                 ratios.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(v).append(" |\n"));
             }
             md.append('\n').append(markdown);
+            for (BenchCharts.Chart chart : charts) {
+                md.append("\n![").append(chart.title()).append("](").append(chart.file().getFileName())
+                        .append(")\n");
+            }
             if (!notes.isEmpty()) {
                 md.append("\nNotes:\n\n");
                 notes.forEach(n -> md.append("- ").append(n).append('\n'));
@@ -171,6 +198,18 @@ public final class BenchReport {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Draws the report's charts; a chart that fails is a note, never the loss of the run's figures. */
+    private List<BenchCharts.Chart> charts(Path dir) {
+        List<BenchCharts.Chart> charts = List.of();
+        try {
+            charts = BenchCharts.render(new ObjectMapper().valueToTree(json), dir);
+        } catch (IOException | RuntimeException e) {
+            note("charts not drawn: " + e);
+        }
+        json.put("charts", charts.stream().map(c -> c.file().getFileName().toString()).toList());
+        return charts;
     }
 
     private static double round(double value) {

@@ -31,17 +31,20 @@ public final class FaultsBench {
     /** Seconds of load before the first fault, and between one fault and the next. */
     private static final int BASELINE = 20;
 
-    /** A fault: what, when (seconds from the start of the load), and when the next one starts. */
-    record Fault(String name, int at, int until) {
+    /**
+     * A fault: what, when (seconds from the start of the load), how long it lasts (0: at once, as a kill), and when
+     * the next one starts.
+     */
+    record Fault(String name, int at, int lasts, int until) {
     }
 
     public static void main(String[] args) throws Exception {
         double rate = Double.parseDouble(System.getProperty("bench.faults.rate", "15"));
         int window = Integer.getInteger("bench.faults.window-seconds", 50);
         List<Fault> faults = List.of(
-                new Fault("kill -9 of node 3 (started again at once)", BASELINE, BASELINE + window),
-                new Fault("SIGSTOP of node 2 for 10 s", BASELINE + window, BASELINE + 2 * window),
-                new Fault("PostgreSQL stopped for 30 s", BASELINE + 2 * window, BASELINE + 3 * window));
+                new Fault("kill -9 of node 3 (started again at once)", BASELINE, 0, BASELINE + window),
+                new Fault("SIGSTOP of node 2 for 10 s", BASELINE + window, 10, BASELINE + 2 * window),
+                new Fault("PostgreSQL stopped for 30 s", BASELINE + 2 * window, 30, BASELINE + 3 * window));
         int seconds = BASELINE + 3 * window;
         int desktops = Integer.getInteger("bench.faults.desktops", (int) (rate * seconds * 1.15) + 100);
         Path out = Path.of(System.getProperty("bench.out", "target/bench"));
@@ -105,7 +108,20 @@ public final class FaultsBench {
         }
         report.add("broker-faults", result);
         events.forEach(e -> report.note(e));
+        figures(report, faults, served, servedByDue, rate, seconds);
 
+        // the cluster settles (the database is back, every node ready) before the invariants are read
+        cluster.awaitMembers(3, Duration.ofSeconds(300));
+        return WarmAssignmentBench.invariants(URI.create(cluster.node(1).baseUri()), admin, desktops, desktopOf,
+                notWarm, report);
+    }
+
+    /**
+     * Per fault, the requests due in its window that were not served and the seconds until the rate is back; and the
+     * served requests per second (the chart's timeline).
+     */
+    static void figures(BenchReport report, List<Fault> faults, AtomicLongArray served,
+            AtomicLongArray servedByDue, double rate, int seconds) {
         List<Map<String, Object>> perFault = new ArrayList<>();
         StringBuilder md = new StringBuilder("| fault | at s | failed requests | seconds until 90 % of the rate"
                 + " is served again |\n|---|---|---|---|\n");
@@ -120,6 +136,7 @@ public final class FaultsBench {
             Map<String, Object> figures = new LinkedHashMap<>();
             figures.put("fault", fault.name());
             figures.put("atSecond", fault.at());
+            figures.put("lastsSeconds", fault.lasts());
             figures.put("dueInWindow", due);
             figures.put("failedInWindow", due - ok);
             figures.put("secondsUntilRecovered", recovery);
@@ -132,11 +149,6 @@ public final class FaultsBench {
         report.put("servedPerSecond", timeline(served, seconds + 30));
         report.markdown(md.toString());
         report.markdown("Served per second: " + timeline(served, seconds + 30));
-
-        // the cluster settles (the database is back, every node ready) before the invariants are read
-        cluster.awaitMembers(3, Duration.ofSeconds(300));
-        return WarmAssignmentBench.invariants(URI.create(cluster.node(1).baseUri()), admin, desktops, desktopOf,
-                notWarm, report);
     }
 
     /** The faults, each at its second of the load. */
@@ -152,14 +164,14 @@ public final class FaultsBench {
         Node stopped = cluster.node(2);
         event(events, start, "SIGSTOP of node 2");
         cluster.signal(stopped, "STOP");
-        sleep(10_000);
+        sleep(TimeUnit.SECONDS.toMillis(faults.get(1).lasts()));
         cluster.signal(stopped, "CONT");
         event(events, start, "SIGCONT of node 2");
 
         waitUntil(start, faults.get(2).at());
         event(events, start, "PostgreSQL stopped");
         postgres.stop();
-        sleep(30_000);
+        sleep(TimeUnit.SECONDS.toMillis(faults.get(2).lasts()));
         postgres.restart();
         event(events, start, "PostgreSQL started again");
     }

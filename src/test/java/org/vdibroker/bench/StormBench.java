@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.vdibroker.bench.LoadGenerator.Request;
 import org.vdibroker.cluster.ClusterNodes;
@@ -170,13 +171,16 @@ public final class StormBench {
      * the hypervisors could have finished k desktops since the storm began (hosts x concurrency at a time, each taking
      * the mean clone + boot time).
      */
-    private static void coldFigures(Settings settings, double rate, int spare, Map<Long, Double> servedAt,
+    static void coldFigures(Settings settings, double rate, int spare, Map<Long, Double> servedAt,
             Map<Long, Long> etaOf, int queued, BenchReport report) {
         double mean = settings.meanSeconds();
         int parallel = settings.hosts() * settings.concurrency();
         List<Double> ratios = new ArrayList<>();
         List<Double> etaErrors = new ArrayList<>();
         List<Double> waits = new ArrayList<>();
+        Map<Integer, List<double[]>> bySecond = new TreeMap<>(); // arrival second: {wait, lower bound}
+        List<Map<String, Object>> etaSample = new ArrayList<>();
+        long etaEvery = Math.max(1, etaOf.size() / ETA_SAMPLE);
         long beyond = 0;
         for (long i = 0; i < settings.users(); i++) {
             Double waited = servedAt.get(i);
@@ -186,15 +190,20 @@ public final class StormBench {
             waits.add(waited);
             if (etaOf.containsKey(i) && waited > 0) {
                 etaErrors.add(Math.abs(etaOf.get(i) - waited) / waited);
+                if (etaErrors.size() % etaEvery == 0 && etaSample.size() < ETA_SAMPLE) {
+                    etaSample.add(Map.of("etaSeconds", etaOf.get(i), "waitedSeconds", round(waited)));
+                }
             }
+            double lower = 0; // a spare is there at once
             if (i >= spare) {
                 beyond++;
                 double arrival = i / rate;
                 long k = i - spare + 1;
                 double capacity = Math.ceil((double) k / parallel) * mean;
-                double lower = Math.max(mean, capacity - arrival);
+                lower = Math.max(mean, capacity - arrival);
                 ratios.add(waited / lower);
             }
+            bySecond.computeIfAbsent((int) (i / rate), s -> new ArrayList<>()).add(new double[] {waited, lower});
         }
         double[] r = sorted(ratios);
         double[] e = sorted(etaErrors);
@@ -211,6 +220,9 @@ public final class StormBench {
         cold.put("etaErrorP50", pct(e, 50));
         cold.put("etaErrorP90", pct(e, 90));
         cold.put("etasTold", e.length);
+        cold.put("byArrivalSecond", byArrivalSecond(bySecond));
+        cold.put("overLowerBoundCdf", cdf(r));
+        cold.put("etaSample", etaSample);
         report.put("cold", cold);
         report.ratio("cold: time to desktop / lower bound, p95 (target <= 1.2)", pct(r, 95));
         report.ratio("cold: ETA error, p90 (target <= 0.20)", pct(e, 90));
@@ -221,6 +233,40 @@ public final class StormBench {
                 settings.users(), settings.seconds(), spare, queued, servedAt.size(), pct(w, 50), pct(w, 95), beyond,
                 settings.hosts(), settings.concurrency(), mean, pct(r, 50), pct(r, 95), pct(e, 50), pct(e, 90),
                 e.length));
+    }
+
+    /** At most this many (ETA, wait) pairs in the JSON, for the chart: evenly over the queued users. */
+    private static final int ETA_SAMPLE = 300;
+
+    /** Per arrival second, for the chart: median and slowest time to desktop, and the mean lower bound. */
+    private static List<Map<String, Object>> byArrivalSecond(Map<Integer, List<double[]>> bySecond) {
+        List<Map<String, Object>> bins = new ArrayList<>();
+        bySecond.forEach((second, users) -> {
+            double[] waits = sorted(users.stream().map(u -> u[0]).toList());
+            Map<String, Object> bin = new LinkedHashMap<>();
+            bin.put("second", second);
+            bin.put("users", users.size());
+            bin.put("waitP50Seconds", round(pct(waits, 50)));
+            bin.put("waitMaxSeconds", round(waits[waits.length - 1]));
+            bin.put("lowerBoundSeconds", round(users.stream().mapToDouble(u -> u[1]).average().orElse(0)));
+            bins.add(bin);
+        });
+        return bins;
+    }
+
+    /** A sorted sample as percentile to value at the percentiles runs keep (for the chart; no raw samples). */
+    private static Map<String, Object> cdf(double[] sorted) {
+        Map<String, Object> cdf = new LinkedHashMap<>();
+        if (sorted.length > 0) {
+            cdf.put("percentile", Arrays.stream(BenchReport.CDF_PERCENTILES).boxed().toList());
+            cdf.put("value", Arrays.stream(BenchReport.CDF_PERCENTILES).map(p -> round(pct(sorted, p))).boxed()
+                    .toList());
+        }
+        return cdf;
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 100) / 100.0;
     }
 
     private static void defineColdPool(URI node, String admin, Settings settings, int spare) {
