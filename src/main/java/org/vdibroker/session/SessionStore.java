@@ -19,8 +19,9 @@ import org.vdibroker.cluster.Counters;
 import org.vdibroker.pool.LoginHistory;
 
 /**
- * Sessions in the cluster. The {@code user-sessions} cache maps pool|user to the live session; creating a session
- * is a putIfAbsent there, so one user holds at most one live session per pool, whichever node they ask (invariant 2).
+ * Sessions in the cluster. The {@code user-sessions} cache maps pool|subject (the token's {@code sub}) to the live
+ * session; creating a session is a putIfAbsent there, so one user holds at most one live session per pool, whichever
+ * node they ask (invariant 2). Two identities with the same user name are two users.
  */
 @ApplicationScoped
 public class SessionStore {
@@ -38,7 +39,7 @@ public class SessionStore {
 
     private Cache<String, SessionState> sessions;
     private Cache<String, String> userSessions;
-    private CacheIndex<SessionState> byUser;
+    private CacheIndex<SessionState> bySubject;
     private CacheIndex<SessionState> queuedByPool;
     private CacheIndex<SessionState> byStatus;
 
@@ -46,7 +47,7 @@ public class SessionStore {
     void init() {
         sessions = manager.getCache(CacheNames.SESSIONS);
         userSessions = manager.getCache(CacheNames.USER_SESSIONS);
-        byUser = CacheIndex.attach(sessions, SessionState::user);
+        bySubject = CacheIndex.attach(sessions, SessionState::subject);
         queuedByPool = CacheIndex.attach(sessions,
                 s -> s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING ? s.poolId()
                         : null, SessionState::queueTicket);
@@ -57,29 +58,30 @@ public class SessionStore {
         return Optional.ofNullable(sessions.get(sessionId));
     }
 
-    /** The user's live session in the pool, if any. */
-    public Optional<SessionState> liveSession(String poolId, String user) {
-        String id = userSessions.get(userKey(poolId, user));
+    /** The live session of the user with this subject in the pool, if any. */
+    public Optional<SessionState> liveSession(String poolId, String subject) {
+        String id = userSessions.get(userKey(poolId, subject));
         if (id == null) {
             return Optional.empty();
         }
-        return get(id).filter(s -> s.status().live());
+        return get(id).filter(s -> s.status().live() && s.ownedBy(subject));
     }
 
     /**
-     * Returns the user's live session in the pool, creating a QUEUED one if there is none. Racing callers (threads
-     * or nodes) all get the same session.
+     * Returns the live session of the user with this subject in the pool, creating a QUEUED one (showing
+     * {@code user} as its name) if there is none. Racing callers (threads or nodes) all get the same session.
      */
-    public SessionState openOrGet(String poolId, String user, String protocol) {
-        String key = userKey(poolId, user);
+    public SessionState openOrGet(String poolId, String subject, String user, String protocol) {
+        String key = userKey(poolId, subject);
         while (true) {
-            Optional<SessionState> existing = liveSession(poolId, user);
+            Optional<SessionState> existing = liveSession(poolId, subject);
             if (existing.isPresent()) {
                 return existing.get();
             }
             Instant now = clock.instant();
-            SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, user, SessionStatus.QUEUED,
-                    null, protocol, counters.next("queue:" + poolId), now, now, now, null, null, 1);
+            SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, subject, user,
+                    SessionStatus.QUEUED, null, protocol, counters.next("queue:" + poolId), now, now, now, null, null,
+                    1);
             // write the session before publishing it in the index, so whoever finds the id also finds the session
             sessions.put(fresh.id(), fresh);
             String winner = userSessions.putIfAbsent(key, fresh.id());
@@ -89,8 +91,8 @@ public class SessionStore {
             }
             sessions.remove(fresh.id());
             SessionState other = sessions.get(winner);
-            if (other == null || !other.status().live()) {
-                // a stale index entry from an ended session: clear it and try again
+            if (other == null || !other.status().live() || !other.ownedBy(subject)) {
+                // a stale index entry from an ended session (or a key an older broker wrote): clear it, try again
                 userSessions.remove(key, winner);
             }
         }
@@ -109,7 +111,7 @@ public class SessionStore {
             }
             if (sessions.replace(sessionId, current, next)) {
                 if (!next.status().live()) {
-                    userSessions.remove(userKey(next.poolId(), next.user()), sessionId);
+                    userSessions.remove(userKey(next), sessionId);
                 }
                 return Optional.of(next);
             }
@@ -133,7 +135,7 @@ public class SessionStore {
     public boolean replace(SessionState expected, SessionState next) {
         boolean won = sessions.replace(expected.id(), expected, next);
         if (won && !next.status().live()) {
-            userSessions.remove(userKey(next.poolId(), next.user()), next.id());
+            userSessions.remove(userKey(next), next.id());
         }
         return won;
     }
@@ -142,9 +144,9 @@ public class SessionStore {
         sessions.remove(session.id(), session);
     }
 
-    /** The user's sessions (live and recently ended), newest first. */
-    public List<SessionState> ofUser(String user) {
-        return collect(byUser.get(user));
+    /** The sessions (live and recently ended) of the user with this subject, newest first. */
+    public List<SessionState> ofSubject(String subject) {
+        return collect(bySubject.get(subject));
     }
 
     /** Waiting sessions of a pool in queue order. */
@@ -208,7 +210,12 @@ public class SessionStore {
         return result;
     }
 
-    private static String userKey(String poolId, String user) {
-        return poolId + '|' + user;
+    private static String userKey(String poolId, String subject) {
+        return poolId + '|' + subject;
+    }
+
+    /** The index key of a session; one written by a broker older than the subject was keyed by the user name. */
+    private static String userKey(SessionState s) {
+        return userKey(s.poolId(), s.subject() != null ? s.subject() : s.user());
     }
 }
