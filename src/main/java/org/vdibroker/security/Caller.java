@@ -25,8 +25,8 @@ public class Caller {
     private Set<String> groups;
 
     /**
-     * The token's {@code sub}. The OIDC layer already refuses tokens without one
-     * ({@code quarkus.oidc.token.subject-required}); this refuses them again (401) wherever a caller is keyed.
+     * The token's {@code sub}. Tokens without one are refused before any endpoint runs ({@link SubjectRequired});
+     * this refuses them again (401) wherever a caller is keyed.
      */
     public String subject() {
         if (subject == null) {
