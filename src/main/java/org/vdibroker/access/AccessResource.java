@@ -241,6 +241,7 @@ public class AccessResource {
     private SessionState mine(String sessionId) {
         AccessIds.uuid("Session", sessionId);
         SessionState session = sessions.get(sessionId).filter(s -> s.ownedBy(caller.subject()))
+                .or(() -> sessions.bindToSubject(sessionId, caller.subject(), caller.user()))
                 .orElseThrow(() -> ProblemException.notFound("Session", sessionId));
         return sessions.touch(session);
     }

@@ -19,6 +19,15 @@ public record SessionState(String id, String poolId, String subject, String user
         return subject != null && subject.equals(callerSubject);
     }
 
+    /**
+     * A session an older broker opened (no subject), bound to the subject of the first caller with its name; see
+     * {@link SessionStore#bindToSubject}.
+     */
+    public SessionState withSubject(String subject) {
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt,
+                changedAt, lastSeenAt, endReason, idleSince, version + 1);
+    }
+
     /** A change of state is activity: whatever the agent said about idleness before no longer holds. */
     public SessionState withStatus(SessionStatus status, String desktopId, Instant now) {
         return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt, now,

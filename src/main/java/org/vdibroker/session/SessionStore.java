@@ -78,6 +78,13 @@ public class SessionStore {
             if (existing.isPresent()) {
                 return existing.get();
             }
+            // a live session an older broker opened under the user's name (a rolling upgrade): theirs, bound now
+            String byName = userSessions.get(userKey(poolId, user));
+            Optional<SessionState> bound = byName == null ? Optional.empty()
+                    : bindToSubject(byName, subject, user).filter(s -> s.status().live());
+            if (bound.isPresent()) {
+                return bound.get();
+            }
             Instant now = clock.instant();
             SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, subject, user,
                     SessionStatus.QUEUED, null, protocol, counters.next("queue:" + poolId), now, now, now, null, null,
@@ -96,6 +103,23 @@ public class SessionStore {
                 userSessions.remove(key, winner);
             }
         }
+    }
+
+    /**
+     * Binds a session an older broker opened (it has no subject, only the user's name) to the subject of the first
+     * caller with that name, as dedicated desktops are bound (security.md, "Who owns what"): once, by a conditional
+     * write, so of two identities with the name exactly one gets it. Returns the session if it is now this
+     * subject's.
+     */
+    public Optional<SessionState> bindToSubject(String sessionId, String subject, String user) {
+        Optional<SessionState> bound = update(sessionId,
+                s -> s.subject() == null && s.user() != null && s.user().equals(user) ? s.withSubject(subject) : s)
+                .filter(s -> s.ownedBy(subject));
+        bound.filter(s -> s.status().live()).ifPresent(s -> {
+            userSessions.putIfAbsent(userKey(s.poolId(), subject), s.id());
+            userSessions.remove(userKey(s.poolId(), user), s.id());
+        });
+        return bound;
     }
 
     /** Applies {@code change} with a conditional replace, retrying on concurrent changes; empty if gone. */

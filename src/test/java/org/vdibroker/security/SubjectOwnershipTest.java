@@ -9,10 +9,17 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
+import jakarta.inject.Inject;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import org.infinispan.manager.EmbeddedCacheManager;
 import org.junit.jupiter.api.Test;
+import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStatus;
 import org.vdibroker.testsupport.Api;
 import org.vdibroker.testsupport.Tokens;
 
@@ -25,6 +32,9 @@ import org.vdibroker.testsupport.Tokens;
 class SubjectOwnershipTest {
 
     static final String PROBLEM = "application/problem+json";
+
+    @Inject
+    EmbeddedCacheManager caches;
 
     @Test
     void aTokenWithoutSubjectIsRefused() {
@@ -114,6 +124,49 @@ class SubjectOwnershipTest {
         assertThat(Api.requestDesktop(gus, "twin-own").then().statusCode(200).extract().jsonPath()
                 .getString("desktopId")).as("gus gets his desktop back").isEqualTo(desktopId);
         given().auth().oauth2(twin).post("/api/v1/me/sessions/" + twinSession + "/logoff").then().statusCode(200);
+    }
+
+    /**
+     * During a rolling upgrade old nodes still open sessions keyed by name, without a subject. The first caller with
+     * that name gets it (bound to their subject, through a desktop request or a look at the session); another
+     * subject with the name then does not.
+     */
+    @Test
+    void aSessionAnOlderBrokerOpenedIsBoundToTheFirstSubjectWithItsName() {
+        Api.simulator("sim-legacy", 10, 50, 50);
+        Api.createPool(Api.pool("legacy", "floating", 0, 0, 2, "sim-legacy", List.of("/engineering")));
+        String hank = Tokens.userWithSubject("hank-l", "sub-hank-1", "/engineering");
+        String hankTwin = Tokens.userWithSubject("hank-l", "sub-hank-2", "/engineering");
+        String ivy = Tokens.userWithSubject("ivy-l", "sub-ivy-1", "/engineering");
+        String ivyTwin = Tokens.userWithSubject("ivy-l", "sub-ivy-2", "/engineering");
+        String hanks = openedByAnOlderBroker("legacy", "hank-l");
+        String ivys = openedByAnOlderBroker("legacy", "ivy-l");
+
+        assertThat(Api.requestDesktop(hank, "legacy").then().extract().jsonPath().getString("id"))
+                .as("asking again finds the session opened under the name").isEqualTo(hanks);
+        given().auth().oauth2(hankTwin).get("/api/v1/me/sessions/" + hanks).then().statusCode(404);
+        String twinsOwn = Api.requestDesktop(hankTwin, "legacy").then().extract().jsonPath().getString("id");
+        assertThat(twinsOwn).isNotEqualTo(hanks);
+
+        given().auth().oauth2(ivy).get("/api/v1/me/sessions/" + ivys).then().statusCode(200)
+                .body("user", equalTo("ivy-l"));
+        given().auth().oauth2(ivyTwin).get("/api/v1/me/sessions/" + ivys).then().statusCode(404);
+        given().auth().oauth2(ivyTwin).post("/api/v1/me/sessions/" + ivys + "/logoff").then().statusCode(404);
+
+        for (String[] s : List.of(new String[] { hank, hanks }, new String[] { hankTwin, twinsOwn },
+                new String[] { ivy, ivys })) {
+            given().auth().oauth2(s[0]).post("/api/v1/me/sessions/" + s[1] + "/logoff").then().statusCode(200);
+        }
+    }
+
+    /** A live session as a broker older than subjects wrote it: no subject, indexed under pool|name. */
+    private String openedByAnOlderBroker(String poolId, String user) {
+        Instant now = Instant.now();
+        SessionState old = new SessionState(UUID.randomUUID().toString(), poolId, null, user, SessionStatus.QUEUED,
+                null, "rdp", -1, now, now, now, null, null, 1);
+        caches.<String, SessionState>getCache(CacheNames.SESSIONS).put(old.id(), old);
+        caches.<String, String>getCache(CacheNames.USER_SESSIONS).put(poolId + "|" + user, old.id());
+        return old.id();
     }
 
     private static Response withKey(String token, String key) {
