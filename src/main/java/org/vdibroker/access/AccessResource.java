@@ -98,7 +98,7 @@ public class AccessResource {
             throw ProblemException.invalid("protocol must be one of rdp, spice, vnc, vmrc");
         }
         AccessIds.name("Pool", poolId);
-        limits.desktopRequest(caller.user());
+        limits.desktopRequest(caller.subject());
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > 200)) {
             throw ProblemException.invalid("Idempotency-Key must be 1-200 characters");
         }
@@ -118,7 +118,7 @@ public class AccessResource {
     @GET
     @Path("/sessions")
     public List<SessionRepresentation> mySessions() {
-        return sessions.ofUser(caller.user()).stream().filter(s -> s.status().live()).map(s -> view(s, null))
+        return sessions.ofSubject(caller.subject()).stream().filter(s -> s.status().live()).map(s -> view(s, null))
                 .toList();
     }
 
@@ -138,8 +138,8 @@ public class AccessResource {
     @RestStreamElementType(MediaType.APPLICATION_JSON)
     public Multi<SessionRepresentation> events(@PathParam("sessionId") String sessionId) {
         String id = mine(sessionId).id();
-        String user = caller.user();
-        limits.streamOpened(user);
+        String subject = caller.subject();
+        limits.streamOpened(subject);
         boolean[] finished = new boolean[1];
         return Multi.createFrom().ticks().startingAfter(Duration.ofMillis(1)).every(Duration.ofSeconds(1))
                 .onOverflow().drop()
@@ -156,7 +156,7 @@ public class AccessResource {
                 })
                 .skip().repetitions()
                 .select().first(Duration.ofMinutes(10))
-                .onTermination().invoke(() -> limits.streamClosed(user));
+                .onTermination().invoke(() -> limits.streamClosed(subject));
     }
 
     /**
@@ -172,7 +172,7 @@ public class AccessResource {
         String protocol = protocol(body == null ? null : body.protocol());
         SessionState session = mine(sessionId);
         requests.checkStillEntitled(caller, session.poolId());
-        limits.ticket(caller.user());
+        limits.ticket(caller.subject());
         return connections.issue(session, protocol).thenApply(c -> representation(c, session, uri));
     }
 
@@ -183,7 +183,7 @@ public class AccessResource {
     public CompletionStage<Response> rdpFile(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
         requests.checkStillEntitled(caller, session.poolId());
-        limits.ticket(caller.user());
+        limits.ticket(caller.subject());
         return connections.issue(session, "rdp").thenApply(i -> i.connection()).thenApply(c -> file(
                 files.rdp(c, settingsOf(session)), ConnectionFiles.RDP_MEDIA_TYPE, c.title() + ".rdp"));
     }
@@ -203,7 +203,7 @@ public class AccessResource {
         }
         SessionState session = mine(sessionId);
         requests.checkStillEntitled(caller, session.poolId());
-        limits.ticket(caller.user());
+        limits.ticket(caller.subject());
         String protocol = asked != null ? asked : consoleProtocol(session);
         return connections.issue(session, protocol).thenApply(i -> i.connection()).thenApply(c -> file(
                 files.vv(c, settingsOf(session)), ConnectionFiles.VV_MEDIA_TYPE, c.title() + ".vv"));
@@ -216,7 +216,7 @@ public class AccessResource {
     public CompletionStage<Response> vmrcLink(@PathParam("sessionId") String sessionId) {
         SessionState session = mine(sessionId);
         requests.checkStillEntitled(caller, session.poolId());
-        limits.ticket(caller.user());
+        limits.ticket(caller.subject());
         return connections.issue(session, "vmrc").thenApply(i -> i.connection())
                 .thenApply(c -> Response.ok(c.url() + "\r\n", "text/uri-list")
                 .header("Cache-Control", "no-store").build());
@@ -234,10 +234,14 @@ public class AccessResource {
         return pools.get(session.poolId()).map(Pool::connectionSettings).orElse(ConnectionSettings.NONE);
     }
 
-    /** The caller's session; another user's is reported exactly like a missing one. */
+    /**
+     * The caller's session (by subject: another identity with the same name is another user); another user's is
+     * reported exactly like a missing one.
+     */
     private SessionState mine(String sessionId) {
         AccessIds.uuid("Session", sessionId);
-        SessionState session = sessions.get(sessionId).filter(s -> s.user().equals(caller.user()))
+        SessionState session = sessions.get(sessionId).filter(s -> s.ownedBy(caller.subject()))
+                .or(() -> sessions.bindToSubject(sessionId, caller.subject(), caller.user()))
                 .orElseThrow(() -> ProblemException.notFound("Session", sessionId));
         return sessions.touch(session);
     }

@@ -67,8 +67,8 @@ public class ConnectionService {
             if (!servable.contains(chosen)) {
                 throw cannotServe(target, chosen);
             }
-            TicketService.IssuedTicket ticket = tickets.issue(session.id(), target.desktop.id(), session.user(),
-                    chosen);
+            TicketService.IssuedTicket ticket = tickets.issue(session.id(), target.desktop.id(), session.subject(),
+                    session.user(), chosen);
             CompletionStage<Void> password = CompletableFuture.completedFuture(null);
             if (!"rdp".equals(chosen) && target.driver instanceof SupportsConsoleTicket consoles) {
                 password = guarded(target, () -> consoles.setConsolePassword(target.desktop.vmRef(), chosen,

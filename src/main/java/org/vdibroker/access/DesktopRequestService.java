@@ -96,8 +96,9 @@ public class DesktopRequestService {
                         "pool " + poolId + " offers " + String.join(", ", pool.protocols()));
             }
             if (idempotencyKey != null) {
-                Optional<SessionState> earlier = idempotency.sessionOf(caller.user(), idempotencyKey)
-                        .flatMap(sessions::get);
+                // keyed by subject, and the session is checked again: a replay never hands over another's session
+                Optional<SessionState> earlier = idempotency.sessionOf(caller.subject(), idempotencyKey)
+                        .flatMap(sessions::get).filter(s -> s.ownedBy(caller.subject()));
                 if (earlier.isPresent()) {
                     if (!earlier.get().poolId().equals(poolId)) {
                         throw new ProblemException(422, "idempotency-key-reused", "Idempotency key reused",
@@ -106,9 +107,9 @@ public class DesktopRequestService {
                     return earlier.get();
                 }
             }
-            SessionState session = sessions.openOrGet(poolId, caller.user(), chosen);
+            SessionState session = sessions.openOrGet(poolId, caller.subject(), caller.user(), chosen);
             if (idempotencyKey != null) {
-                idempotency.remember(caller.user(), idempotencyKey, session.id());
+                idempotency.remember(caller.subject(), idempotencyKey, session.id());
             }
             if (session.status() == SessionStatus.QUEUED && mayClaimNow(session, pool)) {
                 SessionState waiting = session;
@@ -129,7 +130,7 @@ public class DesktopRequestService {
      * desktops than sessions ahead of it; otherwise the pool manager hands desktops out in queue order.
      */
     private boolean mayClaimNow(SessionState session, Pool pool) {
-        if (pool.dedicated() && desktops.ownedBy(pool.id(), session.user()).isPresent()) {
+        if (pool.dedicated() && desktops.ownedBy(pool.id(), session.subject(), session.user()).isPresent()) {
             return true;
         }
         return queuePosition(session) <= desktops.readyCount(pool.id());

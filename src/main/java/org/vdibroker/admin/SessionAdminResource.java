@@ -35,12 +35,15 @@ public class SessionAdminResource {
     @Inject
     Caller caller;
 
-    /** A session for admins. */
-    public record AdminSessionRepresentation(String id, String poolId, String user, String state, String desktopId,
-            String protocol, java.time.Instant createdAt, String endReason) {
+    /**
+     * A session for admins: {@code user} is the name shown, {@code subject} whose session it is (the token's
+     * {@code sub}; two identities with one name have different subjects).
+     */
+    public record AdminSessionRepresentation(String id, String poolId, String user, String subject, String state,
+            String desktopId, String protocol, java.time.Instant createdAt, String endReason) {
         static AdminSessionRepresentation of(SessionState s) {
-            return new AdminSessionRepresentation(s.id(), s.poolId(), s.user(), s.status().name(), s.desktopId(),
-                    s.protocol(), s.createdAt(), s.endReason());
+            return new AdminSessionRepresentation(s.id(), s.poolId(), s.user(), s.subject(), s.status().name(),
+                    s.desktopId(), s.protocol(), s.createdAt(), s.endReason());
         }
     }
 

@@ -60,6 +60,7 @@ public class ConsoleProxy {
     @Inject
     BrokerConfig config;
 
+    /** Open consoles per user, by subject. */
     private final Map<String, AtomicInteger> openPerUser = new ConcurrentHashMap<>();
     private NetClient client;
 
@@ -68,9 +69,9 @@ public class ConsoleProxy {
         router.route(HttpMethod.GET, ConsolePath.PATH).order(-10).handler(this::handle);
     }
 
-    /** Console connections open on this node for a user (for tests and metrics). */
-    public int openConnections(String user) {
-        AtomicInteger count = openPerUser.get(user);
+    /** Console connections open on this node for the user with this subject (for tests and metrics). */
+    public int openConnections(String subject) {
+        AtomicInteger count = openPerUser.get(subject);
         return count == null ? 0 : count.get();
     }
 
@@ -102,7 +103,7 @@ public class ConsoleProxy {
                     .compose((ConsoleAddress address) -> client.connect(address.port(), address.host()))
                     .onComplete(connected -> {
                         if (connected.failed()) {
-                            release(admission.ticket().user());
+                            release(admission.ticket().subject());
                             request.resume();
                             LOG.warnf("Console of desktop %s not reachable: %s", admission.desktop().id(),
                                     connected.cause().getMessage());
@@ -117,9 +118,10 @@ public class ConsoleProxy {
 
     private void upgrade(HttpServerRequest request, Admission admission, NetSocket vnc) {
         String user = admission.ticket().user();
+        String subject = admission.ticket().subject();
         request.toWebSocket().onComplete(upgraded -> {
             if (upgraded.failed()) {
-                release(user);
+                release(subject);
                 vnc.close();
                 return;
             }
@@ -141,7 +143,7 @@ public class ConsoleProxy {
                 if (!released[0]) {
                     released[0] = true;
                     vertx.cancelTimer(timer);
-                    release(user);
+                    release(subject);
                 }
                 vnc.close();
                 if (!ws.isClosed()) {
@@ -171,7 +173,7 @@ public class ConsoleProxy {
         HypervisorDriver driver = hypervisors.driver(desktop.hypervisorId())
                 .orElseThrow(() -> new Refusal(503, "desktop-unavailable", "Desktop unavailable",
                         "the desktop's hypervisor is not connected or does not answer"));
-        AtomicInteger count = openPerUser.computeIfAbsent(state.user(), u -> new AtomicInteger());
+        AtomicInteger count = openPerUser.computeIfAbsent(state.subject(), u -> new AtomicInteger());
         if (count.incrementAndGet() > config.console().maxConnectionsPerUser()) {
             count.decrementAndGet();
             throw new Refusal(429, "too-many-consoles", "Too many consoles",
@@ -180,16 +182,19 @@ public class ConsoleProxy {
         return new Admission(state, desktop, driver);
     }
 
-    /** The ticket's session still exists, belongs to the ticket's user, has the ticket's desktop and has not ended. */
+    /**
+     * The ticket's session still exists, belongs to the ticket's user (same subject), has the ticket's desktop and
+     * has not ended.
+     */
     private boolean sessionLive(TicketState ticket) {
         return sessions.get(ticket.sessionId())
-                .filter(s -> s.user().equals(ticket.user()) && s.status().hasDesktop()
+                .filter(s -> s.ownedBy(ticket.subject()) && s.status().hasDesktop()
                         && ticket.desktopId().equals(s.desktopId()))
                 .map(SessionState::status).isPresent();
     }
 
-    private void release(String user) {
-        openPerUser.computeIfPresent(user, (u, count) -> count.decrementAndGet() <= 0 ? null : count);
+    private void release(String subject) {
+        openPerUser.computeIfPresent(subject, (u, count) -> count.decrementAndGet() <= 0 ? null : count);
     }
 
     /** The broker's own origin (as the browser addressed it) or one configured in broker.console.allowed-origins. */

@@ -43,7 +43,8 @@ public class ConsoleTicketResource {
     @POST
     public CompletionStage<ConsoleTicket> issue(@PathParam("sessionId") String sessionId) {
         AccessIds.uuid("Session", sessionId);
-        SessionState session = sessions.get(sessionId).filter(s -> s.user().equals(caller.user()))
+        SessionState session = sessions.get(sessionId).filter(s -> s.ownedBy(caller.subject()))
+                .or(() -> sessions.bindToSubject(sessionId, caller.subject(), caller.user()))
                 .orElseThrow(() -> ProblemException.notFound("Session", sessionId));
         return connections.issue(session, "vnc")
                 .thenApply(i -> new ConsoleTicket(i.connection().ticket(), i.connection().expiresAt(), ConsolePath.PATH));

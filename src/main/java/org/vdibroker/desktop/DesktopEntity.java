@@ -28,8 +28,15 @@ public class DesktopEntity {
 
     public int publication;
 
-    /** For dedicated pools: the user the desktop belongs to. */
+    /** For dedicated pools: the name of the user the desktop belongs to, as shown. */
     public String owner;
+
+    /**
+     * For dedicated pools: the subject ({@code sub}) of the user the desktop belongs to. Null with an owner for a
+     * desktop assigned before owners had subjects: the first sign-in of that name binds it.
+     */
+    @Column(name = "owner_sub")
+    public String ownerSub;
 
     /** SHA-256 of the agent's per-desktop secret (hex); the secret itself is only handed to the guest. */
     @Column(name = "agent_secret_hash")

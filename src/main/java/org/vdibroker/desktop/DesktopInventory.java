@@ -47,9 +47,12 @@ public class DesktopInventory {
         change(desktopId, c -> c.withAgentSecretHash(agentSecretHash));
     }
 
-    /** The user a dedicated desktop belongs to from now on, so a whole-cluster restart can give it back to them. */
-    public void setOwner(String desktopId, String owner) {
-        change(desktopId, c -> c.withOwner(owner));
+    /**
+     * The user a dedicated desktop belongs to from now on (their subject, and their name to show), so a whole-cluster
+     * restart can give it back to them.
+     */
+    public void setOwner(String desktopId, String owner, String ownerSubject) {
+        change(desktopId, c -> c.withOwner(owner, ownerSubject));
     }
 
     /** The desktop is gone; it no longer belongs to anyone. */

@@ -34,6 +34,7 @@ public class DesktopService {
     private CacheIndex<DesktopState> readyByPool;
     private CacheIndex<DesktopState> comingByPool;
     private CacheIndex<DesktopState> busyByHypervisor;
+    private CacheIndex<DesktopState> ownedByNameOnly;
 
     @PostConstruct
     void init() {
@@ -45,6 +46,8 @@ public class DesktopService {
         comingByPool = CacheIndex.attach(desktops, d -> coming(d) ? d.poolId() : null);
         busyByHypervisor = CacheIndex.attach(desktops,
                 d -> d.task() != null || coming(d) || d.status() == DesktopStatus.RETIRING ? d.hypervisorId() : null);
+        ownedByNameOnly = CacheIndex.attach(desktops,
+                d -> d.owner() != null && d.ownerSubject() == null ? ownerKey(d.poolId(), d.owner()) : null);
     }
 
     public Optional<DesktopState> get(String desktopId) {
@@ -85,22 +88,43 @@ public class DesktopService {
         return busyByHypervisor.size(hypervisorId);
     }
 
-    /** The desktop a dedicated pool keeps for {@code user}, if any. */
-    public Optional<DesktopState> ownedBy(String poolId, String user) {
-        String id = owners.get(ownerKey(poolId, user));
-        return id == null ? Optional.empty() : get(id);
+    /**
+     * The desktop a dedicated pool keeps for the user with this subject: bound to the subject, or else one whose
+     * owner is known only by the name {@code user} (assigned before owners had subjects; claiming binds it).
+     */
+    public Optional<DesktopState> ownedBy(String poolId, String subject, String user) {
+        if (subject == null) {
+            return Optional.empty();
+        }
+        String id = owners.get(ownerKey(poolId, subject));
+        Optional<DesktopState> bound = id == null ? Optional.empty()
+                : get(id).filter(d -> subject.equals(d.ownerSubject()));
+        if (bound.isPresent() || user == null) {
+            return bound;
+        }
+        for (String nameOnly : ownedByNameOnly.get(ownerKey(poolId, user))) {
+            Optional<DesktopState> d = get(nameOnly).filter(x -> x.ownedBy(subject, user));
+            if (d.isPresent()) {
+                return d;
+            }
+        }
+        return Optional.empty();
     }
 
     /**
-     * Claims a desktop of the pool for a session: for a dedicated pool the user's own desktop first, else any ready
-     * unowned desktop. Returns the claimed desktop, or empty if none is free now.
+     * Claims a desktop of the pool for a session of the user with this subject ({@code user} is their name): for a
+     * dedicated pool the user's own desktop first, else any ready unowned desktop. Returns the claimed desktop, or
+     * empty if none is free now.
      */
-    public Optional<DesktopState> claim(String poolId, String sessionId, String user, boolean dedicated) {
+    public Optional<DesktopState> claim(String poolId, String sessionId, String subject, String user,
+            boolean dedicated) {
         if (dedicated) {
-            Optional<DesktopState> own = ownedBy(poolId, user);
+            Optional<DesktopState> own = ownedBy(poolId, subject, user);
             if (own.isPresent()) {
                 // the owner's desktop, even if it is still being refreshed: they wait for it rather than get another
-                return transitions.claimed(own.get(), sessionId, user, true);
+                Optional<DesktopState> won = transitions.claimed(own.get(), sessionId, subject, user, true);
+                won.ifPresent(d -> ownerChanged(own.get(), d));
+                return won;
             }
         }
         List<String> candidates = new ArrayList<>(readyByPool.get(poolId));
@@ -111,11 +135,10 @@ public class DesktopService {
             if (d == null || d.status() != DesktopStatus.READY || d.owner() != null || d.sessionId() != null) {
                 continue;
             }
-            Optional<DesktopState> won = transitions.claimed(d, sessionId, user, dedicated);
+            Optional<DesktopState> won = transitions.claimed(d, sessionId, subject, user, dedicated);
             if (won.isPresent()) {
                 if (dedicated) {
-                    owners.put(ownerKey(poolId, user), id);
-                    inventory.setOwner(id, user);
+                    ownerChanged(d, won.get());
                 }
                 return won;
             }
@@ -123,17 +146,37 @@ public class DesktopService {
         return Optional.empty();
     }
 
-    /** Records that a dedicated desktop belongs to its owner again (live state rebuilt after a restart). */
+    /**
+     * A claim gave a dedicated desktop its owner, bound an owner known only by name to their subject, or saw the
+     * owner under a new name: the owners index and the inventory row follow, so a restart gives it back to the same
+     * subject.
+     */
+    private void ownerChanged(DesktopState before, DesktopState after) {
+        if (after.ownerSubject() == null) {
+            // claimed for a session without a subject (written by an older broker): kept by name, bound later
+            inventory.setOwner(after.id(), after.owner(), null);
+            return;
+        }
+        owners.put(ownerKey(after.poolId(), after.ownerSubject()), after.id());
+        if (!after.ownerSubject().equals(before.ownerSubject()) || !after.owner().equals(before.owner())) {
+            inventory.setOwner(after.id(), after.owner(), after.ownerSubject());
+        }
+    }
+
+    /**
+     * Records that a dedicated desktop belongs to its owner again (live state rebuilt after a restart). An owner
+     * known only by name needs no entry: {@link #ownedBy} finds such desktops by name.
+     */
     public void rememberOwner(DesktopState desktop) {
-        if (desktop.owner() != null) {
-            owners.putIfAbsent(ownerKey(desktop.poolId(), desktop.owner()), desktop.id());
+        if (desktop.owner() != null && desktop.ownerSubject() != null) {
+            owners.putIfAbsent(ownerKey(desktop.poolId(), desktop.ownerSubject()), desktop.id());
         }
     }
 
     /** Forgets a dedicated desktop's owner (the desktop is being retired; retirement clears its inventory row's). */
     public void forgetOwner(DesktopState desktop) {
-        if (desktop.owner() != null) {
-            owners.remove(ownerKey(desktop.poolId(), desktop.owner()), desktop.id());
+        if (desktop.owner() != null && desktop.ownerSubject() != null) {
+            owners.remove(ownerKey(desktop.poolId(), desktop.ownerSubject()), desktop.id());
         }
     }
 
@@ -143,7 +186,7 @@ public class DesktopService {
                 || d.status() == DesktopStatus.REFRESHING;
     }
 
-    private static String ownerKey(String poolId, String user) {
-        return poolId + '|' + user;
+    private static String ownerKey(String poolId, String subjectOrName) {
+        return poolId + '|' + subjectOrName;
     }
 }

@@ -8,13 +8,29 @@ import org.vdibroker.hypervisor.TaskRef;
  * Live state of one desktop, the value of its entry in the {@code desktops} cache. Immutable: every change is a new
  * value with {@code version + 1}, written with a conditional replace against the value it was derived from, so two
  * nodes racing on one desktop cannot both win (invariant 1).
+ *
+ * <p>A dedicated desktop's owner is {@code ownerSubject} (the token's {@code sub}); {@code owner} is the name shown.
+ * A desktop assigned before owners had subjects has only the name: the first sign-in of that name binds it to their
+ * subject, and from then on only that subject matches (see {@link #ownedBy}).
  */
 public record DesktopState(String id, String poolId, String hypervisorId, String name, String vmRef,
-        DesktopStatus status, String sessionId, String owner, int publication, TaskRef task, int failures,
-        Instant changedAt, long version) implements Serializable {
+        DesktopStatus status, String sessionId, String owner, String ownerSubject, int publication, TaskRef task,
+        int failures, Instant changedAt, long version) implements Serializable {
 
+    /** Keeps the owner (and its subject) as it is; a desktop let go ({@code owner} null) has no subject either. */
     DesktopState next(DesktopStatus status, String sessionId, String owner, TaskRef task, int failures, Instant now) {
-        return new DesktopState(id, poolId, hypervisorId, name, vmRef, status, sessionId, owner, publication, task,
-                failures, now, version + 1);
+        return new DesktopState(id, poolId, hypervisorId, name, vmRef, status, sessionId, owner,
+                owner == null ? null : ownerSubject, publication, task, failures, now, version + 1);
+    }
+
+    /**
+     * Whether this dedicated desktop is the user's: by subject once bound; an owner known only by name (assigned
+     * before the upgrade that brought subjects) is matched by name, until that match binds it.
+     */
+    public boolean ownedBy(String subject, String user) {
+        if (owner == null) {
+            return false;
+        }
+        return ownerSubject != null ? ownerSubject.equals(subject) : owner.equals(user);
     }
 }

@@ -40,7 +40,7 @@ public class DesktopTransitions {
     public Optional<DesktopState> created(String id, String poolId, String hypervisorId, String name, String owner,
             int publication, TaskRef cloneTask) {
         DesktopState state = new DesktopState(id, poolId, hypervisorId, name, null, DesktopStatus.PROVISIONING, null,
-                owner, publication, cloneTask, 0, now(), 1);
+                owner, null, publication, cloneTask, 0, now(), 1);
         return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
     }
 
@@ -50,8 +50,8 @@ public class DesktopTransitions {
             return Optional.empty();
         }
         return write(current, new DesktopState(current.id(), current.poolId(), current.hypervisorId(),
-                current.name(), vmRef, DesktopStatus.STARTING, null, current.owner(), current.publication(),
-                powerOnTask, 0, now(), current.version() + 1));
+                current.name(), vmRef, DesktopStatus.STARTING, null, current.owner(), current.ownerSubject(),
+                current.publication(), powerOnTask, 0, now(), current.version() + 1));
     }
 
     /** STARTING -> READY: booted (the hypervisor says it runs, or the agent said ready). */
@@ -64,23 +64,28 @@ public class DesktopTransitions {
 
     /**
      * READY -> ASSIGNED for a floating desktop or an unowned dedicated one; ASSIGNED (owner, no session) -> ASSIGNED
-     * (owner, session) for the owner of a dedicated desktop coming back.
+     * (owner, session) for the owner of a dedicated desktop coming back. A dedicated desktop is written with the
+     * claimant's subject and current name: an owner known only by name is bound to this subject by this very
+     * conditional write, so of two identities with that name exactly one can ever get it.
      */
-    public Optional<DesktopState> claimed(DesktopState current, String sessionId, String user, boolean dedicated) {
+    public Optional<DesktopState> claimed(DesktopState current, String sessionId, String subject, String user,
+            boolean dedicated) {
         if (current.sessionId() != null) {
             return Optional.empty();
         }
         boolean free = current.status() == DesktopStatus.READY && current.owner() == null;
-        boolean ownersOwn = dedicated && Objects.equals(current.owner(), user)
+        boolean ownersOwn = dedicated && subject != null && current.ownedBy(subject, user)
                 && (current.status() == DesktopStatus.READY || current.status() == DesktopStatus.ASSIGNED
                         || current.status() == DesktopStatus.DISCONNECTED);
         if (!free && !ownersOwn) {
             return Optional.empty();
         }
-        String owner = dedicated ? user : null;
         DesktopStatus status = current.status() == DesktopStatus.DISCONNECTED ? DesktopStatus.DISCONNECTED
                 : DesktopStatus.ASSIGNED;
-        return write(current, current.next(status, sessionId, owner, null, current.failures(), now()));
+        return write(current, new DesktopState(current.id(), current.poolId(), current.hypervisorId(),
+                current.name(), current.vmRef(), status, sessionId, dedicated ? user : null,
+                dedicated ? subject : null, current.publication(), null, current.failures(), now(),
+                current.version() + 1));
     }
 
     /**
@@ -174,7 +179,8 @@ public class DesktopTransitions {
         DesktopState next = current.next(DesktopStatus.STARTING, null, current.owner(), powerOnTask, 0, now());
         if (!java.util.Objects.equals(vmRef, current.vmRef())) {
             next = new DesktopState(next.id(), next.poolId(), next.hypervisorId(), next.name(), vmRef, next.status(),
-                    next.sessionId(), next.owner(), next.publication(), next.task(), next.failures(), next.changedAt(),
+                    next.sessionId(), next.owner(), next.ownerSubject(), next.publication(), next.task(),
+                    next.failures(), next.changedAt(),
                     next.version());
         }
         return write(current, next);
@@ -254,16 +260,17 @@ public class DesktopTransitions {
     /**
      * A desktop the live state had forgotten (whole-cluster restart), rebuilt from the inventory and its VM:
      * {@code status} is ASSIGNED (to its owner, no session), STARTING (power-on {@code task}) or REFRESHING (no task
-     * yet: nobody can tell who used it last, so it is reverted before anyone gets it).
+     * yet: nobody can tell who used it last, so it is reverted before anyone gets it). {@code ownerSubject} is null
+     * for an owner the inventory knows only by name (assigned before owners had subjects).
      */
     public Optional<DesktopState> rebuilt(String id, String poolId, String hypervisorId, String name, String vmRef,
-            String owner, int publication, DesktopStatus status, TaskRef task) {
+            String owner, String ownerSubject, int publication, DesktopStatus status, TaskRef task) {
         if (status != DesktopStatus.ASSIGNED && status != DesktopStatus.STARTING
                 && status != DesktopStatus.REFRESHING) {
             throw new IllegalArgumentException("a desktop is not rebuilt as " + status);
         }
         DesktopState state = new DesktopState(id, poolId, hypervisorId, name, vmRef, status, null, owner,
-                publication, task, 0, now(), 1);
+                owner == null ? null : ownerSubject, publication, task, 0, now(), 1);
         return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
     }
 
@@ -275,7 +282,7 @@ public class DesktopTransitions {
     public Optional<DesktopState> adopted(String id, String poolId, String hypervisorId, String name, String vmRef,
             int publication) {
         DesktopState state = new DesktopState(id, poolId, hypervisorId, name, vmRef, DesktopStatus.REFRESHING, null,
-                null, publication, null, 0, now(), 1);
+                null, null, publication, null, 0, now(), 1);
         return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
     }
 

@@ -7,13 +7,15 @@ import java.time.Instant;
  * The changes to one desktop's inventory row that wait in the outbox, folded into one entry: the row as created (if
  * that is not written yet) and the fields set since. Every field is set at most once in a desktop's life (the VM
  * reference when it is provisioned, the owner when a dedicated desktop is first claimed) and retirement is final and
- * clears the owner; so writing a change again, or an older change after a newer one, leaves the same row. The agent
+ * clears the owner; so writing a change again, or an older change after a newer one, leaves the same row. The owner's
+ * subject is set with the owner, or once later for an owner known only by name (bound at its first sign-in); the name
+ * follows the owner's latest. The agent
  * secret's hash is set again at every refresh: the folded entry holds the latest, which is the one written.
  *
  * @param created the whole row of a new desktop, or null when the row exists already
  */
 record InventoryChange(String desktopId, Created created, String vmRef, String owner, Instant retiredAt,
-        String agentSecretHash) implements Serializable {
+        String agentSecretHash, String ownerSubject) implements Serializable {
 
     /** The fields of a new desktop's row that never change. */
     record Created(String poolId, String hypervisorId, String name, int publication, String agentSecretHash,
@@ -21,29 +23,31 @@ record InventoryChange(String desktopId, Created created, String vmRef, String o
     }
 
     static InventoryChange none(String desktopId) {
-        return new InventoryChange(desktopId, null, null, null, null, null);
+        return new InventoryChange(desktopId, null, null, null, null, null, null);
     }
 
     InventoryChange withCreated(Created row) {
-        return new InventoryChange(desktopId, row, vmRef, owner, retiredAt, agentSecretHash);
+        return new InventoryChange(desktopId, row, vmRef, owner, retiredAt, agentSecretHash, ownerSubject);
     }
 
     InventoryChange withVmRef(String ref) {
-        return new InventoryChange(desktopId, created, ref, owner, retiredAt, agentSecretHash);
+        return new InventoryChange(desktopId, created, ref, owner, retiredAt, agentSecretHash, ownerSubject);
     }
 
-    InventoryChange withOwner(String user) {
-        return new InventoryChange(desktopId, created, vmRef, user, retiredAt, agentSecretHash);
+    /** The owner's name and subject (null subject: an owner known only by name, see DesktopState). */
+    InventoryChange withOwner(String user, String subject) {
+        return new InventoryChange(desktopId, created, vmRef, user, retiredAt, agentSecretHash, subject);
     }
 
     /** The agent secret handed to the guest at its latest refresh (hash only). */
     InventoryChange withAgentSecretHash(String hash) {
-        return new InventoryChange(desktopId, created, vmRef, owner, retiredAt, hash);
+        return new InventoryChange(desktopId, created, vmRef, owner, retiredAt, hash, ownerSubject);
     }
 
     /** Retired at {@code at}, unless retired before; the owner is let go. */
     InventoryChange withRetiredAt(Instant at) {
-        return new InventoryChange(desktopId, created, vmRef, null, retiredAt == null ? at : retiredAt, agentSecretHash);
+        return new InventoryChange(desktopId, created, vmRef, null, retiredAt == null ? at : retiredAt, agentSecretHash,
+                null);
     }
 
     /** A new row for this change; null if the change does not create the desktop. */
@@ -76,8 +80,12 @@ record InventoryChange(String desktopId, Created created, String vmRef, String o
         if (retiredAt != null) {
             row.retiredAt = retiredAt;
             row.owner = null;
+            row.ownerSub = null;
         } else if (owner != null) {
             row.owner = owner;
+            if (ownerSubject != null) {
+                row.ownerSub = ownerSubject;
+            }
         }
     }
 }

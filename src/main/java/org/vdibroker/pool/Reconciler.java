@@ -384,8 +384,8 @@ public class Reconciler {
             status = DesktopStatus.STARTING;
             task = await(driver.powerOn(vm.vmRef()));
         }
-        transitions.rebuilt(row.id, row.poolId, row.hypervisorId, row.name, vm.vmRef(), row.owner, row.publication,
-                status, task).ifPresent(d -> {
+        transitions.rebuilt(row.id, row.poolId, row.hypervisorId, row.name, vm.vmRef(), row.owner, row.ownerSub,
+                row.publication, status, task).ifPresent(d -> {
                     desktops.rememberOwner(d);
                     if (!Objects.equals(row.vmRef, vm.vmRef())) {
                         inventory.setVmRef(row.id, vm.vmRef());

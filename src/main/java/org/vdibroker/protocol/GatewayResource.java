@@ -31,6 +31,7 @@ public class GatewayResource {
     public RedeemedTicket redeem(@NotNull @Valid TicketRedeemRequest request) {
         TicketState state = tickets.redeem(request.ticket()).orElseThrow(() -> new ProblemException(404,
                 "ticket-not-valid", "Ticket not valid", "the ticket is unknown, already used or expired"));
-        return new RedeemedTicket(state.sessionId(), state.desktopId(), state.user(), state.protocol());
+        return new RedeemedTicket(state.sessionId(), state.desktopId(), state.subject(), state.user(),
+                state.protocol());
     }
 }

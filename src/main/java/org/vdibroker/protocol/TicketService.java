@@ -42,19 +42,23 @@ public class TicketService {
         tickets = manager.getCache(CacheNames.TICKETS);
     }
 
-    /** Issues a new ticket; the returned string is the only copy of it. */
-    public IssuedTicket issue(String sessionId, String desktopId, String user, String protocol) {
-        return issue(sessionId, desktopId, user, protocol, config.tickets().lifetime());
+    /**
+     * Issues a new ticket for the session of the user with this subject ({@code user} is their name); the returned
+     * string is the only copy of it.
+     */
+    public IssuedTicket issue(String sessionId, String desktopId, String subject, String user, String protocol) {
+        return issue(sessionId, desktopId, subject, user, protocol, config.tickets().lifetime());
     }
 
     /** Issues a ticket valid for {@code lifetime}. */
-    public IssuedTicket issue(String sessionId, String desktopId, String user, String protocol, Duration lifetime) {
+    public IssuedTicket issue(String sessionId, String desktopId, String subject, String user, String protocol,
+            Duration lifetime) {
         byte[] raw = new byte[18];
         random.nextBytes(raw);
         String ticket = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
         Instant expiresAt = clock.instant().plus(lifetime);
         long lifespan = lifetime.toMillis();
-        tickets.put(hash(ticket), new TicketState(sessionId, desktopId, user, protocol, expiresAt), lifespan,
+        tickets.put(hash(ticket), new TicketState(sessionId, desktopId, subject, user, protocol, expiresAt), lifespan,
                 TimeUnit.MILLISECONDS);
         return new IssuedTicket(ticket, expiresAt);
     }

@@ -1,5 +1,6 @@
 package org.vdibroker.security;
 
+import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.enterprise.context.RequestScoped;
 import jakarta.inject.Inject;
@@ -7,8 +8,11 @@ import java.util.Set;
 import org.eclipse.microprofile.jwt.JsonWebToken;
 
 /**
- * Who is calling, from the validated token: the user name ({@code preferred_username}) and the Keycloak group paths
- * of the {@code groups} claim, which pool entitlements name.
+ * Who is calling, from the validated token: the subject ({@code sub}, the identity provider's id for the user, never
+ * reassigned), the user name for display ({@code preferred_username}) and the Keycloak group paths of the
+ * {@code groups} claim, which pool entitlements name. What a user holds (sessions, tickets, a dedicated desktop,
+ * idempotency keys, limits) is keyed by the subject: a user deleted and re-created with the same name, or a second
+ * identity provider mapping the same name, is someone else.
  */
 @RequestScoped
 public class Caller {
@@ -16,9 +20,26 @@ public class Caller {
     @Inject
     SecurityIdentity identity;
 
+    private String subject;
     private String user;
     private Set<String> groups;
 
+    /**
+     * The token's {@code sub}. Tokens without one are refused before any endpoint runs ({@link SubjectRequired});
+     * this refuses them again (401) wherever a caller is keyed.
+     */
+    public String subject() {
+        if (subject == null) {
+            String sub = identity.getPrincipal() instanceof JsonWebToken jwt ? jwt.getSubject() : null;
+            if (sub == null || sub.isBlank()) {
+                throw new AuthenticationFailedException("the token has no subject");
+            }
+            subject = sub;
+        }
+        return subject;
+    }
+
+    /** The user name to show (and to put into connection files); never what ownership is decided on. */
     public String user() {
         if (user == null) {
             user = identity.getPrincipal().getName();

@@ -53,7 +53,8 @@ public class SessionService {
         if (session.status() != SessionStatus.QUEUED && session.status() != SessionStatus.PROVISIONING) {
             return Optional.empty();
         }
-        Optional<DesktopState> claimed = desktops.claim(pool.id(), session.id(), session.user(), pool.dedicated());
+        Optional<DesktopState> claimed = desktops.claim(pool.id(), session.id(), session.subject(), session.user(),
+                pool.dedicated());
         if (claimed.isEmpty()) {
             return Optional.empty();
         }

@@ -8,36 +8,52 @@ import java.time.Instant;
  * {@code queueTicket} orders waiting sessions of a pool (first come, first served); 0 while a new session has not
  * joined the queue (it takes a desktop at once, or a ticket when it has to wait). {@code idleSince} is when the
  * desktop's agent last said the user became idle (null: active, or the agent does not report idleness).
+ * {@code subject} (the token's {@code sub}) is whose session it is; {@code user} is only the name shown. A session
+ * written by a broker older than the subject has none and belongs to nobody who asks.
  */
-public record SessionState(String id, String poolId, String user, SessionStatus status, String desktopId,
-        String protocol, long queueTicket, Instant createdAt, Instant changedAt, Instant lastSeenAt, String endReason,
-        Instant idleSince, long version) implements Serializable {
+public record SessionState(String id, String poolId, String subject, String user, SessionStatus status,
+        String desktopId, String protocol, long queueTicket, Instant createdAt, Instant changedAt, Instant lastSeenAt,
+        String endReason, Instant idleSince, long version) implements Serializable {
+
+    /** Whether the session belongs to the caller with this subject. */
+    public boolean ownedBy(String callerSubject) {
+        return subject != null && subject.equals(callerSubject);
+    }
+
+    /**
+     * A session an older broker opened (no subject), bound to the subject of the first caller with its name; see
+     * {@link SessionStore#bindToSubject}.
+     */
+    public SessionState withSubject(String subject) {
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt,
+                changedAt, lastSeenAt, endReason, idleSince, version + 1);
+    }
 
     /** A change of state is activity: whatever the agent said about idleness before no longer holds. */
     public SessionState withStatus(SessionStatus status, String desktopId, Instant now) {
-        return new SessionState(id, poolId, user, status, desktopId, protocol, queueTicket, createdAt, now,
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt, now,
                 lastSeenAt, endReason, null, version + 1);
     }
 
     /** The session joins its pool's queue with {@code ticket}. */
     public SessionState withQueueTicket(long ticket) {
-        return new SessionState(id, poolId, user, status, desktopId, protocol, ticket, createdAt, changedAt,
-                lastSeenAt, endReason, idleSince, version + 1);
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, ticket, createdAt,
+                changedAt, lastSeenAt, endReason, idleSince, version + 1);
     }
 
     public SessionState ended(String reason, Instant now) {
-        return new SessionState(id, poolId, user, SessionStatus.ENDED, desktopId, protocol, queueTicket, createdAt,
-                now, lastSeenAt, reason, idleSince, version + 1);
+        return new SessionState(id, poolId, subject, user, SessionStatus.ENDED, desktopId, protocol, queueTicket,
+                createdAt, now, lastSeenAt, reason, idleSince, version + 1);
     }
 
     public SessionState seen(Instant now) {
-        return new SessionState(id, poolId, user, status, desktopId, protocol, queueTicket, createdAt, changedAt, now,
-                endReason, idleSince, version + 1);
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt,
+                changedAt, now, endReason, idleSince, version + 1);
     }
 
     /** The agent's latest word on idleness; {@code changedAt} stays, it tells since when the state holds. */
     public SessionState idle(Instant since) {
-        return new SessionState(id, poolId, user, status, desktopId, protocol, queueTicket, createdAt, changedAt,
-                lastSeenAt, endReason, since, version + 1);
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt,
+                changedAt, lastSeenAt, endReason, since, version + 1);
     }
 }

@@ -19,8 +19,9 @@ import org.vdibroker.cluster.Counters;
 import org.vdibroker.pool.LoginHistory;
 
 /**
- * Sessions in the cluster. The {@code user-sessions} cache maps pool|user to the live session; creating a session
- * is a putIfAbsent there, so one user holds at most one live session per pool, whichever node they ask (invariant 2).
+ * Sessions in the cluster. The {@code user-sessions} cache maps pool|subject (the token's {@code sub}) to the live
+ * session; creating a session is a putIfAbsent there, so one user holds at most one live session per pool, whichever
+ * node they ask (invariant 2). Two identities with the same user name are two users.
  */
 @ApplicationScoped
 public class SessionStore {
@@ -38,7 +39,7 @@ public class SessionStore {
 
     private Cache<String, SessionState> sessions;
     private Cache<String, String> userSessions;
-    private CacheIndex<SessionState> byUser;
+    private CacheIndex<SessionState> bySubject;
     private CacheIndex<SessionState> queuedByPool;
     private CacheIndex<SessionState> byStatus;
     /** New sessions that have neither a desktop nor a queue ticket yet (normally only during their request). */
@@ -48,7 +49,7 @@ public class SessionStore {
     void init() {
         sessions = manager.getCache(CacheNames.SESSIONS);
         userSessions = manager.getCache(CacheNames.USER_SESSIONS);
-        byUser = CacheIndex.attach(sessions, SessionState::user);
+        bySubject = CacheIndex.attach(sessions, SessionState::subject);
         queuedByPool = CacheIndex.attach(sessions, s -> s.queueTicket() > 0 && waiting(s) ? s.poolId() : null,
                 SessionState::queueTicket);
         arrivingByPool = CacheIndex.attach(sessions, s -> s.queueTicket() == 0 && waiting(s) ? s.poolId() : null);
@@ -59,31 +60,39 @@ public class SessionStore {
         return Optional.ofNullable(sessions.get(sessionId));
     }
 
-    /** The user's live session in the pool, if any. */
-    public Optional<SessionState> liveSession(String poolId, String user) {
-        String id = userSessions.get(userKey(poolId, user));
+    /** The live session of the user with this subject in the pool, if any. */
+    public Optional<SessionState> liveSession(String poolId, String subject) {
+        String id = userSessions.get(userKey(poolId, subject));
         if (id == null) {
             return Optional.empty();
         }
-        return get(id).filter(s -> s.status().live());
+        return get(id).filter(s -> s.status().live() && s.ownedBy(subject));
     }
 
     /**
-     * Returns the user's live session in the pool, creating a QUEUED one if there is none. Racing callers (threads
-     * or nodes) all get the same session. A new session has no queue ticket yet: one that finds a ready desktop
-     * never needs one, and taking it (one write on a single cluster-wide key per pool, which every request would
-     * otherwise queue on) is left to {@link #enqueue} for those that have to wait.
+     * Returns the live session of the user with this subject in the pool, creating a QUEUED one (showing
+     * {@code user} as its name) if there is none. Racing callers (threads or nodes) all get the same session. A new
+     * session has no queue ticket yet: one that finds a ready desktop never needs one, and taking it (one write on a
+     * single cluster-wide key per pool, which every request would otherwise queue on) is left to {@link #enqueue}
+     * for those that have to wait.
      */
-    public SessionState openOrGet(String poolId, String user, String protocol) {
-        String key = userKey(poolId, user);
+    public SessionState openOrGet(String poolId, String subject, String user, String protocol) {
+        String key = userKey(poolId, subject);
         while (true) {
-            Optional<SessionState> existing = liveSession(poolId, user);
+            Optional<SessionState> existing = liveSession(poolId, subject);
             if (existing.isPresent()) {
                 return existing.get();
             }
+            // a live session an older broker opened under the user's name (a rolling upgrade): theirs, bound now
+            String byName = userSessions.get(userKey(poolId, user));
+            Optional<SessionState> bound = byName == null ? Optional.empty()
+                    : bindToSubject(byName, subject, user).filter(s -> s.status().live());
+            if (bound.isPresent()) {
+                return bound.get();
+            }
             Instant now = clock.instant();
-            SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, user, SessionStatus.QUEUED,
-                    null, protocol, 0, now, now, now, null, null, 1);
+            SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, subject, user,
+                    SessionStatus.QUEUED, null, protocol, 0, now, now, now, null, null, 1);
             // write the session before publishing it in the index, so whoever finds the id also finds the session
             sessions.put(fresh.id(), fresh);
             String winner = userSessions.putIfAbsent(key, fresh.id());
@@ -93,8 +102,8 @@ public class SessionStore {
             }
             sessions.remove(fresh.id());
             SessionState other = sessions.get(winner);
-            if (other == null || !other.status().live()) {
-                // a stale index entry from an ended session: clear it and try again
+            if (other == null || !other.status().live() || !other.ownedBy(subject)) {
+                // a stale index entry from an ended session (or a key an older broker wrote): clear it, try again
                 userSessions.remove(key, winner);
             }
         }
@@ -127,6 +136,23 @@ public class SessionStore {
         return s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING;
     }
 
+    /**
+     * Binds a session an older broker opened (it has no subject, only the user's name) to the subject of the first
+     * caller with that name, as dedicated desktops are bound (security.md, "Who owns what"): once, by a conditional
+     * write, so of two identities with the name exactly one gets it. Returns the session if it is now this
+     * subject's.
+     */
+    public Optional<SessionState> bindToSubject(String sessionId, String subject, String user) {
+        Optional<SessionState> bound = update(sessionId,
+                s -> s.subject() == null && s.user() != null && s.user().equals(user) ? s.withSubject(subject) : s)
+                .filter(s -> s.ownedBy(subject));
+        bound.filter(s -> s.status().live()).ifPresent(s -> {
+            userSessions.putIfAbsent(userKey(s.poolId(), subject), s.id());
+            userSessions.remove(userKey(s.poolId(), user), s.id());
+        });
+        return bound;
+    }
+
     /** Applies {@code change} with a conditional replace, retrying on concurrent changes; empty if gone. */
     public Optional<SessionState> update(String sessionId, UnaryOperator<SessionState> change) {
         while (true) {
@@ -140,7 +166,7 @@ public class SessionStore {
             }
             if (sessions.replace(sessionId, current, next)) {
                 if (!next.status().live()) {
-                    userSessions.remove(userKey(next.poolId(), next.user()), sessionId);
+                    userSessions.remove(userKey(next), sessionId);
                 }
                 return Optional.of(next);
             }
@@ -164,7 +190,7 @@ public class SessionStore {
     public boolean replace(SessionState expected, SessionState next) {
         boolean won = sessions.replace(expected.id(), expected, next);
         if (won && !next.status().live()) {
-            userSessions.remove(userKey(next.poolId(), next.user()), next.id());
+            userSessions.remove(userKey(next), next.id());
         }
         return won;
     }
@@ -173,9 +199,9 @@ public class SessionStore {
         sessions.remove(session.id(), session);
     }
 
-    /** The user's sessions (live and recently ended), newest first. */
-    public List<SessionState> ofUser(String user) {
-        return collect(byUser.get(user));
+    /** The sessions (live and recently ended) of the user with this subject, newest first. */
+    public List<SessionState> ofSubject(String subject) {
+        return collect(bySubject.get(subject));
     }
 
     /** Waiting sessions of a pool in queue order. */
@@ -242,7 +268,12 @@ public class SessionStore {
         return result;
     }
 
-    private static String userKey(String poolId, String user) {
-        return poolId + '|' + user;
+    private static String userKey(String poolId, String subject) {
+        return poolId + '|' + subject;
+    }
+
+    /** The index key of a session; one written by a broker older than the subject was keyed by the user name. */
+    private static String userKey(SessionState s) {
+        return userKey(s.poolId(), s.subject() != null ? s.subject() : s.user());
     }
 }

@@ -89,7 +89,7 @@ class QueuePositionTest {
         String first = Api.requestDesktop(Tokens.user("qstrand-1", "/engineering"), "qstrand").then()
                 .statusCode(202).extract().jsonPath().getString("id");
         // what a request does before it claims or queues, and nothing after it
-        SessionState stranded = sessions.openOrGet("qstrand", "qstrand-2", "rdp");
+        SessionState stranded = sessions.openOrGet("qstrand", "sub-qstrand-2", "qstrand-2", "rdp");
         assertThat(stranded.queueTicket()).isZero();
         assertThat(sessions.queue("qstrand")).extracting(SessionState::id).containsExactly(first);
 

@@ -98,7 +98,7 @@ public final class RawCeiling implements AutoCloseable {
             String id = pool + "-raw-" + i;
             ids.add(id);
             batch.put(id, new DesktopState(id, pool, "sim-1", "vm-" + i, "vm-" + i, DesktopStatus.READY, null, null,
-                    1, null, 0, Instant.now(), 1));
+                    null, 1, null, 0, Instant.now(), 1));
             if (batch.size() == 500) {
                 cache.putAll(batch);
                 batch.clear();
@@ -134,7 +134,7 @@ public final class RawCeiling implements AutoCloseable {
                         DesktopState ready = cache.get(id);
                         DesktopState assigned = new DesktopState(ready.id(), ready.poolId(), ready.hypervisorId(),
                                 ready.name(), ready.vmRef(), DesktopStatus.ASSIGNED, "raw-session-" + index,
-                                "raw-user-" + index, ready.publication(), null, 0, Instant.now(),
+                                "raw-user-" + index, null, ready.publication(), null, 0, Instant.now(),
                                 ready.version() + 1);
                         if (ready.status() == DesktopStatus.READY && cache.replace(id, ready, assigned)) {
                             ok.increment();

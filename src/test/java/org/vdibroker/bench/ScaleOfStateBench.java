@@ -62,14 +62,15 @@ public final class ScaleOfStateBench {
             for (int i = 0; i < HEAP_COUNT; i++) {
                 SessionState s = session("heap-pool", "user-" + i, SessionStatus.CONNECTED, i, now);
                 sessions.put(s.id(), s);
-                userSessions.put("heap-pool|" + s.user(), s.id());
+                userSessions.put("heap-pool|" + s.subject(), s.id());
             }
             long perSession = (retainedHeap() - before) / HEAP_COUNT;
             before = retainedHeap();
             for (int i = 0; i < HEAP_COUNT; i++) {
                 String id = UUID.randomUUID().toString();
                 DesktopState d = new DesktopState(id, "heap-pool", "hv-" + (i % 1000), "heap-pool-" + i,
-                        "vm-" + id, DesktopStatus.ASSIGNED, UUID.randomUUID().toString(), "user-" + i, 3,
+                        "vm-" + id, DesktopStatus.ASSIGNED, UUID.randomUUID().toString(), "user-" + i,
+                        UUID.randomUUID().toString(), 3,
                         new TaskRef("hv-" + (i % 1000), "task-" + i, "vm-" + id), 0, now, 7);
                 desktops.put(id, d);
             }
@@ -92,7 +93,8 @@ public final class ScaleOfStateBench {
                 String id = UUID.randomUUID().toString();
                 String pool = "p" + (i % pools);
                 desktops.put(id, new DesktopState(id, pool, "hv-" + (i % 1000), pool + "-" + i, "vm-" + id,
-                        i % 10 == 0 ? DesktopStatus.READY : DesktopStatus.ASSIGNED, null, null, 1, null, 0, now, 1));
+                        i % 10 == 0 ? DesktopStatus.READY : DesktopStatus.ASSIGNED, null, null, null, 1, null, 0, now,
+                        1));
             }
             long[] walks = new long[7];
             long seen = 0;
@@ -187,7 +189,8 @@ public final class ScaleOfStateBench {
     }
 
     private static SessionState session(String pool, String user, SessionStatus status, long ticket, Instant now) {
-        return new SessionState(UUID.randomUUID().toString(), pool, user, status,
+        // a subject as Keycloak makes them (a UUID), so the heap figure includes it
+        return new SessionState(UUID.randomUUID().toString(), pool, UUID.randomUUID().toString(), user, status,
                 status == SessionStatus.QUEUED ? null : UUID.randomUUID().toString(), "rdp", ticket, now, now, now,
                 null, null, 1);
     }

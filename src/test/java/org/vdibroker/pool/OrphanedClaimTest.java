@@ -25,7 +25,8 @@ class OrphanedClaimTest {
         Api.createPool(Api.pool("orphans", "floating", 1, 0, 1, "sim-orphan", List.of("/engineering")));
         await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("orphans", "READY") == 1);
 
-        DesktopState claimed = desktops.claim("orphans", "00000000-0000-0000-0000-00000000dead", "ghost", false)
+        DesktopState claimed = desktops.claim("orphans", "00000000-0000-0000-0000-00000000dead", "sub-ghost", "ghost",
+                false)
                 .orElseThrow();
         assertThat(Api.desktopsIn("orphans", "ASSIGNED")).isEqualTo(1);
         await("the orphaned claim released", Duration.ofSeconds(15),

@@ -30,6 +30,25 @@ public final class Tokens {
         return token(name, Set.of("vdi-user"), Set.of(groups), Instant.now().plusSeconds(600));
     }
 
+    /**
+     * A user token with a subject of the caller's choosing: the same name under another subject is what Keycloak
+     * issues for a user deleted and re-created with that name, or for a second identity provider mapping it.
+     */
+    public static String userWithSubject(String name, String subject, String... groups) {
+        Instant now = Instant.now();
+        return Jwt.issuer(ISSUER).subject(subject).claim("preferred_username", name).groups(Set.of(groups))
+                .claim("realm_access", Map.of("roles", List.of("vdi-user"))).audience("vdi-broker").issuedAt(now)
+                .expiresAt(now.plusSeconds(600)).jws().keyId("test").sign(KEY);
+    }
+
+    /** A user token that is valid in every way but carries no {@code sub}. */
+    public static String withoutSubject(String name, String... groups) {
+        Instant now = Instant.now();
+        return Jwt.issuer(ISSUER).claim("preferred_username", name).groups(Set.of(groups))
+                .claim("realm_access", Map.of("roles", List.of("vdi-user"))).audience("vdi-broker").issuedAt(now)
+                .expiresAt(now.plusSeconds(600)).jws().keyId("test").sign(KEY);
+    }
+
     public static String admin(String name) {
         return token(name, Set.of("vdi-user", "vdi-admin"), Set.of("/vdi-admins"), Instant.now().plusSeconds(600));
     }
