@@ -41,6 +41,7 @@ public class SessionStore {
     private CacheIndex<SessionState> byUser;
     private CacheIndex<SessionState> queuedByPool;
     private CacheIndex<SessionState> byStatus;
+    private CacheIndex<SessionState> timeoutCandidatesByPool;
 
     @PostConstruct
     void init() {
@@ -51,6 +52,8 @@ public class SessionStore {
                 s -> s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING ? s.poolId()
                         : null, SessionState::queueTicket);
         byStatus = CacheIndex.attach(sessions, s -> s.status().name());
+        timeoutCandidatesByPool = CacheIndex.attach(sessions, s -> s.status() == SessionStatus.DISCONNECTED
+                || s.status().hasDesktop() && s.idleSince() != null ? s.poolId() : null);
     }
 
     public Optional<SessionState> get(String sessionId) {
@@ -161,6 +164,14 @@ public class SessionStore {
      */
     public int waitingAhead(SessionState session) {
         return queuedByPool.countBelow(session.poolId(), session.queueTicket());
+    }
+
+    /**
+     * Sessions of a pool that a disconnect or idle timeout could end: disconnected, or with a desktop and an idle
+     * user (from the local index, so the pool manager need not look at every session each tick).
+     */
+    public List<SessionState> timeoutCandidates(String poolId) {
+        return collect(timeoutCandidatesByPool.get(poolId));
     }
 
     public int queueLength(String poolId) {
