@@ -213,8 +213,8 @@ public interface BrokerConfig {
 
         /**
          * Every this many ticks the pool manager reads all of a pool's desktops (staggered over pools) and corrects
-         * its node-local indexes, the safety net for a missed cache event; other ticks look only at desktops that
-         * need work. 1 reads every pool in full every tick.
+         * its node-local indexes from them, the safety net for a missed cache event; ticks otherwise look only at
+         * what the indexes say needs work. 1 reads every pool in full every tick.
          */
         @WithDefault("30")
         int sweepEvery();

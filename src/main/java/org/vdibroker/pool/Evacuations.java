@@ -129,12 +129,11 @@ public class Evacuations {
     }
 
     /**
-     * One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. Without
-     * {@code sweep} the pool's desktops are read only when the local index has one no session holds on an evacuating
-     * hypervisor.
+     * One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. The
+     * pool's desktops are read only when the local index has one no session holds on an evacuating hypervisor.
      */
-    public void step(Pool pool, boolean sweep) {
-        if (evacuating.isEmpty() || !sweep && !anyLeaving(pool.id())) {
+    public void step(Pool pool) {
+        if (!anyLeaving(pool.id())) {
             return;
         }
         List<DesktopState> all = desktops.ofPool(pool.id());

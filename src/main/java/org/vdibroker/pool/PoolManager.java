@@ -138,23 +138,26 @@ public class PoolManager {
     }
 
     /**
-     * One bounded round of work for one pool. Most ticks look only at the desktops and sessions the local indexes
-     * say need work, and take the pool's counts from them; every {@code sweep-every} ticks (staggered over pools) a
-     * tick reads all the pool's desktops instead and corrects the indexes, the safety net for a missed cache event.
+     * One bounded round of work for one pool. A tick looks only at the desktops and sessions the local indexes say
+     * need work, and takes the pool's counts from them; every {@code sweep-every} ticks (staggered over pools) it
+     * first reads all the pool's desktops and corrects the indexes from them, the safety net for a missed cache event.
      */
     public void manage(Pool pool) {
         boolean sweep = sweepDue(pool.id());
+        if (sweep) {
+            desktops.resync(pool.id(), desktops.ofPool(pool.id()));
+        }
         registerGauge(pool.id());
         reconciler.reconcile(pool);
-        rollout.roll(pool, sweep);
-        evacuations.step(pool, sweep);
-        for (DesktopState d : sweep ? readAndResync(pool.id()) : needingWork(pool.id())) {
+        rollout.roll(pool);
+        evacuations.step(pool);
+        for (DesktopState d : needingWork(pool.id())) {
             advance(d, pool);
         }
         timeouts.enforce(pool, sweep);
         List<SessionState> queue = sessions.queue(pool.id()); // read once, for assignments and housekeeping
-        Set<String> assigned = assignQueue(pool, queue, sweep);
-        grow(pool, sweep);
+        Set<String> assigned = assignQueue(pool, queue);
+        grow(pool);
         housekeeping(pool, queue, assigned);
     }
 
@@ -164,12 +167,6 @@ public class PoolManager {
         long n = ticks.merge(poolId, 1L, Long::sum);
         // staggered by pool, so each tick sweeps about 1/every of the pools rather than all of them at once
         return n == 1 || (n + Math.floorMod(poolId.hashCode(), every)) % every == 0;
-    }
-
-    private List<DesktopState> readAndResync(String poolId) {
-        List<DesktopState> all = desktops.ofPool(poolId);
-        desktops.resync(poolId, all);
-        return all;
     }
 
     /** Desktops with a task or step due (from the index), and recent claims for the orphan check. */
@@ -334,9 +331,9 @@ public class PoolManager {
     }
 
     /** Ready desktops go to waiting sessions in queue order; returns the ids of the sessions served. */
-    private Set<String> assignQueue(Pool pool, List<SessionState> queue, boolean sweep) {
+    private Set<String> assignQueue(Pool pool, List<SessionState> queue) {
         Set<String> assigned = new HashSet<>();
-        if (!sweep && !pool.dedicated() && desktops.readyCount(pool.id()) == 0) {
+        if (!pool.dedicated() && desktops.readyCount(pool.id()) == 0) {
             return assigned; // a claim looks for candidates in that same index: nothing for the head
         }
         for (SessionState waiting : queue) {
@@ -350,14 +347,14 @@ public class PoolManager {
     }
 
     /** Starts desktops so that SpareTarget's count is ready for newcomers beyond those waiting, within min and max. */
-    private void grow(Pool pool, boolean sweep) {
+    private void grow(Pool pool) {
         if (!pool.enabled()) {
             return;
         }
         List<DesktopState> all = null;
         long counted;
         long held;
-        if (sweep || evacuations.anyLeaving(pool.id())) {
+        if (evacuations.anyLeaving(pool.id())) {
             all = desktops.ofPool(pool.id());
             // unused desktops of an evacuating hypervisor are replaced elsewhere first: they do not count
             counted = all.stream().filter(d -> d.status().counted() && !evacuations.leaving(d)).count();

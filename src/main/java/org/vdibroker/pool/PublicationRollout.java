@@ -33,11 +33,11 @@ public class PublicationRollout {
     AuditService audit;
 
     /**
-     * One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. Without
-     * {@code sweep} the pool's desktops are read only when the local index has an outdated one no session holds.
+     * One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. The
+     * pool's desktops are read only when the local index has an outdated one no session holds.
      */
-    public void roll(Pool pool, boolean sweep) {
-        if (!sweep && !desktops.anyUnused(pool.id(), pool::outdated)) {
+    public void roll(Pool pool) {
+        if (!desktops.anyUnused(pool.id(), pool::outdated)) {
             return; // nothing this round could act on
         }
         List<DesktopState> all = desktops.ofPool(pool.id());

@@ -5,11 +5,13 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
+import io.quarkus.runtime.configuration.DurationConverter;
 import jakarta.annotation.PostConstruct;
 import jakarta.inject.Inject;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -163,6 +165,7 @@ final class PoolTickHarness {
                 .withSources(new PropertiesConfigSource(
                         PoolTickHarness.class.getClassLoader().getResource("application.properties"), 100))
                 .withSources(new PropertiesConfigSource(settings, "bench", 400))
+                .withConverter(Duration.class, 200, new DurationConverter()) // "1s" as Quarkus reads it
                 .withMapping(BrokerConfig.class)
                 .withValidateUnknown(false)
                 .build();
