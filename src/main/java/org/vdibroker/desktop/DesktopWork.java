@@ -42,6 +42,7 @@ final class DesktopWork {
 
     /** One pool's figures. */
     static final class PoolFigures {
+        final Set<String> ids = ConcurrentHashMap.newKeySet();
         final AtomicInteger counted = new AtomicInteger();
         final AtomicInteger held = new AtomicInteger();
         final Set<String> work = ConcurrentHashMap.newKeySet();
@@ -85,13 +86,11 @@ final class DesktopWork {
             entries.compute(d.id(), (k, old) -> old != null && old.version() > d.version() ? old
                     : apply(k, old, Entry.of(d)));
         }
-        List<String> unseen = new ArrayList<>();
-        entries.forEach((id, e) -> {
-            if (e.poolId().equals(poolId) && !seen.contains(id)) {
-                unseen.add(id);
+        for (String id : List.copyOf(of(poolId).ids)) {
+            if (!seen.contains(id)) {
+                update(id, desktops.get(id));
             }
-        });
-        unseen.forEach(id -> update(id, desktops.get(id)));
+        }
     }
 
     /** Whether any desktop of the pool that no session holds has a publication for which {@code test} holds. */
@@ -132,6 +131,11 @@ final class DesktopWork {
 
     private void change(String id, Entry e, int by) {
         PoolFigures p = of(e.poolId());
+        if (by > 0) {
+            p.ids.add(id);
+        } else {
+            p.ids.remove(id);
+        }
         if (e.counted()) {
             p.counted.addAndGet(by);
         }

@@ -131,6 +131,14 @@ public final class ScaleOfStateBench {
             for (int t = 0; t < indexed.length; t++) {
                 indexed[t] = harness.tick();
             }
+            // the indexed path alone, no pool read in full (what the sweeps add is the difference)
+            harness.reconfigure(Map.of("broker.pool-manager.sweep-every", "1000000"));
+            long[] unswept = new long[15];
+            for (int t = 0; t < unswept.length; t++) {
+                unswept[t] = harness.tick();
+            }
+            double unsweptMs = median(unswept);
+            report.put("tickWithoutSweepsMillis", unsweptMs);
             // a tick that starts a reconcile round of every pool (every reconcile-interval, 30 s by default)
             harness.forgetReconcileRounds();
             long roundTick = harness.tick();
@@ -152,8 +160,9 @@ public final class ScaleOfStateBench {
             report.put("tickReconcileRoundMillis", roundMs);
             report.put("tickSteadyStateHeld", broken == null);
             System.out.printf(Locale.ROOT, "[bench] whole tick over %d desktops: sweep-every 1 %.1f ms, sweep-every 30 %.1f"
-                    + " ms (mean %.1f, max %.1f), with reconcile rounds %.1f ms, steady state %s%n", TICK_DESKTOPS,
-                    sweptMs, indexedMs, indexedMeanMs, indexedMaxMs, roundMs, broken == null ? "held" : broken);
+                    + " ms (mean %.1f, max %.1f), no sweeps %.1f ms, with reconcile rounds %.1f ms, steady state %s%n",
+                    TICK_DESKTOPS, sweptMs, indexedMs, indexedMeanMs, indexedMaxMs, unsweptMs, roundMs,
+                    broken == null ? "held" : broken);
             md.append(String.format(Locale.ROOT, "Pool manager over %d desktops in %d pools on %d simulator "
                     + "hypervisors (%s), %% of the default 1 s interval (target <= 10 %%):%n%n", TICK_DESKTOPS, pools,
                     hypervisorCount, steady.describe()));
@@ -166,6 +175,8 @@ public final class ScaleOfStateBench {
                     indexedMs, intervalMs));
             md.append(row("  same, mean of 30 / max of 30", indexedMeanMs, intervalMs).replace("| " + fmt(
                     indexedMeanMs), "| " + fmt(indexedMeanMs) + " / " + fmt(indexedMaxMs)));
+            md.append(row("whole tick without any full read (sweep-every 1,000,000, median of 15)", unsweptMs,
+                    intervalMs));
             md.append(row("tick that starts a reconcile round of every pool (once per reconcile-interval)", roundMs,
                     intervalMs));
             md.append(String.format(Locale.ROOT, "%nSteady state held over all ticks (no audit record, no desktop "
