@@ -211,6 +211,14 @@ public interface BrokerConfig {
         @WithDefault("1s")
         Duration interval();
 
+        /**
+         * Every this many ticks the pool manager reads all of a pool's desktops (staggered over pools) and corrects
+         * its node-local indexes from them, the safety net for a missed cache event; ticks otherwise look only at
+         * what the indexes say needs work. 1 reads every pool in full every tick.
+         */
+        @WithDefault("30")
+        int sweepEvery();
+
         /** At most this many desktops are started per pool and tick, so one bad template cannot spin the loop. */
         @WithDefault("50")
         int batchSize();

@@ -4,6 +4,7 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import org.infinispan.Cache;
@@ -54,10 +55,21 @@ public final class CacheIndex<V> {
     public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf,
             ToLongFunction<V> orderOf) {
         CacheIndex<V> index = new CacheIndex<>(indexKeyOf, orderOf);
-        CacheMode mode = cache.getCacheConfiguration().clustering().cacheMode();
-        cache.addListener(mode.isClustered() ? new ClusteredListener(index) : new LocalListener(index));
-        cache.forEach(index::update);
+        follow(cache, index::update);
         return index;
+    }
+
+    /**
+     * Calls {@code onChange} with every entry of {@code cache} now and with each later change (the new value, or
+     * null when the entry is gone), also those made on other nodes when the cache is clustered: for node-local
+     * indexes that keep more than sets of keys.
+     */
+    @SuppressWarnings("unchecked")
+    public static <V> void follow(Cache<String, V> cache, BiConsumer<String, V> onChange) {
+        CacheMode mode = cache.getCacheConfiguration().clustering().cacheMode();
+        BiConsumer<String, Object> handler = (BiConsumer<String, Object>) (BiConsumer<String, ?>) onChange;
+        cache.addListener(mode.isClustered() ? new ClusteredListener(handler) : new LocalListener(handler));
+        cache.forEach(onChange);
     }
 
     public Set<String> get(String indexKey) {
@@ -109,15 +121,14 @@ public final class CacheIndex<V> {
         }
     }
 
-    @SuppressWarnings("unchecked")
-    void onEvent(CacheEntryEvent<?, ?> event) {
+    static void onEvent(CacheEntryEvent<?, ?> event, BiConsumer<String, Object> handler) {
         if (event.isPre()) {
             return;
         }
         // one event class implements every event interface, so ask for the type rather than instanceof
         boolean gone = event.getType() == Event.Type.CACHE_ENTRY_REMOVED
                 || event.getType() == Event.Type.CACHE_ENTRY_EXPIRED;
-        update((String) event.getKey(), gone ? null : (V) event.getValue());
+        handler.accept((String) event.getKey(), gone ? null : event.getValue());
     }
 
     /**
@@ -125,38 +136,38 @@ public final class CacheIndex<V> {
      * them; the two subclasses differ only in their {@code @Listener} annotation.
      */
     public abstract static class IndexListener {
-        private final CacheIndex<?> index;
+        private final BiConsumer<String, Object> handler;
 
-        IndexListener(CacheIndex<?> index) {
-            this.index = index;
+        IndexListener(BiConsumer<String, Object> handler) {
+            this.handler = handler;
         }
 
         @CacheEntryCreated
         public void created(CacheEntryCreatedEvent<?, ?> event) {
-            index.onEvent(event);
+            onEvent(event, handler);
         }
 
         @CacheEntryModified
         public void modified(CacheEntryModifiedEvent<?, ?> event) {
-            index.onEvent(event);
+            onEvent(event, handler);
         }
 
         @CacheEntryRemoved
         public void removed(CacheEntryRemovedEvent<?, ?> event) {
-            index.onEvent(event);
+            onEvent(event, handler);
         }
 
         @CacheEntryExpired
         public void expired(CacheEntryExpiredEvent<?, ?> event) {
-            index.onEvent(event);
+            onEvent(event, handler);
         }
     }
 
     /** For local caches: sees every change. */
     @Listener(observation = Listener.Observation.POST)
     public static class LocalListener extends IndexListener {
-        LocalListener(CacheIndex<?> index) {
-            super(index);
+        LocalListener(BiConsumer<String, Object> handler) {
+            super(handler);
         }
     }
 
@@ -166,8 +177,8 @@ public final class CacheIndex<V> {
      */
     @Listener(clustered = true, sync = false, observation = Listener.Observation.POST)
     public static class ClusteredListener extends IndexListener {
-        ClusteredListener(CacheIndex<?> index) {
-            super(index);
+        ClusteredListener(BiConsumer<String, Object> handler) {
+            super(handler);
         }
     }
 }

@@ -3,10 +3,12 @@ package org.vdibroker.desktop;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.BiPredicate;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.cluster.CacheIndex;
@@ -35,6 +37,7 @@ public class DesktopService {
     private CacheIndex<DesktopState> comingByPool;
     private CacheIndex<DesktopState> busyByHypervisor;
     private CacheIndex<DesktopState> ownedByNameOnly;
+    private DesktopWork work;
 
     @PostConstruct
     void init() {
@@ -48,6 +51,7 @@ public class DesktopService {
                 d -> d.task() != null || coming(d) || d.status() == DesktopStatus.RETIRING ? d.hypervisorId() : null);
         ownedByNameOnly = CacheIndex.attach(desktops,
                 d -> d.owner() != null && d.ownerSubject() == null ? ownerKey(d.poolId(), d.owner()) : null);
+        work = DesktopWork.attach(desktops);
     }
 
     public Optional<DesktopState> get(String desktopId) {
@@ -56,8 +60,53 @@ public class DesktopService {
 
     /** Live state of every desktop of a pool known to this node. */
     public List<DesktopState> ofPool(String poolId) {
+        return read(byPool.get(poolId));
+    }
+
+    /**
+     * Live state of the pool's desktops that need the pool manager: a task in flight, being made ready, failed or
+     * retiring (from the local index, so an idle pool costs no walk over all its desktops).
+     */
+    public List<DesktopState> needingWork(String poolId) {
+        return read(work.of(poolId).work);
+    }
+
+    /** Live state of the pool's desktops claimed for a session (ASSIGNED) between {@code from} and {@code to}. */
+    public List<DesktopState> claimedBetween(String poolId, Instant from, Instant to) {
+        return read(work.claims(poolId, from, to));
+    }
+
+    /** Live state of the pool's ready, unassigned desktops (from the local index). */
+    public List<DesktopState> readyOf(String poolId) {
+        return read(readyByPool.get(poolId));
+    }
+
+    /** Desktops of the pool that count towards its size (from the local index: an estimate, exact once quiet). */
+    public int countedCount(String poolId) {
+        return work.of(poolId).counted.get();
+    }
+
+    /** Desktops of the pool held by a session or kept for an owner (from the local index). */
+    public int heldCount(String poolId) {
+        return work.of(poolId).held.get();
+    }
+
+    /**
+     * Whether the pool has a desktop no session holds on a hypervisor and publication for which {@code test} holds
+     * (from the local index): whether a rollout or an evacuation has anything to do in the pool.
+     */
+    public boolean anyUnused(String poolId, BiPredicate<String, Integer> test) {
+        return work.anyUnused(poolId, test);
+    }
+
+    /** Corrects the local indexes of the pool from a full read of its desktops ({@link #ofPool}). */
+    public void resync(String poolId, List<DesktopState> all) {
+        work.resync(poolId, all);
+    }
+
+    private List<DesktopState> read(Iterable<String> ids) {
         List<DesktopState> result = new ArrayList<>();
-        for (String id : byPool.get(poolId)) {
+        for (String id : ids) {
             DesktopState d = desktops.get(id);
             if (d != null) {
                 result.add(d);

@@ -72,6 +72,15 @@ public class Evacuations {
         return isEvacuating(d.hypervisorId()) && d.sessionId() == null && d.owner() == null && !d.status().held();
     }
 
+    /**
+     * Whether the pool may have desktops no session holds on an evacuating hypervisor (from the local index): if
+     * not, none of its desktops is {@link #leaving}.
+     */
+    public boolean anyLeaving(String poolId) {
+        return !evacuating.isEmpty() && desktops.anyUnused(poolId, (hypervisorId, publication) ->
+                isEvacuating(hypervisorId));
+    }
+
     /** Starts (or, when under way, shows) the evacuation of a hypervisor. */
     public EvacuationRepresentation start(String hypervisorId, String actor) {
         hypervisors.get(hypervisorId); // 404 when it does not exist
@@ -119,9 +128,12 @@ public class Evacuations {
         reload();
     }
 
-    /** One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. */
+    /**
+     * One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. The
+     * pool's desktops are read only when the local index has one no session holds on an evacuating hypervisor.
+     */
     public void step(Pool pool) {
-        if (evacuating.isEmpty()) {
+        if (!anyLeaving(pool.id())) {
             return;
         }
         List<DesktopState> all = desktops.ofPool(pool.id());

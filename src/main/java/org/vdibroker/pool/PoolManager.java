@@ -12,7 +12,10 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,6 +42,7 @@ import org.vdibroker.hypervisor.TaskStatus;
 import org.vdibroker.security.AgentSecrets;
 import org.vdibroker.session.SessionService;
 import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStatus;
 import org.vdibroker.session.SessionStore;
 import org.vdibroker.session.SessionTimeouts;
 
@@ -101,6 +105,8 @@ public class PoolManager {
     /** When this node asked for a desktop to be made ready, to measure provisioning times for ETAs. */
     private final Map<String, Instant> startedAt = new ConcurrentHashMap<>();
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
+    /** Ticks of each pool on this node, to spread full reads of pools over ticks. */
+    private final Map<String, Long> ticks = new ConcurrentHashMap<>();
     private volatile boolean stopping;
 
     /** Early in shutdown: no new ticks once the caches are about to stop. */
@@ -131,19 +137,46 @@ public class PoolManager {
                 config.poolManager().batchSize() * 20);
     }
 
-    /** One bounded round of work for one pool. */
+    /**
+     * One bounded round of work for one pool. A tick looks only at the desktops and sessions the local indexes say
+     * need work, and takes the pool's counts from them; every {@code sweep-every} ticks (staggered over pools) it
+     * first reads all the pool's desktops and corrects the indexes from them, the safety net for a missed cache event.
+     */
     public void manage(Pool pool) {
+        boolean sweep = sweepDue(pool.id());
+        if (sweep) {
+            desktops.resync(pool.id(), desktops.ofPool(pool.id()));
+        }
         registerGauge(pool.id());
         reconciler.reconcile(pool);
         rollout.roll(pool);
         evacuations.step(pool);
-        for (DesktopState d : desktops.ofPool(pool.id())) {
+        for (DesktopState d : needingWork(pool.id())) {
             advance(d, pool);
         }
-        timeouts.enforce(pool);
-        assignQueue(pool);
+        timeouts.enforce(pool, sweep);
+        List<SessionState> queue = sessions.queue(pool.id()); // read once, for assignments and housekeeping
+        Set<String> assigned = assignQueue(pool, queue);
         grow(pool);
-        housekeeping(pool);
+        housekeeping(pool, queue, assigned);
+    }
+
+    /** Whether this tick of the pool reads all its desktops: its first here, then every sweep-every ticks. */
+    boolean sweepDue(String poolId) {
+        int every = Math.max(1, config.poolManager().sweepEvery());
+        long n = ticks.merge(poolId, 1L, Long::sum);
+        // staggered by pool, so each tick sweeps about 1/every of the pools rather than all of them at once
+        return n == 1 || (n + Math.floorMod(poolId.hashCode(), every)) % every == 0;
+    }
+
+    /** Desktops with a task or step due (from the index), and recent claims for the orphan check. */
+    private Collection<DesktopState> needingWork(String poolId) {
+        Map<String, DesktopState> work = new LinkedHashMap<>();
+        desktops.needingWork(poolId).forEach(d -> work.put(d.id(), d));
+        Instant now = clock.instant();
+        desktops.claimedBetween(poolId, now.minus(ORPHAN_WINDOW), now.minus(config.poolManager().orphanGrace()))
+                .forEach(d -> work.putIfAbsent(d.id(), d));
+        return work.values();
     }
 
     private void advance(DesktopState d, Pool pool) {
@@ -297,14 +330,20 @@ public class PoolManager {
         }
     }
 
-    /** Ready desktops go to waiting sessions in queue order. */
-    private void assignQueue(Pool pool) {
-        for (SessionState waiting : sessions.queue(pool.id())) {
-            boolean assigned = sessionService.tryAssign(waiting, pool).isPresent();
-            if (!assigned && !pool.dedicated()) {
+    /** Ready desktops go to waiting sessions in queue order; returns the ids of the sessions served. */
+    private Set<String> assignQueue(Pool pool, List<SessionState> queue) {
+        Set<String> assigned = new HashSet<>();
+        if (!pool.dedicated() && desktops.readyCount(pool.id()) == 0) {
+            return assigned; // a claim looks for candidates in that same index: nothing for the head
+        }
+        for (SessionState waiting : queue) {
+            if (sessionService.tryAssign(waiting, pool).isPresent()) {
+                assigned.add(waiting.id());
+            } else if (!pool.dedicated()) {
                 break; // nothing ready for the head, so nothing for those behind it either
             }
         }
+        return assigned;
     }
 
     /** Starts desktops so that SpareTarget's count is ready for newcomers beyond those waiting, within min and max. */
@@ -312,15 +351,23 @@ public class PoolManager {
         if (!pool.enabled()) {
             return;
         }
-        List<DesktopState> all = desktops.ofPool(pool.id());
-        // unused desktops of an evacuating hypervisor are replaced elsewhere first: they do not count
-        long counted = all.stream().filter(d -> d.status().counted() && !evacuations.leaving(d)).count();
-        long held = all.stream().filter(d -> d.status().held() || d.owner() != null).count();
+        List<DesktopState> all = null;
+        long counted;
+        long held;
+        if (evacuations.anyLeaving(pool.id())) {
+            all = desktops.ofPool(pool.id());
+            // unused desktops of an evacuating hypervisor are replaced elsewhere first: they do not count
+            counted = all.stream().filter(d -> d.status().counted() && !evacuations.leaving(d)).count();
+            held = all.stream().filter(d -> d.status().held() || d.owner() != null).count();
+        } else {
+            counted = desktops.countedCount(pool.id()); // none leaving: the index's counts are the same
+            held = desktops.heldCount(pool.id());
+        }
         long waiting = sessions.queueLength(pool.id());
         long wanted = Math.max(pool.minSize(), held + waiting + spareTarget.spare(pool, clock.instant()));
         long target = Math.min(wanted, pool.maxSize());
         if (counted > target) {
-            shrink(pool, all, counted - target);
+            shrink(pool, all != null ? all : desktops.readyOf(pool.id()), counted - target);
             return;
         }
         if (counted == target) {
@@ -413,17 +460,24 @@ public class PoolManager {
      * session whose request died before it took a desktop or a queue ticket joins the queue here, so that it is
      * served (or abandoned) like any other.
      */
-    private void housekeeping(Pool pool) {
+    private void housekeeping(Pool pool, List<SessionState> queue, Set<String> assigned) {
         Instant now = clock.instant();
         Instant strandedBefore = now.minus(config.poolManager().orphanGrace());
         for (SessionState stranded : sessions.strandedArrivals(pool.id(), strandedBefore)) {
             sessions.enqueue(stranded);
         }
-        for (SessionState s : sessions.queue(pool.id())) {
-            if (s.lastSeenAt().plus(config.sessions().queueAbandonAfter()).isBefore(now)) {
-                sessionService.end(s.id(), "abandoned", "pool-manager");
+        for (SessionState s : queue) {
+            if (!assigned.contains(s.id()) && abandoned(s, now)) {
+                // read before this tick's assignments: the session's current state decides, in the write that ends it
+                sessionService.endIf(s.id(), current -> (current.status() == SessionStatus.QUEUED
+                        || current.status() == SessionStatus.PROVISIONING) && abandoned(current, now), "abandoned",
+                        "pool-manager");
             }
         }
+    }
+
+    private boolean abandoned(SessionState s, Instant now) {
+        return s.lastSeenAt().plus(config.sessions().queueAbandonAfter()).isBefore(now);
     }
 
     private byte[] randomBytes() {

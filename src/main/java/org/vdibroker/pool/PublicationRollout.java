@@ -32,8 +32,14 @@ public class PublicationRollout {
     @Inject
     AuditService audit;
 
-    /** One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. */
+    /**
+     * One bounded round for one pool, on the pool's primary owner, before the pool manager advances desktops. The
+     * pool's desktops are read only when the local index has an outdated one no session holds.
+     */
     public void roll(Pool pool) {
+        if (!desktops.anyUnused(pool.id(), pool::outdated)) {
+            return; // nothing this round could act on
+        }
         List<DesktopState> all = desktops.ofPool(pool.id());
         long replacing = all.stream().filter(d -> d.status() == DesktopStatus.RETIRING
                 || (DesktopService.coming(d) && d.status() != DesktopStatus.REFRESHING

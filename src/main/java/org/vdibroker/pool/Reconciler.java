@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -199,32 +200,40 @@ public class Reconciler {
 
     private void compare(Pool pool, List<String> hypervisorIds) {
         Map<String, DesktopEntity> rows = rows(pool);
+        Map<String, HypervisorDriver> drivers = new LinkedHashMap<>();
+        Map<String, List<VmInfo>> listed = new HashMap<>();
         for (String hypervisorId : hypervisorIds) {
             HypervisorDriver driver = health.lost(hypervisorId) ? null : health.driver(hypervisorId).orElse(null);
             if (driver == null) {
                 continue; // not answering: nothing it says can be trusted until it does
             }
             try {
-                List<VmInfo> vms = await(driver.listVms(pool.id() + "-")).stream()
-                        .filter(vm -> pool.namesDesktop(vm.name())).toList();
-                compareHost(pool, hypervisorId, driver, vms, rows);
+                listed.put(hypervisorId, await(driver.listVms(pool.id() + "-")).stream()
+                        .filter(vm -> pool.namesDesktop(vm.name())).toList());
+                drivers.put(hypervisorId, driver);
             } catch (HypervisorException e) {
                 LOG.infof("Pool %s: hypervisor %s not reconciled this round: %s", pool.id(), hypervisorId,
                         e.getMessage());
             }
         }
+        if (drivers.isEmpty()) {
+            return;
+        }
+        // one read of the pool for the whole batch, after the listings: a desktop whose VM is not listed yet has no
+        // vmRef yet
+        List<DesktopState> live = desktops.ofPool(pool.id());
+        drivers.forEach((hypervisorId, driver) -> compareHost(pool, hypervisorId, driver, listed.get(hypervisorId),
+                rows, live));
     }
 
     private void compareHost(Pool pool, String hypervisorId, HypervisorDriver driver, List<VmInfo> vms,
-            Map<String, DesktopEntity> rows) {
+            Map<String, DesktopEntity> rows, List<DesktopState> live) {
         Map<String, VmInfo> byRef = new HashMap<>();
         Map<String, VmInfo> byName = new HashMap<>();
         vms.forEach(vm -> {
             byRef.put(vm.vmRef(), vm);
             byName.put(vm.name(), vm);
         });
-        // read after the listing: a desktop whose VM is not listed yet has no vmRef yet
-        List<DesktopState> live = desktops.ofPool(pool.id());
         Set<String> liveNames = new HashSet<>();
         Set<String> matched = new HashSet<>();
         int budget = config.poolManager().batchSize();

@@ -44,6 +44,7 @@ public class SessionStore {
     private CacheIndex<SessionState> byStatus;
     /** New sessions that have neither a desktop nor a queue ticket yet (normally only during their request). */
     private CacheIndex<SessionState> arrivingByPool;
+    private CacheIndex<SessionState> timeoutCandidatesByPool;
 
     @PostConstruct
     void init() {
@@ -54,6 +55,8 @@ public class SessionStore {
                 SessionState::queueTicket);
         arrivingByPool = CacheIndex.attach(sessions, s -> s.queueTicket() == 0 && waiting(s) ? s.poolId() : null);
         byStatus = CacheIndex.attach(sessions, s -> s.status().name());
+        timeoutCandidatesByPool = CacheIndex.attach(sessions, s -> s.status() == SessionStatus.DISCONNECTED
+                || s.status().hasDesktop() && s.idleSince() != null ? s.poolId() : null);
     }
 
     public Optional<SessionState> get(String sessionId) {
@@ -221,6 +224,14 @@ public class SessionStore {
             return queuedByPool.size(session.poolId()); // not in the queue yet: everybody in it is ahead
         }
         return queuedByPool.countBelow(session.poolId(), session.queueTicket());
+    }
+
+    /**
+     * Sessions of a pool that a disconnect or idle timeout could end: disconnected, or with a desktop and an idle
+     * user (from the local index, so the pool manager need not look at every session each tick).
+     */
+    public List<SessionState> timeoutCandidates(String poolId) {
+        return collect(timeoutCandidatesByPool.get(poolId));
     }
 
     public int queueLength(String poolId) {

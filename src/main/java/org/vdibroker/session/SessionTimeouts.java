@@ -29,26 +29,47 @@ public class SessionTimeouts {
 
     Clock clock = Clock.systemUTC();
 
-    /** Logs off the pool's sessions whose timeout passed; returns how many. */
+    /** Logs off the pool's sessions whose timeout passed, walking all its desktops; returns how many. */
     public int enforce(Pool pool) {
+        return enforce(pool, true);
+    }
+
+    /**
+     * Logs off the pool's sessions whose timeout passed; returns how many. With {@code sweep} every desktop of the
+     * pool is looked at (the safety net for a missed cache event), else only the sessions the store's index names as
+     * disconnected or idle.
+     */
+    public int enforce(Pool pool, boolean sweep) {
         if (pool.idleTimeoutSeconds() <= 0 && pool.disconnectTimeoutSeconds() <= 0) {
             return 0;
         }
         int loggedOff = 0;
-        for (DesktopState d : desktops.ofPool(pool.id())) {
-            // the desktop only points at candidates; the session's own state decides, in the write that ends it
-            if (d.sessionId() == null || !d.status().held()) {
-                continue;
+        if (sweep) {
+            for (DesktopState d : desktops.ofPool(pool.id())) {
+                if (d.sessionId() != null && d.status().held() && logOffIfExpired(d.sessionId(), pool)) {
+                    loggedOff++;
+                }
             }
-            Optional<SessionState> session = store.get(d.sessionId());
-            String reason = session.map(s -> expired(s, pool, clock.instant())).orElse(null);
-            if (reason != null && sessions.endIf(d.sessionId(),
-                    s -> reason.equals(expired(s, pool, clock.instant())), reason, "pool-manager")
-                    .filter(s -> !s.status().live()).isPresent()) {
+            return loggedOff;
+        }
+        for (SessionState s : store.timeoutCandidates(pool.id())) {
+            // the same candidates as the walk: sessions on a desktop that is held by them
+            if (expired(s, pool, clock.instant()) != null && s.desktopId() != null
+                    && desktops.get(s.desktopId()).filter(d -> s.id().equals(d.sessionId()) && d.status().held())
+                            .isPresent()
+                    && logOffIfExpired(s.id(), pool)) {
                 loggedOff++;
             }
         }
         return loggedOff;
+    }
+
+    /** The session's own state decides, in the write that ends it; the desktop only points at candidates. */
+    private boolean logOffIfExpired(String sessionId, Pool pool) {
+        Optional<SessionState> session = store.get(sessionId);
+        String reason = session.map(s -> expired(s, pool, clock.instant())).orElse(null);
+        return reason != null && sessions.endIf(sessionId, s -> reason.equals(expired(s, pool, clock.instant())),
+                reason, "pool-manager").filter(s -> !s.status().live()).isPresent();
     }
 
     /** Which timeout, if any, has passed for the session at {@code now}. */

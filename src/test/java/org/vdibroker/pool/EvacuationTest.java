@@ -101,7 +101,8 @@ class EvacuationTest {
                 () -> on("evac", "evac-a") == 0 && Api.desktopsIn("evac", "READY") >= 6);
         await("the evacuation reports done", Duration.ofSeconds(20), () -> given().auth().oauth2(Api.ADMIN)
                 .get("/api/v1/admin/hypervisors/evac-a").then().extract().jsonPath().getBoolean("evacuation.done"));
-        // the audit trail reaches the database through the outbox, a moment after the evacuation reports done
+        // the evacuation's progress is audited by a background round (every 2 s) and reaches the database through
+        // the outbox, after the live state shows done
         List<String> expected = List.of("hypervisor.evacuation-started", "hypervisor.evacuation-progress",
                 "hypervisor.evacuated", "desktop.evacuated");
         await("the evacuation in the audit trail", Duration.ofSeconds(20), () -> given().auth().oauth2(Api.ADMIN)

@@ -1,0 +1,163 @@
+package org.vdibroker.desktop;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiPredicate;
+import org.infinispan.Cache;
+import org.vdibroker.cluster.CacheIndex;
+
+/**
+ * Node-local index of what the pool manager needs from a pool's desktops each tick, so an idle pool costs no walk
+ * over all its desktops: the desktops that need work (a task in flight, being made ready, failed or retiring), recent
+ * claims (for the orphaned-claim check), the pool's counted and held desktops, and its unused desktops by hypervisor
+ * and publication (for rollouts and evacuations). Follows the desktops cache's events, like {@code CacheIndex}: a
+ * hint only. Decisions are still made on the desktop entries themselves, and the pool manager reads each pool in full
+ * every few ticks and {@link #resync}s, so a missed event costs at most that delay.
+ */
+final class DesktopWork {
+
+    /** What one desktop contributes to its pool's figures. */
+    private record Entry(String poolId, String hypervisorId, int publication, boolean counted, boolean held,
+            boolean work, Instant claimedAt, boolean unused, long version) {
+
+        static Entry of(DesktopState d) {
+            boolean work = d.task() != null || DesktopService.coming(d) || d.status() == DesktopStatus.FAILED
+                    || d.status() == DesktopStatus.RETIRING;
+            Instant claimedAt = d.status() == DesktopStatus.ASSIGNED && d.sessionId() != null ? d.changedAt() : null;
+            return new Entry(d.poolId(), d.hypervisorId(), d.publication(), d.status().counted(),
+                    d.status().held() || d.owner() != null, work, claimedAt, d.sessionId() == null, d.version());
+        }
+
+        String placement() {
+            return hypervisorId + '|' + publication;
+        }
+    }
+
+    /** One pool's figures. */
+    static final class PoolFigures {
+        final Set<String> ids = ConcurrentHashMap.newKeySet();
+        final AtomicInteger counted = new AtomicInteger();
+        final AtomicInteger held = new AtomicInteger();
+        final Set<String> work = ConcurrentHashMap.newKeySet();
+        final Map<String, Instant> claims = new ConcurrentHashMap<>();
+        /** Desktops no session holds, by "hypervisor|publication". */
+        final Map<String, Integer> unused = new ConcurrentHashMap<>();
+    }
+
+    private final Cache<String, DesktopState> desktops;
+    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final Map<String, PoolFigures> pools = new ConcurrentHashMap<>();
+
+    private DesktopWork(Cache<String, DesktopState> desktops) {
+        this.desktops = desktops;
+    }
+
+    static DesktopWork attach(Cache<String, DesktopState> desktops) {
+        DesktopWork work = new DesktopWork(desktops);
+        CacheIndex.follow(desktops, work::update);
+        return work;
+    }
+
+    PoolFigures of(String poolId) {
+        return pools.computeIfAbsent(poolId, k -> new PoolFigures());
+    }
+
+    /** Applies a desktop's new value (null: gone); one key at a time, so the figures move by whole entries. */
+    void update(String id, DesktopState value) {
+        entries.compute(id, (k, old) -> apply(k, old, value == null ? null : Entry.of(value)));
+    }
+
+    /**
+     * Corrects the pool's figures from a full read of its desktops (a missed or reordered cache event): every read
+     * desktop is applied unless a newer version is indexed already, and indexed desktops the read did not see are
+     * looked up again.
+     */
+    void resync(String poolId, Collection<DesktopState> read) {
+        Set<String> seen = new HashSet<>();
+        for (DesktopState d : read) {
+            seen.add(d.id());
+            entries.compute(d.id(), (k, old) -> old != null && old.version() > d.version() ? old
+                    : apply(k, old, Entry.of(d)));
+        }
+        for (String id : List.copyOf(of(poolId).ids)) {
+            if (!seen.contains(id)) {
+                update(id, desktops.get(id));
+            }
+        }
+    }
+
+    /** Whether any desktop of the pool that no session holds has a publication for which {@code test} holds. */
+    boolean anyUnused(String poolId, BiPredicate<String, Integer> test) {
+        for (Map.Entry<String, Integer> e : of(poolId).unused.entrySet()) {
+            int bar = e.getKey().lastIndexOf('|');
+            if (e.getValue() > 0 && test.test(e.getKey().substring(0, bar),
+                    Integer.parseInt(e.getKey().substring(bar + 1)))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Ids of the pool's desktops claimed (ASSIGNED to a session) within [from, to]; older claims are dropped. */
+    List<String> claims(String poolId, Instant from, Instant to) {
+        List<String> ids = new ArrayList<>();
+        Map<String, Instant> claims = of(poolId).claims;
+        claims.forEach((id, at) -> {
+            if (at.isBefore(from)) {
+                claims.remove(id, at); // it can only come back with a new write, which is a new event
+            } else if (!at.isAfter(to)) {
+                ids.add(id);
+            }
+        });
+        return ids;
+    }
+
+    private Entry apply(String id, Entry old, Entry next) {
+        if (old != null) {
+            change(id, old, -1);
+        }
+        if (next != null) {
+            change(id, next, +1);
+        }
+        return next;
+    }
+
+    private void change(String id, Entry e, int by) {
+        PoolFigures p = of(e.poolId());
+        if (by > 0) {
+            p.ids.add(id);
+        } else {
+            p.ids.remove(id);
+        }
+        if (e.counted()) {
+            p.counted.addAndGet(by);
+        }
+        if (e.held()) {
+            p.held.addAndGet(by);
+        }
+        if (e.work()) {
+            if (by > 0) {
+                p.work.add(id);
+            } else {
+                p.work.remove(id);
+            }
+        }
+        if (e.claimedAt() != null) {
+            if (by > 0) {
+                p.claims.put(id, e.claimedAt());
+            } else {
+                p.claims.remove(id);
+            }
+        }
+        if (e.unused()) {
+            p.unused.merge(e.placement(), by, (a, b) -> a + b == 0 ? null : a + b);
+        }
+    }
+}

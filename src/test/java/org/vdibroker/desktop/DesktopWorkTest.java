@@ -1,0 +1,107 @@
+package org.vdibroker.desktop;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.List;
+import org.infinispan.Cache;
+import org.infinispan.configuration.cache.ConfigurationBuilder;
+import org.infinispan.context.Flag;
+import org.infinispan.manager.DefaultCacheManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.vdibroker.hypervisor.TaskRef;
+
+/**
+ * The pool manager's index of desktops that need work: what an idle tick looks at instead of every desktop, so it
+ * must follow every change, and a full read must repair it when a change was missed.
+ */
+class DesktopWorkTest {
+
+    private static final Instant NOW = Instant.parse("2026-12-04T12:00:00Z");
+
+    private DefaultCacheManager manager;
+    private Cache<String, DesktopState> cache;
+    private DesktopWork work;
+
+    @BeforeEach
+    void start() {
+        manager = new DefaultCacheManager();
+        manager.defineConfiguration("desktops", new ConfigurationBuilder().build());
+        cache = manager.getCache("desktops");
+        work = DesktopWork.attach(cache);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        manager.close();
+    }
+
+    @Test
+    void figuresFollowEveryChangeOfADesktop() {
+        DesktopState provisioning = desktop("d1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
+        cache.put("d1", provisioning);
+        assertThat(work.of("p").work).containsExactly("d1");
+        assertThat(work.of("p").counted.get()).isEqualTo(1);
+
+        DesktopState ready = next(provisioning, DesktopStatus.READY, null, NOW);
+        cache.put("d1", ready);
+        assertThat(work.of("p").work).as("a ready desktop needs no work").isEmpty();
+        assertThat(work.of("p").held.get()).isZero();
+        assertThat(work.anyUnused("p", (hv, publication) -> publication < 2)).as("outdated and unused").isTrue();
+
+        DesktopState claimed = next(ready, DesktopStatus.ASSIGNED, "s1", NOW.minusSeconds(60));
+        cache.put("d1", claimed);
+        assertThat(work.of("p").held.get()).isEqualTo(1);
+        assertThat(work.anyUnused("p", (hv, publication) -> true)).as("held by a session").isFalse();
+        assertThat(work.claims("p", NOW.minusSeconds(600), NOW.minusSeconds(30))).containsExactly("d1");
+        assertThat(work.claims("p", NOW.minusSeconds(600), NOW.minusSeconds(120))).as("too recent").isEmpty();
+        assertThat(work.claims("p", NOW, NOW)).as("too old").isEmpty();
+        assertThat(work.of("p").claims).as("a claim older than the window is dropped").isEmpty();
+
+        cache.put("d1", next(claimed, DesktopStatus.FAILED, null, NOW));
+        assertThat(work.of("p").work).containsExactly("d1");
+        assertThat(work.of("p").counted.get()).as("a failed desktop does not count").isZero();
+
+        cache.remove("d1");
+        assertThat(work.of("p").work).isEmpty();
+        assertThat(work.of("p").held.get()).isZero();
+        assertThat(work.anyUnused("p", (hv, publication) -> true)).isFalse();
+    }
+
+    @Test
+    void aFullReadRepairsMissedEventsButNeverGoesBackInTime() {
+        DesktopState a = desktop("a", DesktopStatus.READY, null, null);
+        DesktopState b = desktop("b", DesktopStatus.READY, null, null);
+        cache.put("a", a);
+        cache.put("b", b);
+        // changes the index never hears of (a lost event)
+        DesktopState failed = next(a, DesktopStatus.FAILED, null, NOW);
+        cache.getAdvancedCache().withFlags(Flag.SKIP_LISTENER_NOTIFICATION).put("a", failed);
+        cache.getAdvancedCache().withFlags(Flag.SKIP_LISTENER_NOTIFICATION).remove("b");
+        assertThat(work.of("p").work).isEmpty();
+        assertThat(work.of("p").counted.get()).isEqualTo(2);
+
+        work.resync("p", List.of(failed));
+        assertThat(work.of("p").work).containsExactly("a");
+        assertThat(work.of("p").counted.get()).as("b is gone, a failed").isZero();
+
+        DesktopState retiring = next(failed, DesktopStatus.RETIRING, null, NOW);
+        cache.put("a", retiring);
+        work.resync("p", List.of(failed)); // a read older than the event that followed it
+        assertThat(work.of("p").work).containsExactly("a");
+        cache.put("a", next(retiring, DesktopStatus.READY, null, NOW));
+        assertThat(work.of("p").work).as("the newer state was kept, so the next change applies").isEmpty();
+        assertThat(work.of("p").counted.get()).isEqualTo(1);
+    }
+
+    private static DesktopState desktop(String id, DesktopStatus status, String sessionId, TaskRef task) {
+        return new DesktopState(id, "p", "hv1", "p-" + id, "vm-" + id, status, sessionId, null, null, 1, task, 0, NOW,
+                1);
+    }
+
+    private static DesktopState next(DesktopState d, DesktopStatus status, String sessionId, Instant at) {
+        return d.next(status, sessionId, null, null, 0, at);
+    }
+}
