@@ -1,0 +1,82 @@
+package org.vdibroker.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.infinispan.configuration.parsing.ConfigurationBuilderHolder;
+import org.infinispan.configuration.parsing.ParserRegistry;
+import org.infinispan.manager.DefaultCacheManager;
+
+/**
+ * Cache managers in this JVM, clustered over JGroups on loopback with the broker's own infinispan-cluster.xml and
+ * jgroups-tcpping.xml (unencrypted: the key is not what such tests test), as the nodes of a broker cluster have.
+ */
+public final class EmbeddedCacheNodes {
+
+    private static final List<String> PROPERTIES = List.of("vdi.cluster.name", "vdi.cluster.bind-port",
+            "vdi.cluster.initial-hosts", "vdi.cluster.node-name");
+
+    private EmbeddedCacheNodes() {
+    }
+
+    /** {@code count} nodes that have all joined each of {@code caches}. */
+    public static List<DefaultCacheManager> start(String name, int count, String... caches)
+            throws java.io.IOException, InterruptedException {
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ports.add(ClusterNodes.freeClusterPort(ports, 26000, 31000));
+        }
+        String hosts = String.join(",", ports.stream().map(p -> "127.0.0.1[" + p + "]").toList());
+        List<DefaultCacheManager> nodes = new ArrayList<>();
+        Map<String, String> saved = new HashMap<>();
+        PROPERTIES.forEach(p -> saved.put(p, System.getProperty(p)));
+        try {
+            for (int i = 0; i < count; i++) {
+                // JGroups reads these when the node's channel is made, so each node gets its own port
+                System.setProperty("vdi.cluster.name", name + "-" + ProcessHandle.current().pid());
+                System.setProperty("vdi.cluster.bind-port", String.valueOf(ports.get(i)));
+                System.setProperty("vdi.cluster.initial-hosts", hosts);
+                System.setProperty("vdi.cluster.node-name", name + "-" + i);
+                ConfigurationBuilderHolder holder = new ParserRegistry().parseFile("infinispan-cluster.xml");
+                DefaultCacheManager node = new DefaultCacheManager(holder, true);
+                nodes.add(node);
+                for (String cache : caches) {
+                    node.getCache(cache); // joins the cache's topology
+                }
+            }
+        } finally {
+            saved.forEach((p, v) -> {
+                if (v == null) {
+                    System.clearProperty(p);
+                } else {
+                    System.setProperty(p, v);
+                }
+            });
+        }
+        Instant deadline = Instant.now().plusSeconds(60);
+        while (!joined(nodes, count, caches)) {
+            assertThat(Instant.now()).as(count + " nodes joined").isBefore(deadline);
+            Thread.sleep(100);
+        }
+        return nodes;
+    }
+
+    private static boolean joined(List<DefaultCacheManager> nodes, int count, String... caches) {
+        for (DefaultCacheManager node : nodes) {
+            if (node.getMembers().size() < count) {
+                return false;
+            }
+            for (String cache : caches) {
+                if (node.getCache(cache).getAdvancedCache().getDistributionManager().getCacheTopology().getMembers()
+                        .size() < count) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}
