@@ -94,6 +94,8 @@ public class PoolManager {
 
     @Inject
     ProvisionProblems problems;
+    @Inject
+    SilentAgents silentAgents;
 
     Clock clock = Clock.systemUTC();
 
@@ -141,6 +143,7 @@ public class PoolManager {
             advance(d, pool);
         }
         timeouts.enforce(pool);
+        silentAgents.enforce(pool);
         assignQueue(pool);
         grow(pool);
         housekeeping(pool);
