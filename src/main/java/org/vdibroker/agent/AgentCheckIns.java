@@ -79,12 +79,12 @@ public class AgentCheckIns {
 
     /**
      * Of {@code desktops}, those whose agent has not checked in with the desktop's current secret, each with the
-     * refreshes it already got for that. A desktop whose check-in cannot be judged now (its secret unknown while the
+     * refreshes it already got for that; at most {@code most} desktops not yet known to be checked in are looked up
+     * (one read of the cache for all). A desktop whose check-in cannot be judged now (its secret unknown while the
      * database is down) is left out.
      */
-    public Map<DesktopState, Integer> silent(List<DesktopState> desktops) {
-        List<DesktopState> unknown = desktops.stream()
-                .filter(d -> !Long.valueOf(d.version()).equals(verified.get(d.id()))).toList();
+    public Map<DesktopState, Integer> silent(List<DesktopState> desktops, int most) {
+        List<DesktopState> unknown = desktops.stream().filter(d -> !checkedIn(d)).limit(most).toList();
         if (unknown.isEmpty()) {
             return Map.of();
         }
@@ -115,6 +115,11 @@ public class AgentCheckIns {
             }
         }
         return silent;
+    }
+
+    /** Whether this node found the desktop's agent checked in with the secret of the desktop's current state. */
+    public boolean checkedIn(DesktopState desktop) {
+        return Long.valueOf(desktop.version()).equals(verified.get(desktop.id()));
     }
 
     /** The desktop was refreshed for the {@code refreshes}-th time in a row because its agent did not check in. */

@@ -58,12 +58,12 @@ public class SilentAgents {
             List<DesktopState> ready = desktops.ofPool(pool.id()).stream()
                     .filter(d -> d.status() == DesktopStatus.READY && d.sessionId() == null
                             && d.changedAt().isBefore(due))
-                    .limit(config.poolManager().batchSize() * 10L).toList();
+                    .toList();
             if (ready.isEmpty()) {
                 return;
             }
-            Map<DesktopState, Integer> silent = checkIns.silent(ready);
-            if (silent.size() < ready.size()) {
+            Map<DesktopState, Integer> silent = checkIns.silent(ready, config.poolManager().batchSize() * 10);
+            if (ready.stream().anyMatch(checkIns::checkedIn)) {
                 problems.cleared(pool.id(), PROBLEM); // some agent checks in: the pool's template has a working one
             }
             silent.forEach((d, refreshes) -> act(pool, d, refreshes));
