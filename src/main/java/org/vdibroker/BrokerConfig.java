@@ -39,6 +39,21 @@ public interface BrokerConfig {
     /** The browser console proxy (noVNC over a WebSocket). */
     Console console();
 
+    /** The agents in the desktops. */
+    Agents agents();
+
+    interface Agents {
+        /**
+         * How long a ready desktop may wait for its agent to check in with the desktop's current secret before it is
+         * refreshed again with a new one; unset (the default): not checked, for templates without an agent.
+         */
+        Optional<Duration> checkInGrace();
+
+        /** Refreshes in a row that bring no check-in before the desktop is FAILED and its pool shows the problem. */
+        @WithDefault("2")
+        int checkInRefreshes();
+    }
+
     interface Console {
         /** WebSocket console connections one user may have open at once on this node; more are refused (429). */
         @WithDefault("2")
@@ -309,7 +324,7 @@ public interface BrokerConfig {
 
         PerUser perUser();
 
-        /** Limits per user (token subject), per node: one user's flood cannot starve the others. */
+        /** Limits per user, counted by all nodes together: one user's flood cannot starve the others. */
         interface PerUser {
             /** Desktop requests per user within the window (clients poll while queued); more get 429. */
             @WithDefault("120")

@@ -30,6 +30,8 @@ public class AgentEventService {
     SessionStore sessions;
     @Inject
     SessionService sessionService;
+    @Inject
+    AgentCheckIns checkIns;
 
     /**
      * Secret hashes already read from the inventory, so heartbeats do not hit the database. Each is valid only for the
@@ -59,6 +61,15 @@ public class AgentEventService {
         return desktop;
     }
 
+    /** The hash of the desktop's current secret; null when the inventory cannot tell now. */
+    String currentHash(DesktopState desktop) {
+        try {
+            return hashAt(desktop);
+        } catch (RuntimeException e) { // the database is down
+            return null;
+        }
+    }
+
     private String hashAt(DesktopState desktop) {
         CachedHash cached = secretHashes.get(desktop.id());
         if (cached == null || cached.version() != desktop.version()) {
@@ -71,6 +82,7 @@ public class AgentEventService {
 
     public void handle(String desktopId, String secret, AgentEvent event) {
         DesktopState desktop = authenticate(desktopId, secret);
+        checkIns.checkedIn(desktop, hashAt(desktop));
         Optional<SessionState> session = Optional.ofNullable(desktop.sessionId()).flatMap(sessions::get);
         switch (event.type()) {
             case "ready" -> {

@@ -12,8 +12,15 @@ public final class CacheNames {
     public static final String SIMULATOR_VMS = "simulator-vms";
     public static final String COUNTERS = "counters";
     public static final String LOGIN_COUNTS = "login-counts";
-    /** name|slot|key -> sign-in attempts counted by every node (access/login/ClusterWindowLimiter) */
+    /**
+     * name|slot|key -> sign-in attempts, desktop requests and tickets counted by every node
+     * (access/login/ClusterWindowLimiter, from LoginService and access/UserLimits)
+     */
     public static final String LOGIN_LIMITS = "login-limits";
+    /** stream|user -> the user's open event streams, each with the end of its lease (access/UserLimits) */
+    public static final String EVENT_STREAM_SLOTS = "event-stream-slots";
+    /** desktop id -> when its agent last checked in, with which secret; id|silent -> refreshes without one (agent/) */
+    public static final String AGENT_CHECK_INS = "agent-check-ins";
     public static final String OUTBOX = "outbox";
     /** pool id -> why it cannot provision now (pool/ProvisionProblems) */
     /**

@@ -98,6 +98,8 @@ public class PoolManager {
 
     @Inject
     ProvisionProblems problems;
+    @Inject
+    SilentAgents silentAgents;
 
     Clock clock = Clock.systemUTC();
 
@@ -155,6 +157,7 @@ public class PoolManager {
             advance(d, pool);
         }
         timeouts.enforce(pool, sweep);
+        silentAgents.enforce(pool);
         List<SessionState> queue = sessions.queue(pool.id()); // read once, for assignments and housekeeping
         Set<String> assigned = assignQueue(pool, queue);
         grow(pool);

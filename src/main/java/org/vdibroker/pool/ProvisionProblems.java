@@ -106,13 +106,18 @@ public class ProvisionProblems {
                 + nextAttempt + ")", failures);
     }
 
-    /** Clears the problem of the pool; with {@code onlyKind}, only a problem of that kind. */
+    /**
+     * Clears the problem of the pool; with {@code onlyKind}, only a problem of that kind. Without, any problem but
+     * {@code agent-silent}, which only {@link SilentAgents} clears.
+     */
     public void cleared(String poolId, String onlyKind) {
         if (onlyKind == null || "no-capacity".equals(onlyKind) || "no-hypervisor".equals(onlyKind)) {
             noRoomSince.remove(poolId);
         }
         ProvisionProblem before = problems.get(poolId);
-        if (before == null || (onlyKind != null && !onlyKind.equals(before.kind()))) {
+        if (before == null || (onlyKind != null && !onlyKind.equals(before.kind()))
+                || (onlyKind == null && SilentAgents.PROBLEM.equals(before.kind()))) {
+            // a desktop that starts says nothing about its agent: that problem is cleared by a check-in only
             return;
         }
         if (problems.remove(poolId, before)) {

@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.infinispan.manager.DefaultCacheManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,13 +19,13 @@ import org.junit.jupiter.api.Test;
  */
 class CountersClusterTest {
 
-    private static InProcessCluster cluster;
+    private static List<DefaultCacheManager> nodes = List.of();
     private static final List<Counters> COUNTERS = new ArrayList<>();
 
     @BeforeAll
-    static void startThreeNodes() throws InterruptedException {
-        cluster = InProcessCluster.start(3, "counters-test", CacheNames.COUNTERS);
-        cluster.nodes().forEach(node -> {
+    static void startThreeNodes() throws Exception {
+        nodes = EmbeddedCacheNodes.start("counters-test", 3, CacheNames.COUNTERS);
+        nodes.forEach(node -> {
             Counters counters = new Counters();
             counters.manager = node;
             COUNTERS.add(counters);
@@ -33,9 +34,7 @@ class CountersClusterTest {
 
     @AfterAll
     static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
+        nodes.forEach(DefaultCacheManager::stop);
     }
 
     @Test

@@ -38,8 +38,8 @@ import org.vdibroker.security.LogSafe;
  * (and later the refresh grant) of the public client {@code broker.login.client-id} at Keycloak's token endpoint,
  * without blocking a thread (JDK HTTP client, asynchronous), and hands back Keycloak's tokens.
  *
- * <p>Attempts are limited per user name and per client address on this node. An unknown user and a wrong password
- * get the same answer. Passwords and tokens are never logged.
+ * <p>Attempts are limited per user name and per client address, counted by all nodes together. An unknown user and a
+ * wrong password get the same answer. Passwords and tokens are never logged.
  */
 @ApplicationScoped
 public class LoginService {

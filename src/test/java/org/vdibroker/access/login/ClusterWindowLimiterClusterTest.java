@@ -3,19 +3,15 @@ package org.vdibroker.access.login;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.infinispan.AdvancedCache;
-import org.infinispan.configuration.parsing.ConfigurationBuilderHolder;
-import org.infinispan.configuration.parsing.ParserRegistry;
 import org.infinispan.manager.DefaultCacheManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.cluster.CacheNames;
-import org.vdibroker.cluster.ClusterNodes;
+import org.vdibroker.cluster.EmbeddedCacheNodes;
 
 /**
  * Two cache managers in this JVM, clustered over JGroups on loopback with the broker's own infinispan-cluster.xml
@@ -24,52 +20,17 @@ import org.vdibroker.cluster.ClusterNodes;
  */
 class ClusterWindowLimiterClusterTest {
 
-    private static final List<String> PROPERTIES = List.of("vdi.cluster.name", "vdi.cluster.bind-port",
-            "vdi.cluster.initial-hosts", "vdi.cluster.node-name");
     private static final List<DefaultCacheManager> NODES = new ArrayList<>();
 
     @BeforeAll
     static void startTwoNodes() throws Exception {
-        List<Integer> ports = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            ports.add(ClusterNodes.freeClusterPort(ports, 26000, 31000));
-        }
-        String hosts = "127.0.0.1[" + ports.get(0) + "],127.0.0.1[" + ports.get(1) + "]";
-        Map<String, String> saved = new java.util.HashMap<>();
-        PROPERTIES.forEach(p -> saved.put(p, System.getProperty(p)));
-        try {
-            for (int i = 0; i < 2; i++) {
-                // JGroups reads these when the node's channel is made, so each node gets its own port
-                System.setProperty("vdi.cluster.name", "limiter-test-" + ProcessHandle.current().pid());
-                System.setProperty("vdi.cluster.bind-port", String.valueOf(ports.get(i)));
-                System.setProperty("vdi.cluster.initial-hosts", hosts);
-                System.setProperty("vdi.cluster.node-name", "limiter-" + i);
-                ConfigurationBuilderHolder holder = new ParserRegistry().parseFile("infinispan-cluster.xml");
-                DefaultCacheManager node = new DefaultCacheManager(holder, true);
-                NODES.add(node);
-                node.getCache(CacheNames.LOGIN_LIMITS); // joins the cache's topology
-            }
-        } finally {
-            saved.forEach((p, v) -> {
-                if (v == null) {
-                    System.clearProperty(p);
-                } else {
-                    System.setProperty(p, v);
-                }
-            });
-        }
-        Instant deadline = Instant.now().plusSeconds(60);
-        while (NODES.stream().anyMatch(n -> n.getMembers().size() < 2)
-                || NODES.stream().anyMatch(n -> cache(n).getDistributionManager().getCacheTopology()
-                        .getMembers().size() < 2)) {
-            assertThat(Instant.now()).as("two nodes joined").isBefore(deadline);
-            Thread.sleep(100);
-        }
+        NODES.addAll(EmbeddedCacheNodes.start("limiter-test", 2, CacheNames.LOGIN_LIMITS));
     }
 
     @AfterAll
     static void stop() {
         NODES.forEach(DefaultCacheManager::stop);
+        NODES.clear(); // a rerun of a failed test starts afresh
     }
 
     private static AdvancedCache<String, Long> cache(DefaultCacheManager node) {
