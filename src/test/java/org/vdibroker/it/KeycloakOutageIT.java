@@ -83,7 +83,9 @@ class KeycloakOutageIT {
             KeycloakServer.start();
         }
 
-        // back up, with new keys and a fresh realm: sign-in works again and the new tokens are accepted
+        // back up, with new keys and a fresh realm: sign-in works again and the new tokens are accepted. The realm
+        // file fixes its users' ids, as a real Keycloak's database keeps them, so demo is the same subject (`sub`)
+        // and finds its session again
         Response back = brokerLogin("demo", "demo");
         back.then().statusCode(200);
         String newToken = back.jsonPath().getString("access_token");
