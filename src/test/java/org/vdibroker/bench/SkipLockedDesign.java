@@ -21,6 +21,11 @@ import org.HdrHistogram.Histogram;
  * with {@code SELECT ... FOR UPDATE SKIP LOCKED}, marks it assigned and inserts the session (one per user and pool,
  * by primary key). Run on the same PostgreSQL as the broker nodes, in a database of its own, with a connection per
  * client up to {@link #MAX_CONNECTIONS} (what a broker's connection pool would allow).
+ *
+ * <p>Commits are durable ({@code synchronous_commit = on}, PostgreSQL's default and what a broker keeping assignments
+ * in SQL must run: a commit lost in a crash is a desktop handed out twice afterwards). The embedded PostgreSQL of the
+ * benchmarks starts with {@code synchronous_commit = off}, so each connection sets it; a non-durable variant is kept
+ * as a reference figure.
  */
 public final class SkipLockedDesign {
 
@@ -35,16 +40,21 @@ public final class SkipLockedDesign {
 
     private final String url;
     private final String user;
+    private final boolean durable;
 
-    /** Creates database {@code bench_skip_locked} next to {@code adminUrl}'s (dropped first if an earlier run left it). */
-    public SkipLockedDesign(String adminUrl, String user) throws SQLException {
+    /**
+     * Creates database {@code name} next to {@code adminUrl}'s (dropped first if an earlier run left it); its claims
+     * commit durably when {@code durable}, else with {@code synchronous_commit = off}.
+     */
+    public SkipLockedDesign(String adminUrl, String user, String name, boolean durable) throws SQLException {
         try (Connection admin = DriverManager.getConnection(adminUrl, user, "");
                 Statement statement = admin.createStatement()) {
-            statement.execute("DROP DATABASE IF EXISTS bench_skip_locked");
-            statement.execute("CREATE DATABASE bench_skip_locked");
+            statement.execute("DROP DATABASE IF EXISTS " + name);
+            statement.execute("CREATE DATABASE " + name);
         }
-        this.url = adminUrl.substring(0, adminUrl.lastIndexOf('/') + 1) + "bench_skip_locked";
+        this.url = adminUrl.substring(0, adminUrl.lastIndexOf('/') + 1) + name;
         this.user = user;
+        this.durable = durable;
     }
 
     /** {@code count} ready desktops in one pool. */
@@ -183,6 +193,10 @@ public final class SkipLockedDesign {
     }
 
     private Connection connect() throws SQLException {
-        return DriverManager.getConnection(url, user, "");
+        Connection connection = DriverManager.getConnection(url, user, "");
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("SET synchronous_commit TO " + (durable ? "on" : "off"));
+        }
+        return connection;
     }
 }

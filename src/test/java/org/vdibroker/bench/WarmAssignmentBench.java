@@ -300,20 +300,31 @@ public final class WarmAssignmentBench {
 
     private static long skipLocked(Settings settings, EmbeddedPostgres postgres, List<long[]> levels,
             BenchReport report) throws Exception {
-        SkipLockedDesign design = new SkipLockedDesign(
-                "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", "postgres");
+        String adminUrl = "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres";
+        // the comparison: durable commits, as a broker keeping assignments in SQL must run
+        long violations = skipLocked(settings, new SkipLockedDesign(adminUrl, "postgres", "bench_skip_locked", true),
+                "skip-locked", "broker/skip-locked", levels, report);
+        report.put("skipLockedViolations", violations);
+        // a reference only: the same claims when a crash may lose the last commits
+        long reference = skipLocked(settings,
+                new SkipLockedDesign(adminUrl, "postgres", "bench_skip_locked_async", false),
+                "skip-locked-async-commit", "broker/skip-locked with synchronous_commit off", levels, report);
+        report.put("skipLockedAsyncCommitViolations", reference);
+        return violations + reference;
+    }
+
+    private static long skipLocked(Settings settings, SkipLockedDesign design, String group, String ratio,
+            List<long[]> levels, BenchReport report) throws Exception {
         design.seed(POOL, settings.desktops());
         List<LoadGenerator.Result> results = new ArrayList<>();
         for (long[] level : levels) {
-            LoadGenerator.Result result = design.claim("skip locked claim", POOL, "db-c" + level[0] + "-", level[1],
+            LoadGenerator.Result result = design.claim(group + " claim", POOL, "db-c" + level[0] + "-", level[1],
                     (int) level[0], settings.maxPerLevel());
-            report.add("skip-locked", result);
+            report.add(group, result);
             results.add(result);
         }
-        long violations = design.violations(settings.desktops());
-        report.put("skipLockedViolations", violations);
-        ratios(report, "broker/skip-locked", levels, results);
-        return violations;
+        ratios(report, ratio, levels, results);
+        return design.violations(settings.desktops());
     }
 
     /** broker throughput / other throughput per level, from the broker runs already in the report. */
