@@ -318,7 +318,8 @@ public final class WarmAssignmentBench {
         design.seed(POOL, settings.desktops());
         List<LoadGenerator.Result> results = new ArrayList<>();
         for (long[] level : levels) {
-            LoadGenerator.Result result = design.claim(group + " claim", POOL, "db-c" + level[0] + "-", level[1],
+            LoadGenerator.Result result = design.claim(group.equals("skip-locked") ? "skip locked claim"
+                    : "skip locked claim, synchronous_commit off", POOL, "db-c" + level[0] + "-", level[1],
                     (int) level[0], settings.maxPerLevel());
             report.add(group, result);
             results.add(result);
