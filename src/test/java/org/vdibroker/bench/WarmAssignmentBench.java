@@ -317,9 +317,11 @@ public final class WarmAssignmentBench {
             List<long[]> levels, BenchReport report) throws Exception {
         design.seed(POOL, settings.desktops());
         List<LoadGenerator.Result> results = new ArrayList<>();
-        for (long[] level : levels) {
+        for (int i = 0; i < levels.size(); i++) {
+            long[] level = levels.get(i);
+            // users of their own per level (a level may repeat a concurrency)
             LoadGenerator.Result result = design.claim(group.equals("skip-locked") ? "skip locked claim"
-                    : "skip locked claim, synchronous_commit off", POOL, "db-c" + level[0] + "-", level[1],
+                    : "skip locked claim, synchronous_commit off", POOL, "db-" + i + "-c" + level[0] + "-", level[1],
                     (int) level[0], settings.maxPerLevel());
             report.add(group, result);
             results.add(result);
