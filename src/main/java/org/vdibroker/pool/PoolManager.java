@@ -132,6 +132,7 @@ public class PoolManager {
             try {
                 manage(pool);
             } catch (RuntimeException e) {
+                meters.counter("vdi.pool_manager.tick.failures").increment(); // what an operator alerts on
                 LOG.warnf(e, "Pool manager tick failed for pool %s", pool.id());
             }
         }

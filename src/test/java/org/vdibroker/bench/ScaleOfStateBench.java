@@ -278,6 +278,9 @@ public final class ScaleOfStateBench {
 
         /** Null if nothing changed: no audit record, the same counts of READY and ASSIGNED, the same queue. */
         String check(PoolTickHarness harness) {
+            if (harness.failedPoolTicks() > 0) {
+                return harness.failedPoolTicks() + " pool ticks failed (see the log)";
+            }
             if (harness.audited.get() > 0) {
                 return harness.audited.get() + " audit records";
             }
