@@ -5,14 +5,16 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiPredicate;
+import java.util.function.Predicate;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.cluster.CacheIndex;
 import org.vdibroker.cluster.CacheNames;
+import org.vdibroker.cluster.LocalKeys;
 
 /**
  * Reads desktops' live state and claims desktops for sessions. Claiming tries ready desktops of the pool one by one
@@ -177,22 +179,39 @@ public class DesktopService {
             }
         }
         List<String> candidates = new ArrayList<>(readyByPool.get(poolId));
-        // start at a random place so that nodes and threads racing for desktops rarely pick the same one
-        Collections.shuffle(candidates);
-        for (String id : candidates) {
-            DesktopState d = desktops.get(id);
-            if (d == null || d.status() != DesktopStatus.READY || d.owner() != null || d.sessionId() != null) {
-                continue;
-            }
-            Optional<DesktopState> won = transitions.claimed(d, sessionId, subject, user, dedicated);
-            if (won.isPresent()) {
-                if (dedicated) {
-                    ownerChanged(d, won.get());
+        if (candidates.isEmpty()) {
+            return Optional.empty();
+        }
+        // from a random place, so that nodes and threads racing for desktops rarely pick the same one; first the
+        // desktops whose primary copy is on this node (a claim of those is one copy to the backup, not two hops)
+        int start = ThreadLocalRandom.current().nextInt(candidates.size());
+        Predicate<Object> here = LocalKeys.primaryHere(desktops);
+        for (boolean local : new boolean[] {true, false}) {
+            for (int i = 0; i < candidates.size(); i++) {
+                String id = candidates.get((start + i) % candidates.size());
+                if (here.test(id) != local) {
+                    continue;
                 }
-                return won;
+                Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
+                if (won.isPresent()) {
+                    return won;
+                }
             }
         }
         return Optional.empty();
+    }
+
+    private Optional<DesktopState> tryClaim(String id, String sessionId, String subject, String user,
+            boolean dedicated) {
+        DesktopState d = desktops.get(id);
+        if (d == null || d.status() != DesktopStatus.READY || d.owner() != null || d.sessionId() != null) {
+            return Optional.empty();
+        }
+        Optional<DesktopState> won = transitions.claimed(d, sessionId, subject, user, dedicated);
+        if (won.isPresent() && dedicated) {
+            ownerChanged(d, won.get());
+        }
+        return won;
     }
 
     /**

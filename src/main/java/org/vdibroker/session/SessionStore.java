@@ -16,6 +16,7 @@ import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.cluster.CacheIndex;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.Counters;
+import org.vdibroker.cluster.LocalKeys;
 import org.vdibroker.pool.LoginHistory;
 
 /**
@@ -45,6 +46,8 @@ public class SessionStore {
     /** New sessions that have neither a desktop nor a queue ticket yet (normally only during their request). */
     private CacheIndex<SessionState> arrivingByPool;
     private CacheIndex<SessionState> timeoutCandidatesByPool;
+    /** Live sessions an older broker opened (no subject), by pool|user name; empty once no older broker runs. */
+    private CacheIndex<SessionState> legacyByName;
 
     @PostConstruct
     void init() {
@@ -57,6 +60,8 @@ public class SessionStore {
         byStatus = CacheIndex.attach(sessions, s -> s.status().name());
         timeoutCandidatesByPool = CacheIndex.attach(sessions, s -> s.status() == SessionStatus.DISCONNECTED
                 || s.status().hasDesktop() && s.idleSince() != null ? s.poolId() : null);
+        legacyByName = CacheIndex.attach(sessions, s -> s.subject() == null && s.user() != null && s.status().live()
+                ? userKey(s.poolId(), s.user()) : null);
     }
 
     public Optional<SessionState> get(String sessionId) {
@@ -86,15 +91,21 @@ public class SessionStore {
             if (existing.isPresent()) {
                 return existing.get();
             }
-            // a live session an older broker opened under the user's name (a rolling upgrade): theirs, bound now
-            String byName = userSessions.get(userKey(poolId, user));
+            // a live session an older broker opened under the user's name (a rolling upgrade): theirs, bound now.
+            // Looked up only when this node's index knows such a session, so a new session costs no extra read; the
+            // index follows the cache a moment behind, a window as small as the one between this read and the
+            // putIfAbsent below, which the lookup never closed either.
+            String byName = legacyByName.get(userKey(poolId, user)).isEmpty() ? null
+                    : userSessions.get(userKey(poolId, user));
             Optional<SessionState> bound = byName == null ? Optional.empty()
                     : bindToSubject(byName, subject, user).filter(s -> s.status().live());
             if (bound.isPresent()) {
                 return bound.get();
             }
             Instant now = clock.instant();
-            SessionState fresh = new SessionState(UUID.randomUUID().toString(), poolId, subject, user,
+            // an id whose primary copy is on this node: the session's writes during this request are then one copy
+            String id = LocalKeys.fresh(sessions, () -> UUID.randomUUID().toString());
+            SessionState fresh = new SessionState(id, poolId, subject, user,
                     SessionStatus.QUEUED, null, protocol, 0, now, now, now, null, null, 1);
             // write the session before publishing it in the index, so whoever finds the id also finds the session
             sessions.put(fresh.id(), fresh);
