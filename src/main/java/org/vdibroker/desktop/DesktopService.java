@@ -128,6 +128,14 @@ public class DesktopService {
     }
 
     /** Desktops of a pool being cloned, booted or refreshed (from the local index). */
+    /**
+     * Desktops per second that became ready in the pool after being made or refreshed, over the last ten minutes;
+     * empty until at least four did (from this node's index: every node sees the same).
+     */
+    public java.util.OptionalDouble readyRate(String poolId) {
+        return work.of(poolId).readyRate.perSecond(java.time.Instant.now(), java.time.Duration.ofMinutes(10), 4);
+    }
+
     public int comingCount(String poolId) {
         return comingByPool.size(poolId);
     }

@@ -1,5 +1,6 @@
 package org.vdibroker.desktop;
 
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -25,14 +26,15 @@ final class DesktopWork {
 
     /** What one desktop contributes to its pool's figures. */
     private record Entry(String poolId, String hypervisorId, int publication, boolean counted, boolean held,
-            boolean work, Instant claimedAt, boolean unused, long version) {
+            boolean work, Instant claimedAt, boolean unused, boolean ready, long version) {
 
         static Entry of(DesktopState d) {
             boolean work = d.task() != null || DesktopService.coming(d) || d.status() == DesktopStatus.FAILED
                     || d.status() == DesktopStatus.RETIRING;
             Instant claimedAt = d.status() == DesktopStatus.ASSIGNED && d.sessionId() != null ? d.changedAt() : null;
             return new Entry(d.poolId(), d.hypervisorId(), d.publication(), d.status().counted(),
-                    d.status().held() || d.owner() != null, work, claimedAt, d.sessionId() == null, d.version());
+                    d.status().held() || d.owner() != null, work, claimedAt, d.sessionId() == null,
+                    d.status() == DesktopStatus.READY && d.sessionId() == null, d.version());
         }
 
         String placement() {
@@ -49,9 +51,12 @@ final class DesktopWork {
         final Map<String, Instant> claims = new ConcurrentHashMap<>();
         /** Desktops no session holds, by "hypervisor|publication". */
         final Map<String, Integer> unused = new ConcurrentHashMap<>();
+        /** When desktops in work (made, started, refreshed) last became ready: the queue's supply. */
+        final ReadyRate readyRate = new ReadyRate();
     }
 
     private final Cache<String, DesktopState> desktops;
+    Clock clock = Clock.systemUTC();
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
     private final Map<String, PoolFigures> pools = new ConcurrentHashMap<>();
 
@@ -120,6 +125,9 @@ final class DesktopWork {
     }
 
     private Entry apply(String id, Entry old, Entry next) {
+        if (old != null && old.work() && !old.ready() && next != null && next.ready()) {
+            of(next.poolId()).readyRate.completed(clock.instant());
+        }
         if (old != null) {
             change(id, old, -1);
         }

@@ -71,6 +71,43 @@ class DesktopWorkTest {
     }
 
     @Test
+    void desktopsThatBecomeReadyAfterWorkMakeThePoolsSupplyRate() {
+        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(NOW);
+        work.clock = new java.time.Clock() {
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            public Instant instant() {
+                return now.get();
+            }
+        };
+        for (int i = 0; i < 5; i++) {
+            DesktopState made = desktop("n" + i, DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t" + i, null));
+            cache.put(made.id(), made);
+            now.set(NOW.plusSeconds(2L * i));
+            DesktopState ready = next(made, DesktopStatus.READY, null, now.get());
+            cache.put(made.id(), ready);
+            cache.put(made.id(), ready); // the same value again (a replayed event) is not a second completion
+        }
+        // a desktop given back to the pool by a session (no work in between) does not count: it was not supplied
+        DesktopState held = desktop("h", DesktopStatus.ASSIGNED, "s1", null);
+        cache.put("h", held);
+        cache.put("h", next(held, DesktopStatus.READY, null, NOW));
+        // five completions from NOW to NOW+8s, asked at NOW+10s: 5 over 10 s
+        assertThat(work.of("p").readyRate.perSecond(NOW.plusSeconds(10), java.time.Duration.ofMinutes(10), 4)
+                .getAsDouble()).isEqualTo(0.5);
+        assertThat(work.of("p").readyRate.perSecond(NOW.plusSeconds(10), java.time.Duration.ofMinutes(10), 6))
+                .as("fewer completions than asked for").isEmpty();
+        assertThat(work.of("p").readyRate.perSecond(NOW.plusSeconds(700), java.time.Duration.ofMinutes(10), 4))
+                .as("completions older than the window").isEmpty();
+    }
+
+    @Test
     void aFullReadRepairsMissedEventsButNeverGoesBackInTime() {
         DesktopState a = desktop("a", DesktopStatus.READY, null, null);
         DesktopState b = desktop("b", DesktopStatus.READY, null, null);
