@@ -242,8 +242,8 @@ public final class ClusterNodes implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx384m", "-XX:+UseSerialGC",
                 // C1 only: three JVMs booting at once on two cores spend less on compiling (17 s -> 11 s measured)
                 "-XX:TieredStopAtLevel=1",
-                // the package's class-data archive (.ci/broker-cds.sh, before the ITs): a node boots about a third
-                // faster; a missing archive is ignored
+                // the package's class-data archive (.ci/broker-cds.sh, before the ITs): a node's boot takes about a
+                // fifth less CPU; a missing archive is ignored
                 "-XX:SharedArchiveFile=" + CDS_ARCHIVE.toAbsolutePath(),
                 "-Dquarkus.http.host=127.0.0.1",
                 "-Dquarkus.http.port=" + httpPort,
