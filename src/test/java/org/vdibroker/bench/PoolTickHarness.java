@@ -17,9 +17,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.BrokerConfig;
+import org.vdibroker.agent.AgentCheckIns;
+import org.vdibroker.agent.AgentEventService;
 import org.vdibroker.audit.AuditService;
 import org.vdibroker.cluster.Counters;
 import org.vdibroker.cluster.KeyOwnership;
@@ -33,9 +36,12 @@ import org.vdibroker.hypervisor.HypervisorDefinition;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorHealth;
 import org.vdibroker.hypervisor.HypervisorRegistry;
+import org.vdibroker.hypervisor.HypervisorService;
+import org.vdibroker.persistence.Database;
 import org.vdibroker.hypervisor.simulator.SimulatorDriverFactory;
 import org.vdibroker.pool.ArrivalForecast;
 import org.vdibroker.pool.Evacuations;
+import org.vdibroker.pool.LoginHistory;
 import org.vdibroker.pool.Placement;
 import org.vdibroker.pool.Pool;
 import org.vdibroker.pool.PoolCatalog;
@@ -45,6 +51,7 @@ import org.vdibroker.pool.ProvisionProblems;
 import org.vdibroker.pool.ProvisioningStats;
 import org.vdibroker.pool.PublicationRollout;
 import org.vdibroker.pool.Reconciler;
+import org.vdibroker.pool.SilentAgents;
 import org.vdibroker.pool.SpareTarget;
 import org.vdibroker.session.SessionService;
 import org.vdibroker.session.SessionStore;
@@ -67,12 +74,28 @@ final class PoolTickHarness {
     final SessionStore sessions;
     final SimulatorDriverFactory simulator;
     final AtomicInteger audited = new AtomicInteger();
+    /**
+     * Beans that need the database and that no tick of a steady state calls (a session opened, an admin's
+     * evacuation): left unwired. Any other missing bean fails the harness at once.
+     */
+    private static final Set<Class<?>> NOT_ON_A_TICK = Set.of(LoginHistory.class, Database.class,
+            HypervisorService.class);
+
     private final Map<Class<?>, Object> beans = new LinkedHashMap<>();
     private final Map<String, Pool> pools = new LinkedHashMap<>();
     private final Map<String, Hypervisor> hypervisors = new LinkedHashMap<>();
     private final Map<String, HypervisorDriver> drivers = new LinkedHashMap<>();
 
     PoolTickHarness(EmbeddedCacheManager manager, Map<String, String> settings) throws Exception {
+        this(manager, settings, true);
+    }
+
+    /**
+     * @param guarded whether hypervisor calls go through the broker's guards (SmallRye Fault Tolerance); that needs
+     *     the library's standalone implementation, which only the bench profile has (the ordinary tests keep
+     *     Quarkus's CDI one), so the guard test in the ordinary build calls the simulator drivers unguarded
+     */
+    PoolTickHarness(EmbeddedCacheManager manager, Map<String, String> settings, boolean guarded) throws Exception {
         this.manager = manager;
         this.simulator = new SimulatorDriverFactory(manager, Clock.systemUTC());
         beans.put(EmbeddedCacheManager.class, manager);
@@ -138,6 +161,19 @@ final class PoolTickHarness {
                 audited.incrementAndGet();
             }
         });
+        if (!guarded) {
+            beans.put(HypervisorHealth.class, new HypervisorHealth() {
+                @Override
+                public Optional<HypervisorDriver> driver(String hypervisorId) {
+                    return Optional.ofNullable(drivers.get(hypervisorId));
+                }
+
+                @Override
+                public boolean breakerOpen(String hypervisorId) {
+                    return false;
+                }
+            });
+        }
         ProvisioningStats stats = new ProvisioningStats();
         beans.put(ProvisioningStats.class, stats);
         beans.put(SpareTarget.class, new SpareTarget(new ArrivalForecast(null), stats));
@@ -145,8 +181,8 @@ final class PoolTickHarness {
                 DesktopService.class, SessionStore.class, TimeToDesktop.class, SessionService.class,
                 HypervisorHealth.class, ProvisionBackoff.class, ProvisionProblems.class, Placement.class,
                 Evacuations.class, PublicationRollout.class, SessionTimeouts.class, Reconciler.class,
-                PoolManager.class)) {
-            beans.put(type, type.getDeclaredConstructor().newInstance());
+                AgentEventService.class, AgentCheckIns.class, SilentAgents.class, PoolManager.class)) {
+            beans.putIfAbsent(type, type.getDeclaredConstructor().newInstance());
         }
         for (Object bean : List.copyOf(beans.values())) {
             inject(bean);
@@ -184,13 +220,34 @@ final class PoolTickHarness {
         pools.put(pool.id(), pool);
     }
 
-    /** One whole tick, as the scheduler runs it; returns its duration in nanoseconds. */
+    /**
+     * One whole tick, as the scheduler runs it; returns its duration in nanoseconds. Throws if the tick failed for any
+     * pool (the pool manager logs such a failure and counts it, and goes on with the next pool): the time of a tick
+     * that did nothing measures nothing.
+     */
     long tick() throws Exception {
         Method tick = PoolManager.class.getDeclaredMethod("tick");
         tick.setAccessible(true);
+        double failedBefore = failures();
         long t0 = System.nanoTime();
-        tick.invoke(poolManager);
-        return System.nanoTime() - t0;
+        try {
+            tick.invoke(poolManager);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw new IllegalStateException("the pool manager's tick threw", e.getCause());
+        }
+        long took = System.nanoTime() - t0;
+        double failed = failures() - failedBefore;
+        if (failed > 0) {
+            throw new IllegalStateException("the pool manager's tick failed for " + (long) failed
+                    + " pool(s) (see the WARN \"Pool manager tick failed\" above)");
+        }
+        return took;
+    }
+
+    /** Failed pool rounds so far, from the pool manager's counter. */
+    private double failures() {
+        return ((MeterRegistry) beans.get(MeterRegistry.class)).find("vdi.pool.manager.failures").counters().stream()
+                .mapToDouble(c -> c.count()).sum();
     }
 
     /** Gives the pool manager another configuration (e.g. another sweep-every) from now on. */
@@ -214,10 +271,16 @@ final class PoolTickHarness {
                     continue;
                 }
                 Object value = lookup(field.getType());
-                if (value != null) {
-                    field.setAccessible(true);
-                    field.set(bean, value);
+                if (value == null && (bean.getClass().isAnonymousClass() || NOT_ON_A_TICK.contains(field.getType()))) {
+                    continue; // a stand-in above for a bean that needs the database: it overrides what a tick calls
                 }
+                if (value == null) {
+                    // a bean the broker added to what a tick calls: wire it above, or the tick fails on null
+                    throw new IllegalStateException("PoolTickHarness does not wire " + field.getType().getName()
+                            + ", which " + c.getSimpleName() + "." + field.getName() + " needs");
+                }
+                field.setAccessible(true);
+                field.set(bean, value);
             }
         }
     }
