@@ -39,6 +39,11 @@ public class AgentEventService {
      * node sees the new state no node can match the old secret against a stale entry.
      */
     private final Map<String, CachedHash> secretHashes = new ConcurrentHashMap<>();
+    /**
+     * Beyond this many desktops the memo is dropped and refilled from the inventory: entries of deleted desktops are
+     * only removed when their agent calls again, so without a bound it would grow with every desktop ever made.
+     */
+    static final int HASH_LIMIT = 50_000;
 
     private record CachedHash(long version, String hash) {
     }
@@ -75,6 +80,9 @@ public class AgentEventService {
         if (cached == null || cached.version() != desktop.version()) {
             cached = new CachedHash(desktop.version(),
                     inventory.find(desktop.id()).map(e -> e.agentSecretHash).orElse(null));
+            if (secretHashes.size() >= HASH_LIMIT) {
+                secretHashes.clear();
+            }
             secretHashes.put(desktop.id(), cached);
         }
         return cached.hash();

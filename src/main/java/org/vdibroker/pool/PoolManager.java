@@ -122,7 +122,9 @@ public class PoolManager {
         if (stopping) {
             return;
         }
-        for (Pool pool : catalog.all()) {
+        Collection<Pool> all = catalog.all();
+        reconciler.startTick(all.size()); // bounds how many pools' reconcile rounds this tick starts
+        for (Pool pool : all) {
             if (stopping) {
                 return;
             }
@@ -132,8 +134,8 @@ public class PoolManager {
             try {
                 manage(pool);
             } catch (RuntimeException e) {
-                meters.counter("vdi.pool_manager.tick.failures").increment(); // what an operator alerts on
                 LOG.warnf(e, "Pool manager tick failed for pool %s", pool.id());
+                meters.counter("vdi.pool.manager.failures", "pool", pool.id()).increment();
             }
         }
         sessions.purgeEnded(clock.instant().minus(config.sessions().endedRetention()),

@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.audit.AuditService;
@@ -45,7 +46,8 @@ import org.vdibroker.session.SessionStore;
  * desktops end with reason {@value #LOST_REASON}, so their users can ask again at once and get a desktop elsewhere
  * (LOST desktops do not count towards the pool's size, so the pool manager provisions replacements).
  * <p>
- * Every {@code reconcile-interval}, on this node's first tick for the pool, and at once when the pool's live state is
+ * Every {@code reconcile-interval}, soon after this node starts managing the pool (the first rounds of many pools are
+ * spread over the interval, a share of them per tick: see {@link #startTick}), and at once when the pool's live state is
  * empty (a whole-cluster restart), it lists the VMs with the pool's naming on each answering hypervisor and repairs
  * drift: a desktop whose VM vanished is dropped (and replaced); a LOST desktop whose hypervisor is back is retired,
  * or, if dedicated, returned to its owner; an unused desktop powered off behind the broker's back is powered on; a VM
@@ -87,6 +89,12 @@ public class Reconciler {
     private final Map<String, Deque<String>> rounds = new ConcurrentHashMap<>();
     /** Pools whose empty live state has been checked against the inventory since it became empty. */
     private final Set<String> emptyChecked = ConcurrentHashMap.newKeySet();
+    /**
+     * Rounds this tick may still start: a round reads the whole pool and lists its hypervisors, so the rounds of many
+     * pools are spread over {@code reconcile-interval} rather than all started on one tick (a node's first tick).
+     * Unbounded until the pool manager's first tick says how many pools there are.
+     */
+    private final AtomicInteger startsLeft = new AtomicInteger(Integer.MAX_VALUE);
     /** Unknown VMs already reported under IGNORE, so each is reported once per node. */
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
 
@@ -117,6 +125,17 @@ public class Reconciler {
         }
     }
 
+    /**
+     * The pool manager starts a tick over {@code pools} pools: at most the share of them that one tick holds of a
+     * reconcile-interval start a round on it (at least one), so a round of every pool is still started within the
+     * interval and no tick carries all of them. Once spread, rounds stay spread: each is due an interval after its own.
+     */
+    public void startTick(int pools) {
+        double ticksPerInterval = Math.max(1.0, (double) config.poolManager().reconcileInterval().toMillis()
+                / Math.max(1, config.poolManager().interval().toMillis()));
+        startsLeft.set(Math.max(1, (int) Math.ceil(pools / ticksPerInterval)));
+    }
+
     /** Forgets when each pool was reconciled, as a node that just started would; the next tick compares at once. */
     void forget() {
         lastRound.clear();
@@ -128,10 +147,13 @@ public class Reconciler {
         if (desktops.countOfPool(pool.id()) > 0) {
             emptyChecked.remove(pool.id());
         } else if (emptyChecked.add(pool.id())) {
-            return true; // the live state is empty: rebuild from the inventory before the pool grows anew
+            startsLeft.decrementAndGet();
+            return true; // the live state is empty: rebuild from the inventory before the pool grows anew (at once)
         }
         Instant last = lastRound.get(pool.id());
-        return last == null || !clock.instant().isBefore(last.plus(config.poolManager().reconcileInterval()));
+        boolean due = last == null || !clock.instant().isBefore(last.plus(config.poolManager().reconcileInterval()));
+        // over this tick's share, a due round waits for a following tick
+        return due && startsLeft.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0;
     }
 
     /** Desktops of lost hypervisors go LOST; sessions on LOST desktops are told and ended. */
