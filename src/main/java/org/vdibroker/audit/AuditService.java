@@ -5,6 +5,7 @@ import jakarta.inject.Inject;
 import jakarta.transaction.Transactional;
 import java.time.Clock;
 import java.util.List;
+import java.util.UUID;
 import org.vdibroker.persistence.Database;
 import org.vdibroker.persistence.Outbox;
 
@@ -26,9 +27,8 @@ public class AuditService {
     Clock clock = Clock.systemUTC();
 
     public void record(String kind, String actor, String poolId, String desktopId, String sessionId, String detail) {
-        String key = outbox.freshKey(KEY_PREFIX);
-        String id = key.substring(KEY_PREFIX.length());
-        outbox.add(key, new AuditEvent(id, clock.instant(), kind, actor, poolId, desktopId, sessionId,
+        String id = UUID.randomUUID().toString();
+        outbox.add(KEY_PREFIX + id, new AuditEvent(id, clock.instant(), kind, actor, poolId, desktopId, sessionId,
                 detail == null ? null : detail.substring(0, Math.min(detail.length(), 2000))));
     }
 

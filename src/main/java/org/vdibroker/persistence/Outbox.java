@@ -22,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
@@ -31,7 +30,6 @@ import org.infinispan.Cache;
 import org.infinispan.commons.util.CloseableIterator;
 import org.infinispan.context.Flag;
 import org.infinispan.manager.EmbeddedCacheManager;
-import org.vdibroker.cluster.LocalKeys;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.cluster.CacheNames;
@@ -95,14 +93,6 @@ public class Outbox {
         Gauge.builder("vdi.outbox.journal.lag", this, o -> o.journal.lag().toNanos() / 1e9)
                 .description("how long the oldest outbox change not yet on this node's disk has waited, in seconds")
                 .baseUnit("seconds").register(meters);
-    }
-
-    /**
-     * A new key {@code prefix} + a random UUID whose primary copy is on this node (when one comes within a few tries),
-     * for an entry {@link #add} writes next: one synchronous copy to the backup instead of two hops.
-     */
-    public String freshKey(String prefix) {
-        return LocalKeys.fresh(cache(), () -> prefix + UUID.randomUUID());
     }
 
     /** Adds an entry under a key that names it alone (e.g. an audit event's id). */

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * On a three-node cluster of the broker's shape, the keys a node picks for itself (a new session's id, an audit
- * entry's) have their primary copy on that node, so writing them costs one copy to the backup.
+ * On a three-node cluster of the broker's shape, the keys a node picks for itself (a new session's id) have their
+ * primary copy on that node, so writing them costs one copy to the backup.
  */
 class LocalKeysTest {
 
