@@ -3,10 +3,12 @@ package org.vdibroker.desktop;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiPredicate;
 import java.util.function.Predicate;
@@ -127,15 +129,15 @@ public class DesktopService {
         return readyByPool.size(poolId);
     }
 
-    /** Desktops of a pool being cloned, booted or refreshed (from the local index). */
     /**
      * Desktops per second that became ready in the pool after being made or refreshed, over the last ten minutes;
      * empty until at least four did (from this node's index: every node sees the same).
      */
-    public java.util.OptionalDouble readyRate(String poolId) {
-        return work.of(poolId).readyRate.perSecond(java.time.Instant.now(), java.time.Duration.ofMinutes(10), 4);
+    public OptionalDouble readyRate(String poolId) {
+        return work.of(poolId).readyRate.perSecond(work.clock.instant(), Duration.ofMinutes(10), 4);
     }
 
+    /** Desktops of a pool being cloned, booted or refreshed (from the local index). */
     public int comingCount(String poolId) {
         return comingByPool.size(poolId);
     }
@@ -194,16 +196,22 @@ public class DesktopService {
         // desktops whose primary copy is on this node (a claim of those is one copy to the backup, not two hops)
         int start = ThreadLocalRandom.current().nextInt(candidates.size());
         Predicate<Object> here = LocalKeys.primaryHere(desktops);
-        for (boolean local : new boolean[] {true, false}) {
-            for (int i = 0; i < candidates.size(); i++) {
-                String id = candidates.get((start + i) % candidates.size());
-                if (here.test(id) != local) {
-                    continue;
-                }
-                Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
-                if (won.isPresent()) {
-                    return won;
-                }
+        List<String> elsewhere = new ArrayList<>();
+        for (int i = 0; i < candidates.size(); i++) {
+            String id = candidates.get((start + i) % candidates.size());
+            if (!here.test(id)) {
+                elsewhere.add(id); // tried after every local one, in the same order
+                continue;
+            }
+            Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
+            if (won.isPresent()) {
+                return won;
+            }
+        }
+        for (String id : elsewhere) {
+            Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
+            if (won.isPresent()) {
+                return won;
             }
         }
         return Optional.empty();
