@@ -251,7 +251,8 @@ public interface BrokerConfig {
 
         /**
          * A desktop claimed for a session that never learned of it (its node died) is freed after this long, and a
-         * new session whose request died before it joined the queue joins it after this long.
+         * new session whose request died before it joined the queue joins it after this long (or is ended, if its
+         * node died before it was even published as the user's session).
          */
         @WithDefault("30s")
         Duration orphanGrace();

@@ -464,13 +464,19 @@ public class PoolManager {
     /**
      * Ended sessions are forgotten after a while; queued ones nobody asks about any more leave the queue. A new
      * session whose request died before it took a desktop or a queue ticket joins the queue here, so that it is
-     * served (or abandoned) like any other.
+     * served (or abandoned) like any other; one whose node died before it was even published is ended instead (the
+     * user never learnt of it, and a second live session would break one session per user and pool).
      */
     private void housekeeping(Pool pool, List<SessionState> queue, Set<String> assigned) {
         Instant now = clock.instant();
         Instant strandedBefore = now.minus(config.poolManager().orphanGrace());
         for (SessionState stranded : sessions.strandedArrivals(pool.id(), strandedBefore)) {
-            sessions.enqueue(stranded);
+            if (sessions.published(stranded)) {
+                sessions.enqueue(stranded);
+            } else {
+                sessionService.endIf(stranded.id(), s -> s.queueTicket() == 0 && !sessions.published(s),
+                        "unpublished", "pool-manager");
+            }
         }
         for (SessionState s : queue) {
             if (!assigned.contains(s.id()) && abandoned(s, now)) {

@@ -146,6 +146,15 @@ public class SessionStore {
         return stranded;
     }
 
+    /**
+     * Whether the {@code user-sessions} index names this session. It does not for a session whose request's node
+     * died between writing it and publishing it ({@link #openOrGet}'s two writes): nobody was told its id, and the
+     * user's retry got (or will get) the one session the index names, so such a session must never be served.
+     */
+    public boolean published(SessionState session) {
+        return session.id().equals(userSessions.get(userKey(session)));
+    }
+
     private static boolean waiting(SessionState s) {
         return s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING;
     }

@@ -6,9 +6,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.UUID;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.vdibroker.cluster.CacheNames;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.session.SessionState;
+import org.vdibroker.session.SessionStatus;
 import org.vdibroker.session.SessionStore;
 import org.vdibroker.testsupport.Api;
 import org.vdibroker.testsupport.Tokens;
@@ -22,6 +27,9 @@ class QueuePositionTest {
 
     @Inject
     SessionStore sessions;
+
+    @Inject
+    EmbeddedCacheManager caches;
 
     @Test
     void usersBehindOneWhoLeavesTheMiddleOfTheQueueMoveUp() {
@@ -99,5 +107,42 @@ class QueuePositionTest {
         var view = given().auth().oauth2(Tokens.user("qstrand-2", "/engineering"))
                 .get("/api/v1/me/sessions/" + stranded.id()).then().statusCode(200).extract().jsonPath();
         assertThat(view.getInt("queuePosition")).isEqualTo(2);
+    }
+
+    /**
+     * A node that dies between writing a user's new session and publishing it in {@code user-sessions} leaves a
+     * session nobody was told of. It must never become a second live session of its user (the user's retry through
+     * another node got the one the index names): the pool manager ends it instead of queueing it, for a user who
+     * retried and for one who did not, and leaves the published session waiting alone.
+     */
+    @Test
+    void aSessionWrittenButNeverPublishedIsEndedNotQueued() {
+        Api.simulator("sim-qunpub", 10, 600_000, 600_000);
+        Api.createPool(Api.pool("qunpub", "floating", 0, 0, 0, "sim-qunpub", List.of("/engineering")));
+        String retried = Api.requestDesktop(Tokens.user("qunpub-1", "/engineering"), "qunpub").then()
+                .statusCode(202).extract().jsonPath().getString("id");
+        String subject = sessions.get(retried).orElseThrow().subject();
+        // openOrGet's first write without its second: the user retried (above) and a user who did not
+        Instant before = Instant.now().minusSeconds(60);
+        SessionState ofRetried = unpublished("qunpub", subject, "qunpub-1", before);
+        SessionState ofOther = unpublished("qunpub", "sub-qunpub-2", "qunpub-2", before);
+
+        Api.await("both unpublished sessions ended", Duration.ofSeconds(30),
+                () -> ended(ofRetried.id()) && ended(ofOther.id()));
+        assertThat(sessions.get(ofRetried.id()).orElseThrow().endReason()).isEqualTo("unpublished");
+        assertThat(sessions.queue("qunpub")).extracting(SessionState::id).containsExactly(retried);
+        assertThat(sessions.liveSession("qunpub", subject)).map(SessionState::id).contains(retried);
+        assertThat(sessions.liveSession("qunpub", "sub-qunpub-2")).isEmpty();
+    }
+
+    private SessionState unpublished(String poolId, String subject, String user, Instant at) {
+        SessionState s = new SessionState(UUID.randomUUID().toString(), poolId, subject, user, SessionStatus.QUEUED,
+                null, "rdp", 0, at, at, at, null, null, 1);
+        caches.<String, SessionState>getCache(CacheNames.SESSIONS).put(s.id(), s);
+        return s;
+    }
+
+    private boolean ended(String sessionId) {
+        return sessions.get(sessionId).map(s -> s.status() == SessionStatus.ENDED).orElse(false);
     }
 }
