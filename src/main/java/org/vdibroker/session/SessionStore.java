@@ -8,8 +8,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.function.UnaryOperator;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
@@ -48,6 +52,22 @@ public class SessionStore {
     private CacheIndex<SessionState> timeoutCandidatesByPool;
     /** Live sessions an older broker opened (no subject), by pool|user name; empty once no older broker runs. */
     private CacheIndex<SessionState> legacyByName;
+    /**
+     * ENDED sessions this node knows, oldest first, so {@link #purgeEnded} stops at the first one still too young
+     * instead of reading every ENDED session each tick.
+     */
+    private final NavigableSet<Ended> endedByTime = new ConcurrentSkipListSet<>();
+    private final Map<String, Ended> endedOf = new ConcurrentHashMap<>();
+
+    /** An ENDED session and when it ended, ordered by that time (then id). */
+    private record Ended(Instant at, String id) implements Comparable<Ended> {
+        private static final Comparator<Ended> ORDER = Comparator.comparing(Ended::at).thenComparing(Ended::id);
+
+        @Override
+        public int compareTo(Ended other) {
+            return ORDER.compare(this, other);
+        }
+    }
 
     @PostConstruct
     void init() {
@@ -62,6 +82,18 @@ public class SessionStore {
                 || s.status().hasDesktop() && s.idleSince() != null ? s.poolId() : null);
         legacyByName = CacheIndex.attach(sessions, s -> s.subject() == null && s.user() != null && s.status().live()
                 ? userKey(s.poolId(), s.user()) : null);
+        CacheIndex.follow(sessions, this::followEnded);
+    }
+
+    private void followEnded(String id, SessionState s) {
+        Ended now = s != null && s.status() == SessionStatus.ENDED ? new Ended(s.changedAt(), id) : null;
+        Ended old = now == null ? endedOf.remove(id) : endedOf.put(id, now);
+        if (old != null && !old.equals(now)) {
+            endedByTime.remove(old);
+        }
+        if (now != null) {
+            endedByTime.add(now);
+        }
     }
 
     public Optional<SessionState> get(String sessionId) {
@@ -264,14 +296,17 @@ public class SessionStore {
      */
     public int purgeEnded(Instant before, int limit) {
         int purged = 0;
-        for (String id : List.copyOf(byStatus.get(SessionStatus.ENDED.name()))) {
+        // only those that ended before {@code before}, oldest first: the younger ones are not read at all
+        for (Ended e : endedByTime.headSet(new Ended(before, ""))) {
             if (purged >= limit) {
                 break;
             }
-            SessionState s = sessions.get(id);
+            SessionState s = sessions.get(e.id());
             if (s != null && s.status() == SessionStatus.ENDED && s.changedAt().isBefore(before)
-                    && sessions.remove(id, s)) {
+                    && sessions.remove(e.id(), s)) {
                 purged++;
+            } else if (!e.equals(endedOf.get(e.id()))) {
+                endedByTime.remove(e); // a leftover of a concurrent change: the session moved on or is gone
             }
         }
         return purged;
