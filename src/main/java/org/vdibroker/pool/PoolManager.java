@@ -135,11 +135,16 @@ public class PoolManager {
                 manage(pool);
             } catch (RuntimeException e) {
                 LOG.warnf(e, "Pool manager tick failed for pool %s", pool.id());
-                meters.counter("vdi.pool.manager.failures", "pool", pool.id()).increment();
+                failed(pool.id());
             }
         }
         sessions.purgeEnded(clock.instant().minus(config.sessions().endedRetention()),
                 config.poolManager().batchSize() * 20);
+    }
+
+    /** Counts a pool's failed tick (or failed part of one): what an operator alerts on. */
+    private void failed(String poolId) {
+        meters.counter("vdi.pool.manager.failures", "pool", poolId).increment();
     }
 
     /**
@@ -153,7 +158,9 @@ public class PoolManager {
             desktops.resync(pool.id(), desktops.ofPool(pool.id()));
         }
         registerGauge(pool.id());
-        reconciler.reconcile(pool);
+        if (!reconciler.reconcile(pool)) {
+            failed(pool.id()); // the rest of the tick still runs: provisioning need not wait for a reconcile
+        }
         rollout.roll(pool);
         evacuations.step(pool);
         for (DesktopState d : needingWork(pool.id())) {

@@ -98,8 +98,12 @@ public class Reconciler {
     /** Unknown VMs already reported under IGNORE, so each is reported once per node. */
     private final Set<String> reported = ConcurrentHashMap.newKeySet();
 
-    /** Called by the pool manager at the start of each tick for a pool this node manages. */
-    public void reconcile(Pool pool) {
+    /**
+     * Called by the pool manager at the start of each tick for a pool this node manages. Returns false if this
+     * tick's part failed (logged here; the pool manager counts it with its failed ticks): the rest of the pool's
+     * tick still runs, and the next tick tries again.
+     */
+    public boolean reconcile(Pool pool) {
         try {
             Deque<String> round = rounds.get(pool.id());
             boolean starts = (round == null || round.isEmpty()) && due(pool);
@@ -120,8 +124,10 @@ public class Reconciler {
                 }
                 compare(pool, slice);
             }
+            return true;
         } catch (RuntimeException e) {
             LOG.warnf(e, "Pool %s: reconciliation failed", pool.id());
+            return false;
         }
     }
 

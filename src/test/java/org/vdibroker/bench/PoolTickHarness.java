@@ -239,7 +239,7 @@ final class PoolTickHarness {
         double failed = failures() - failedBefore;
         if (failed > 0) {
             throw new IllegalStateException("the pool manager's tick failed for " + (long) failed
-                    + " pool(s) (see the WARN \"Pool manager tick failed\" above)");
+                    + " pool(s) (see the WARNs \"Pool manager tick failed\" or \"reconciliation failed\" above)");
         }
         return took;
     }

@@ -89,8 +89,21 @@ class PoolTickHarnessTest {
         silentAgents.setAccessible(true);
         silentAgents.set(harness.poolManager, null); // as when a bean was added to the pool manager but not wired here
         IllegalStateException failed = assertThrows(IllegalStateException.class, harness::tick);
-        assertEquals("the pool manager's tick failed for " + POOLS + " pool(s) (see the WARN \"Pool manager tick"
-                + " failed\" above)", failed.getMessage());
+        assertEquals("the pool manager's tick failed for " + POOLS + " pool(s) (see the WARNs \"Pool manager tick"
+                + " failed\" or \"reconciliation failed\" above)", failed.getMessage());
+    }
+
+    /** A reconcile that fails is counted as a failed tick too, although the rest of the pool's tick goes on. */
+    @Test
+    void aReconcileThatFailsFailsTheHarness() throws Exception {
+        Field reconcilerField = PoolManager.class.getDeclaredField("reconciler");
+        reconcilerField.setAccessible(true);
+        Field health = Reconciler.class.getDeclaredField("health");
+        health.setAccessible(true);
+        health.set(reconcilerField.get(harness.poolManager), null); // every reconcile now throws
+        IllegalStateException failed = assertThrows(IllegalStateException.class, harness::tick);
+        assertEquals("the pool manager's tick failed for " + POOLS + " pool(s) (see the WARNs \"Pool manager tick"
+                + " failed\" or \"reconciliation failed\" above)", failed.getMessage());
     }
 
     private int reconcileRoundsStarted() throws Exception {
