@@ -10,6 +10,7 @@ import java.util.Optional;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.api.ProblemException;
 import org.vdibroker.desktop.DesktopService;
+import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.pool.Pool;
 import org.vdibroker.pool.PoolCatalog;
 import org.vdibroker.pool.WaitEstimate;
@@ -107,9 +108,17 @@ public class DesktopRequestService {
                     return earlier.get();
                 }
             }
-            SessionState session = sessions.openOrGet(poolId, caller.subject(), caller.user(), chosen);
+            FirstClaim first = new FirstClaim(pool, caller);
+            SessionState session = sessions.openOrGet(poolId, caller.subject(), caller.user(), chosen, first);
             if (idempotencyKey != null) {
                 idempotency.remember(caller.subject(), idempotencyKey, session.id());
+            }
+            if (session.id().equals(first.opened)) { // a new session: it took a desktop at once, or it waits
+                if (session.status() == SessionStatus.READY) {
+                    sessionService.assignedOnOpen(session);
+                    return session;
+                }
+                return sessions.enqueue(session);
             }
             if (session.status() == SessionStatus.QUEUED && mayClaimNow(session, pool)) {
                 SessionState waiting = session;
@@ -122,6 +131,38 @@ public class DesktopRequestService {
             return sessions.enqueue(session); // it has to wait: its place in the queue, if it has none yet
         } finally {
             sample.stop(assignment);
+        }
+    }
+
+    /**
+     * The desktop a new session takes before it is written, under the same first-come rule as {@link #mayClaimNow}:
+     * everybody queued is ahead of a newcomer.
+     */
+    private final class FirstClaim implements SessionStore.FirstClaim {
+        private final Pool pool;
+        private final Caller caller;
+        /** The id of the new session this request opened (claimed for or not); null if it found a live one. */
+        String opened;
+
+        FirstClaim(Pool pool, Caller caller) {
+            this.pool = pool;
+            this.caller = caller;
+        }
+
+        @Override
+        public String claim(String sessionId) {
+            opened = sessionId;
+            boolean mayClaim = pool.dedicated()
+                    && desktops.ownedBy(pool.id(), caller.subject(), caller.user()).isPresent()
+                    || sessions.queueLength(pool.id()) < desktops.readyCount(pool.id());
+            return mayClaim ? desktops.claim(pool.id(), sessionId, caller.subject(), caller.user(), pool.dedicated())
+                    .map(DesktopState::id).orElse(null) : null;
+        }
+
+        @Override
+        public void release(String sessionId, String desktopId) {
+            opened = null;
+            sessionService.unclaim(desktopId, sessionId);
         }
     }
 

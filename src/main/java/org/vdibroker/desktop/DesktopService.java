@@ -80,6 +80,14 @@ public class DesktopService {
         return read(work.claims(poolId, from, to));
     }
 
+    /**
+     * The orphaned-claim check found that this claim's session holds the desktop: {@link #claimedBetween} leaves it
+     * out from now on (until the desktop is written again).
+     */
+    public void claimConfirmed(DesktopState claimed) {
+        work.confirmed(claimed.poolId(), claimed.id(), claimed.changedAt());
+    }
+
     /** Live state of the pool's ready, unassigned desktops (from the local index). */
     public List<DesktopState> readyOf(String poolId) {
         return read(readyByPool.get(poolId));

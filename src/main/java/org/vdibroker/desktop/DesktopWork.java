@@ -49,6 +49,11 @@ final class DesktopWork {
         final AtomicInteger held = new AtomicInteger();
         final Set<String> work = ConcurrentHashMap.newKeySet();
         final Map<String, Instant> claims = new ConcurrentHashMap<>();
+        /**
+         * Claims the orphaned-claim check found their session holds (by the claim's time): not read again, so a tick
+         * reads the claims that became old enough since the last one, not every claim of the last minutes.
+         */
+        final Map<String, Instant> confirmed = new ConcurrentHashMap<>();
         /** Desktops no session holds, by "hypervisor|publication". */
         final Map<String, Integer> unused = new ConcurrentHashMap<>();
         /** When desktops in work (made, started, refreshed) last became ready: the queue's supply. */
@@ -110,18 +115,32 @@ final class DesktopWork {
         return false;
     }
 
-    /** Ids of the pool's desktops claimed (ASSIGNED to a session) within [from, to]; older claims are dropped. */
+    /**
+     * Ids of the pool's desktops claimed (ASSIGNED to a session) within [from, to] and not confirmed; older claims
+     * are dropped.
+     */
     List<String> claims(String poolId, Instant from, Instant to) {
         List<String> ids = new ArrayList<>();
-        Map<String, Instant> claims = of(poolId).claims;
-        claims.forEach((id, at) -> {
+        PoolFigures p = of(poolId);
+        p.claims.forEach((id, at) -> {
             if (at.isBefore(from)) {
-                claims.remove(id, at); // it can only come back with a new write, which is a new event
-            } else if (!at.isAfter(to)) {
+                p.claims.remove(id, at); // it can only come back with a new write, which is a new event
+            } else if (!at.isAfter(to) && !at.equals(p.confirmed.get(id))) {
                 ids.add(id);
             }
         });
+        // a confirmation lasts as long as its claim: a new write to the desktop is a new claim or none
+        p.confirmed.forEach((id, at) -> {
+            if (!at.equals(p.claims.get(id))) {
+                p.confirmed.remove(id, at);
+            }
+        });
         return ids;
+    }
+
+    /** The claim of desktop {@code id} made at {@code claimedAt} is held by its session: {@link #claims} skips it. */
+    void confirmed(String poolId, String id, Instant claimedAt) {
+        of(poolId).confirmed.put(id, claimedAt);
     }
 
     private Entry apply(String id, Entry old, Entry next) {

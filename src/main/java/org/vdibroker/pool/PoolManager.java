@@ -262,9 +262,12 @@ public class PoolManager {
     }
 
     /**
-     * A claim whose session never learned of it (the node died between the two writes of SessionService.tryAssign)
-     * would hold the desktop forever: after a grace period such a desktop goes back to READY. Nobody connected to it,
-     * so it needs no refresh. Only recent claims are checked, which is when such a leak appears.
+     * A claim whose session never learned of it (the node died between the two writes of SessionService.tryAssign,
+     * or before a new session that claimed first was written) would hold the desktop forever: after a grace period
+     * such a desktop goes back to READY. Nobody connected to it, so it needs no refresh. A new session that claimed
+     * first and was written but never published (its node died before the user-sessions write) is ended, since the
+     * user's retry holds their one session. A claim its session holds is confirmed and not looked at again. Only
+     * recent claims are checked, which is when such a leak appears.
      */
     private void releaseIfOrphaned(DesktopState d) {
         Instant now = clock.instant();
@@ -272,10 +275,17 @@ public class PoolManager {
                 || d.changedAt().isBefore(now.minus(ORPHAN_WINDOW))) {
             return;
         }
-        boolean known = sessions.get(d.sessionId()).map(s -> d.id().equals(s.desktopId())).orElse(false);
-        if (!known && transitions.unclaimed(d, d.sessionId()).isPresent()) {
-            LOG.infof("Desktop %s was claimed for session %s that never got it; it is free again", d.id(),
-                    d.sessionId());
+        Optional<SessionState> session = sessions.get(d.sessionId()).filter(s -> d.id().equals(s.desktopId()));
+        if (session.isEmpty()) {
+            if (transitions.unclaimed(d, d.sessionId()).isPresent()) {
+                LOG.infof("Desktop %s was claimed for session %s that never got it; it is free again", d.id(),
+                        d.sessionId());
+            }
+        } else if (session.get().status().live() && !sessions.published(session.get())) {
+            sessionService.endIf(d.sessionId(), s -> d.id().equals(s.desktopId()) && !sessions.published(s),
+                    "unpublished", "pool-manager");
+        } else {
+            desktops.claimConfirmed(d);
         }
     }
 

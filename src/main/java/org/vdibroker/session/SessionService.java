@@ -65,8 +65,19 @@ public class SessionService {
             timeToDesktop.assigned(pool.id(), session.createdAt(), ready.changedAt());
             return Optional.of(ready);
         }
-        desktops.get(desktop.id()).ifPresent(d -> transitions.unclaimed(d, session.id()));
+        unclaim(desktop.id(), session.id());
         return Optional.empty();
+    }
+
+    /** A new session was opened READY on a desktop claimed for it beforehand (see {@link SessionStore.FirstClaim}). */
+    public void assignedOnOpen(SessionState session) {
+        audit.record("desktop.assigned", session.user(), session.poolId(), session.desktopId(), session.id(), null);
+        timeToDesktop.assigned(session.poolId(), session.createdAt(), session.changedAt());
+    }
+
+    /** Gives back a desktop claimed for a session that does not hold it (never published, or changed meanwhile). */
+    public void unclaim(String desktopId, String sessionId) {
+        desktops.get(desktopId).ifPresent(d -> transitions.unclaimed(d, sessionId));
     }
 
     /** The agent reported a logon: session CONNECTED, desktop IN_USE. */

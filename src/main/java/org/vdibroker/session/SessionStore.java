@@ -117,6 +117,24 @@ public class SessionStore {
      * for those that have to wait.
      */
     public SessionState openOrGet(String poolId, String subject, String user, String protocol) {
+        return openOrGet(poolId, subject, user, protocol, null);
+    }
+
+    /**
+     * What a new session may get before it is published: a desktop claimed for its id, so it is written READY at
+     * once (one write fewer than QUEUED and then READY). The claim is given back if another request of the same user
+     * published its session first.
+     */
+    public interface FirstClaim {
+        /** Claims a desktop for the new session {@code sessionId}; the desktop's id, or null when it must wait. */
+        String claim(String sessionId);
+
+        /** Gives back the desktop claimed for a new session that was not published (another one of the user's was). */
+        void release(String sessionId, String desktopId);
+    }
+
+    /** {@link #openOrGet(String, String, String, String)}, a new session taking a desktop from {@code first}. */
+    public SessionState openOrGet(String poolId, String subject, String user, String protocol, FirstClaim first) {
         String key = userKey(poolId, subject);
         while (true) {
             Optional<SessionState> existing = liveSession(poolId, subject);
@@ -137,8 +155,10 @@ public class SessionStore {
             Instant now = clock.instant();
             // an id whose primary copy is on this node: the session's writes during this request are then one copy
             String id = LocalKeys.fresh(sessions, () -> UUID.randomUUID().toString());
+            String desktopId = first == null ? null : first.claim(id);
             SessionState fresh = new SessionState(id, poolId, subject, user,
-                    SessionStatus.QUEUED, null, protocol, 0, now, now, now, null, null, 1);
+                    desktopId == null ? SessionStatus.QUEUED : SessionStatus.READY, desktopId, protocol, 0, now, now,
+                    now, null, null, 1);
             // write the session before publishing it in the index, so whoever finds the id also finds the session
             sessions.put(fresh.id(), fresh);
             String winner = userSessions.putIfAbsent(key, fresh.id());
@@ -147,6 +167,9 @@ public class SessionStore {
                 return fresh;
             }
             sessions.remove(fresh.id());
+            if (desktopId != null) {
+                first.release(id, desktopId);
+            }
             SessionState other = sessions.get(winner);
             if (other == null || !other.status().live() || !other.ownedBy(subject)) {
                 // a stale index entry from an ended session (or a key an older broker wrote): clear it, try again

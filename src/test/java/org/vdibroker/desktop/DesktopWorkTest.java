@@ -70,6 +70,30 @@ class DesktopWorkTest {
         assertThat(work.anyUnused("p", (hv, publication) -> true)).isFalse();
     }
 
+    /**
+     * A claim the orphaned-claim check confirmed (its session holds the desktop) is not returned again, so each tick
+     * reads only the claims that came of age since the last one; a new write to the desktop is a new claim.
+     */
+    @Test
+    void aConfirmedClaimIsNotCheckedAgainUntilTheDesktopIsWrittenAgain() {
+        DesktopState ready = desktop("d1", DesktopStatus.READY, null, null);
+        cache.put("d1", ready);
+        DesktopState claimed = next(ready, DesktopStatus.ASSIGNED, "s1", NOW.minusSeconds(60));
+        cache.put("d1", claimed);
+        cache.put("d2", next(desktop("d2", DesktopStatus.READY, null, null), DesktopStatus.ASSIGNED, "s2",
+                NOW.minusSeconds(60)));
+        assertThat(work.claims("p", NOW.minusSeconds(600), NOW)).containsExactlyInAnyOrder("d1", "d2");
+
+        work.confirmed("p", "d1", claimed.changedAt());
+        assertThat(work.claims("p", NOW.minusSeconds(600), NOW)).containsExactly("d2");
+        assertThat(work.claims("p", NOW.minusSeconds(600), NOW)).as("still confirmed").containsExactly("d2");
+
+        DesktopState claimedAgain = next(claimed, DesktopStatus.ASSIGNED, "s3", NOW.minusSeconds(30));
+        cache.put("d1", claimedAgain);
+        assertThat(work.claims("p", NOW.minusSeconds(600), NOW)).containsExactlyInAnyOrder("d1", "d2");
+        assertThat(work.of("p").confirmed).as("the old confirmation is dropped").isEmpty();
+    }
+
     @Test
     void desktopsThatBecomeReadyAfterWorkMakeThePoolsSupplyRate() {
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(NOW);
