@@ -6,6 +6,7 @@ import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -86,6 +87,11 @@ public class DesktopService {
      */
     public void claimConfirmed(DesktopState claimed) {
         work.confirmed(claimed.poolId(), claimed.id(), claimed.changedAt());
+    }
+
+    /** Live state of the pool's desktops on these hypervisors (from the local index). */
+    public List<DesktopState> onHypervisors(String poolId, Collection<String> hypervisorIds) {
+        return hypervisorIds.isEmpty() ? List.of() : read(work.onHypervisors(poolId, hypervisorIds));
     }
 
     /** Live state of the pool's ready, unassigned desktops (from the local index). */

@@ -45,6 +45,8 @@ final class DesktopWork {
     /** One pool's figures. */
     static final class PoolFigures {
         final Set<String> ids = ConcurrentHashMap.newKeySet();
+        /** The pool's desktops by hypervisor: what a lost hypervisor's desktops are found by. */
+        final Map<String, Set<String>> byHypervisor = new ConcurrentHashMap<>();
         final AtomicInteger counted = new AtomicInteger();
         final AtomicInteger held = new AtomicInteger();
         final Set<String> work = ConcurrentHashMap.newKeySet();
@@ -101,6 +103,16 @@ final class DesktopWork {
                 update(id, desktops.get(id));
             }
         }
+    }
+
+    /** Ids of the pool's desktops on these hypervisors. */
+    List<String> onHypervisors(String poolId, Collection<String> hypervisorIds) {
+        List<String> ids = new ArrayList<>();
+        Map<String, Set<String>> byHypervisor = of(poolId).byHypervisor;
+        for (String hypervisorId : hypervisorIds) {
+            ids.addAll(byHypervisor.getOrDefault(hypervisorId, Set.of()));
+        }
+        return ids;
     }
 
     /** Whether any desktop of the pool that no session holds has a publication for which {@code test} holds. */
@@ -162,6 +174,14 @@ final class DesktopWork {
             p.ids.add(id);
         } else {
             p.ids.remove(id);
+        }
+        if (e.hypervisorId() != null) {
+            if (by > 0) {
+                p.byHypervisor.computeIfAbsent(e.hypervisorId(), k -> ConcurrentHashMap.newKeySet()).add(id);
+            } else {
+                p.byHypervisor.computeIfPresent(e.hypervisorId(), (k, ids) -> ids.remove(id) && ids.isEmpty() ? null
+                        : ids);
+            }
         }
         if (e.counted()) {
             p.counted.addAndGet(by);

@@ -14,8 +14,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -88,14 +90,15 @@ public class HypervisorHealth {
                 && !clock.instant().isBefore(since.plus(config.poolManager().hostLostAfter()));
     }
 
-    /** Whether any hypervisor is lost: only then do pools need to look for desktops to mark LOST. */
-    public boolean anyLost() {
+    /** The hypervisors that are lost: only their desktops need looking at to mark them LOST. */
+    public Set<String> lostIds() {
+        Set<String> lost = new HashSet<>();
         for (Hypervisor h : registry.all()) {
             if (lost(h.id())) {
-                return true;
+                lost.add(h.id());
             }
         }
-        return false;
+        return lost;
     }
 
     /** Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers. */

@@ -107,10 +107,10 @@ public class Reconciler {
         try {
             Deque<String> round = rounds.get(pool.id());
             boolean starts = (round == null || round.isEmpty()) && due(pool);
-            // the whole pool is looked at only when a hypervisor is lost or a round starts (leftovers of a node
-            // that died half-way), not every tick
-            List<DesktopState> live = starts || health.anyLost() ? desktops.ofPool(pool.id()) : List.of();
-            markLost(live);
+            // the whole pool is read only when a round starts (leftovers of a node that died half-way); while a
+            // hypervisor is lost, only the pool's desktops on lost hypervisors are, every tick
+            List<DesktopState> live = starts ? desktops.ofPool(pool.id()) : List.of();
+            markLost(starts ? live : desktops.onHypervisors(pool.id(), health.lostIds()));
             if (starts) {
                 lastRound.put(pool.id(), clock.instant());
                 round = new ArrayDeque<>(hypervisorsOf(pool, live));

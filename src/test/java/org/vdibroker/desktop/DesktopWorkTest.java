@@ -44,6 +44,8 @@ class DesktopWorkTest {
         cache.put("d1", provisioning);
         assertThat(work.of("p").work).containsExactly("d1");
         assertThat(work.of("p").counted.get()).isEqualTo(1);
+        assertThat(work.onHypervisors("p", List.of("hv1", "hv2"))).as("found by its hypervisor").containsExactly("d1");
+        assertThat(work.onHypervisors("p", List.of("hv2"))).isEmpty();
 
         DesktopState ready = next(provisioning, DesktopStatus.READY, null, NOW);
         cache.put("d1", ready);
@@ -66,6 +68,8 @@ class DesktopWorkTest {
 
         cache.remove("d1");
         assertThat(work.of("p").work).isEmpty();
+        assertThat(work.onHypervisors("p", List.of("hv1"))).isEmpty();
+        assertThat(work.of("p").byHypervisor).as("no empty sets left behind").isEmpty();
         assertThat(work.of("p").held.get()).isZero();
         assertThat(work.anyUnused("p", (hv, publication) -> true)).isFalse();
     }
