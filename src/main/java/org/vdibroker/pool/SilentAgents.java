@@ -55,7 +55,8 @@ public class SilentAgents {
         }
         try {
             Instant due = clock.instant().minus(grace.get());
-            List<DesktopState> ready = desktops.ofPool(pool.id()).stream()
+            // the ready index, not a full read of the pool every tick
+            List<DesktopState> ready = desktops.readyOf(pool.id()).stream()
                     .filter(d -> d.status() == DesktopStatus.READY && d.sessionId() == null
                             && d.changedAt().isBefore(due))
                     .toList();
