@@ -21,8 +21,8 @@ import org.vdibroker.testsupport.KeycloakTestResource;
  * signs in with the password grant, gets a desktop of pool "demo", connection details and an .rdp file.
  */
 @QuarkusIntegrationTest
-// MATCHING_RESOURCES: DemoWalkthroughIT and KeycloakTokenRejectionIT share one broker (the same resources; neither
-// changes what the other relies on, whichever runs first) instead of starting one each
+// MATCHING_RESOURCES: it runs on the broker started for BrowserDesktopIT (the class before it in Quarkus's order, by
+// class name, with the same resources), instead of starting one of its own
 @WithTestResource(value = KeycloakTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
 @WithTestResource(value = DemoBrokerResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
 class DemoWalkthroughIT {

@@ -7,8 +7,7 @@ import static org.vdibroker.it.KeycloakLoginIT.payload;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.quarkus.test.common.TestResourceScope;
-import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import io.restassured.response.Response;
 import io.smallrye.jwt.build.Jwt;
@@ -35,10 +34,8 @@ import org.vdibroker.testsupport.KeycloakTestResource;
  * realm and the clients are created through Keycloak's admin REST API.
  */
 @QuarkusIntegrationTest
-// MATCHING_RESOURCES: DemoWalkthroughIT and KeycloakTokenRejectionIT share one broker (the same resources; neither
-// changes what the other relies on, whichever runs first) instead of starting one each
-@WithTestResource(value = KeycloakTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
-@WithTestResource(value = DemoBrokerResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
 class KeycloakTokenRejectionIT {
 
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
