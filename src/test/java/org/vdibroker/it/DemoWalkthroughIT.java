@@ -3,7 +3,8 @@ package org.vdibroker.it;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import io.restassured.response.Response;
 import java.time.Duration;
@@ -20,8 +21,10 @@ import org.vdibroker.testsupport.KeycloakTestResource;
  * signs in with the password grant, gets a desktop of pool "demo", connection details and an .rdp file.
  */
 @QuarkusIntegrationTest
-@QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
-@QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
+// MATCHING_RESOURCES: it runs on the broker started for BrowserDesktopIT (the class before it in Quarkus's order, by
+// class name, with the same resources), instead of starting one of its own
+@WithTestResource(value = KeycloakTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = DemoBrokerResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
 class DemoWalkthroughIT {
 
     @Test

@@ -8,7 +8,6 @@ import static org.hamcrest.Matchers.hasKey;
 import static org.vdibroker.testsupport.Api.await;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -23,6 +22,7 @@ import java.util.Map;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.testsupport.Api;
+import org.vdibroker.testsupport.SharedOverridesProfile;
 import org.vdibroker.testsupport.Tokens;
 
 /**
@@ -30,24 +30,12 @@ import org.vdibroker.testsupport.Tokens;
  * writes them itself; .rdp files signed with the configured certificate, with the RD Gateway token in them.
  */
 @QuarkusTest
-@TestProfile(ConnectionFileSettingsTest.Signing.class)
+// SharedOverridesProfile: a broker with a signing certificate (made as an operator would) and an RD Gateway
+@TestProfile(SharedOverridesProfile.class)
 class ConnectionFileSettingsTest {
 
-    static final Path KEYSTORE = Path.of("target", "rdp-signing", "broker.p12").toAbsolutePath();
-    static final String PASSWORD = "keystore-pass";
-
-    /** A broker with a signing certificate (made as an operator would) and an RD Gateway. */
-    public static class Signing implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            TestCertificates.keystore(KEYSTORE,
-                    TestCertificates.selfSigned("RSA", "vdi-broker rdp publisher", KeyPurposeId.id_kp_codeSigning),
-                    PASSWORD);
-            return Map.of("broker.rdp.signing.keystore", KEYSTORE.toString(),
-                    "broker.rdp.signing.keystore-password", PASSWORD,
-                    "broker.rdp.gateway-host", "gateway.example.com");
-        }
-    }
+    static final Path KEYSTORE = SharedOverridesProfile.RDP_KEYSTORE;
+    static final String PASSWORD = SharedOverridesProfile.RDP_KEYSTORE_PASSWORD;
 
     @Inject
     TicketService tickets;

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
@@ -30,7 +31,23 @@ import org.vdibroker.testsupport.PortalClient;
 @QuarkusIntegrationTest
 @QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
 @QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = PortalBrowserIT.FastCharts.class, restrictToAnnotatedClass = true)
 class PortalBrowserIT {
+
+    /**
+     * Chart samples every 2 s instead of 15 s: the charts test waits for two samples after a schedule change, which
+     * took up to half a minute; what the charts show does not depend on the interval.
+     */
+    public static class FastCharts implements QuarkusTestResourceLifecycleManager {
+        @Override
+        public Map<String, String> start() {
+            return Map.of("broker.charts.sample-interval", "2s");
+        }
+
+        @Override
+        public void stop() {
+        }
+    }
 
     private String base;
 

@@ -4,7 +4,8 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
@@ -47,8 +48,11 @@ import org.vdibroker.testsupport.PortalClient;
  * session ends. Needs libvirtd ({@code .ci/install-libvirt.sh}) and QEMU.
  */
 @QuarkusIntegrationTest
-@QuarkusTestResource(value = KeycloakTestResource.class, restrictToAnnotatedClass = true)
-@QuarkusTestResource(value = DemoBrokerResource.class, restrictToAnnotatedClass = true)
+// MATCHING_RESOURCES: the broker started for this class serves DemoWalkthroughIT too, the next class in Quarkus's
+// order (by class name); this class retires its pool and hypervisor before it ends and DemoWalkthroughIT uses the
+// demo pool only
+@WithTestResource(value = KeycloakTestResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
+@WithTestResource(value = DemoBrokerResource.class, scope = TestResourceScope.MATCHING_RESOURCES)
 class BrowserDesktopIT {
 
     private static final String LIBVIRT = "qemu:///system";

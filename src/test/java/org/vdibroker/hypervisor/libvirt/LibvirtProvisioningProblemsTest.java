@@ -9,7 +9,6 @@ import static org.vdibroker.testsupport.Api.ADMIN;
 import static org.vdibroker.testsupport.Api.await;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -33,6 +32,7 @@ import org.libvirt.Domain;
 import org.libvirt.Network;
 import org.libvirt.StoragePool;
 import org.vdibroker.testsupport.Api;
+import org.vdibroker.testsupport.SharedOverridesProfile;
 import org.vdibroker.testsupport.Tokens;
 
 /**
@@ -44,17 +44,10 @@ import org.vdibroker.testsupport.Tokens;
  * removed; the isolated network has neither address nor forwarding, so it does not touch the host's networking.
  */
 @QuarkusTest
-@TestProfile(LibvirtProvisioningProblemsTest.Profile.class)
+// SharedOverridesProfile: back-off as in production, scaled down (2 s doubling up to 30 s); libvirt calls may be slow
+// on a busy host
+@TestProfile(SharedOverridesProfile.class)
 class LibvirtProvisioningProblemsTest {
-
-    /** Back-off as in production, scaled down: 2 s doubling up to 30 s; libvirt calls may be slow on a busy host. */
-    public static class Profile implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("broker.pool-manager.provision-backoff.initial", "2s",
-                    "broker.pool-manager.provision-backoff.max", "30s", "broker.pool-manager.call-timeout", "15s");
-        }
-    }
 
     private static final String URI = "qemu:///system";
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);

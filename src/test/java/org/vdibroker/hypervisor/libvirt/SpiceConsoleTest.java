@@ -6,7 +6,6 @@ import static org.vdibroker.testsupport.Api.ADMIN;
 import static org.vdibroker.testsupport.Api.await;
 
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
@@ -29,6 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.libvirt.Connect;
 import org.libvirt.Domain;
 import org.libvirt.StoragePool;
+import org.vdibroker.testsupport.SharedOverridesProfile;
 import org.vdibroker.testsupport.Tokens;
 
 /**
@@ -40,17 +40,10 @@ import org.vdibroker.testsupport.Tokens;
  * ({@code .ci/install-viewer.sh}).
  */
 @QuarkusTest
-@TestProfile(SpiceConsoleTest.Profile.class)
+// SharedOverridesProfile: tickets long enough for a viewer on a busy 2-core host without KVM, and libvirt calls of
+// up to 15 s (the test profile's 2 s is too short for libvirt on a loaded host)
+@TestProfile(SharedOverridesProfile.class)
 class SpiceConsoleTest {
-
-    /** Tickets long enough for a viewer on a busy 2-core host without KVM. */
-    public static class Profile implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            // the test profile's 2 s call timeout is too short for libvirt on a loaded 2-core host
-            return Map.of("broker.tickets.lifetime", "40s", "broker.pool-manager.call-timeout", "15s");
-        }
-    }
 
     private static final String URI = "qemu:///system";
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
