@@ -15,7 +15,8 @@ class SessionEventsTest {
 
     @Test
     void eventsFollowTheSessionUntilItIsReady() {
-        Api.simulator("sim-events", 10, 1000, 1000);
+        // clone and boot last long enough for the stream, subscribed after the request, to see the session wait
+        Api.simulator("sim-events", 10, 4000, 4000);
         Api.createPool(Api.pool("events", "floating", 0, 0, 2, "sim-events", List.of("/engineering")));
         String token = Tokens.user("watcher", "/engineering");
         String id = Api.requestDesktop(token, "events").then().statusCode(202).extract().jsonPath().getString("id");
