@@ -144,8 +144,9 @@ public final class StormBench {
                 * Math.ceil((double) settings.users() / (settings.hosts() * settings.concurrency()));
         java.util.concurrent.atomic.AtomicBoolean arrived = new java.util.concurrent.atomic.AtomicBoolean();
         Thread sampler = new Thread(() -> {
+            int emptyQueue = 0; // samples in a row, after the arrivals, with nobody waiting in the pool
             while ((!arrived.get() || servedAt.keySet().stream().filter(sessionOf::containsKey).count()
-                    < sessionOf.size()) && (System.nanoTime() - start) / 1e9 < bound) {
+                    < sessionOf.size() && emptyQueue < 3) && (System.nanoTime() - start) / 1e9 < bound) {
                 double now = (System.nanoTime() - start) / 1e9;
                 JsonNode sessions;
                 try {
@@ -154,15 +155,21 @@ public final class StormBench {
                     System.out.println("[bench] sessions not read this second: " + e);
                     sessions = JSON.createArrayNode();
                 }
+                boolean waiting = sessions.isEmpty();
                 for (JsonNode session : sessions) {
+                    waiting |= Set.of("QUEUED", "PROVISIONING").contains(session.path("state").asText());
                     Long i = userOfSession.get(session.path("id").asText());
                     if (i != null && !servedAt.containsKey(i) && Set.of("READY", "CONNECTED", "DISCONNECTED")
                             .contains(session.path("state").asText())) {
                         servedAt.put(i, now - i / rate);
                     }
                 }
+                emptyQueue = arrived.get() && !waiting ? emptyQueue + 1 : 0;
                 sleep(Math.max(0, 1000 - (long) (((System.nanoTime() - start) / 1e9 - now) * 1000)));
             }
+            // a queued session never seen with a desktop (ended, or its answer came after it had one and left)
+            System.out.printf("[bench] %d queued users never seen with a desktop%n", sessionOf.size()
+                    - servedAt.keySet().stream().filter(sessionOf::containsKey).count());
         }, "storm-sampler");
         sampler.start();
         LoadGenerator.Result result;
