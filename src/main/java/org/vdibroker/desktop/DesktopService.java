@@ -144,11 +144,21 @@ public class DesktopService {
     }
 
     /**
-     * Desktops per second that became ready in the pool after being made or refreshed, over the last ten minutes;
-     * empty until at least four did (from this node's index: every node sees the same).
+     * Seconds a desktop of the pool takes from the start of its making (or refresh) until it is ready, a mean of the
+     * latest ones; empty until one was (from this node's index: every node sees the same events).
      */
-    public OptionalDouble readyRate(String poolId) {
-        return work.of(poolId).readyRate.perSecond(work.clock.instant(), Duration.ofMinutes(10), 4);
+    public OptionalDouble provisioningSeconds(String poolId) {
+        return work.of(poolId).provisioningTime.seconds();
+    }
+
+    /**
+     * Seconds since each desktop of the pool that is being made or refreshed started, oldest first (from this node's
+     * index, which saw it start): how far along the desktops the queue gets next are.
+     */
+    public double[] comingAges(String poolId) {
+        Instant now = work.clock.instant();
+        return work.of(poolId).coming.values().stream().sorted()
+                .mapToDouble(since -> Math.max(0, Duration.between(since, now).toMillis() / 1000.0)).toArray();
     }
 
     /** Desktops of a pool being cloned, booted or refreshed (from the local index). */

@@ -26,7 +26,8 @@ final class DesktopWork {
 
     /** What one desktop contributes to its pool's figures. */
     private record Entry(String poolId, String hypervisorId, int publication, boolean counted, boolean held,
-            boolean work, Instant claimedAt, boolean unused, boolean ready, long version) {
+            boolean work, Instant claimedAt, boolean unused, boolean ready, long version, boolean coming,
+            Instant comingSince) {
 
         static Entry of(DesktopState d) {
             boolean work = d.task() != null || DesktopService.coming(d) || d.status() == DesktopStatus.FAILED
@@ -34,7 +35,13 @@ final class DesktopWork {
             Instant claimedAt = d.status() == DesktopStatus.ASSIGNED && d.sessionId() != null ? d.changedAt() : null;
             return new Entry(d.poolId(), d.hypervisorId(), d.publication(), d.status().counted(),
                     d.status().held() || d.owner() != null, work, claimedAt, d.sessionId() == null,
-                    d.status() == DesktopStatus.READY && d.sessionId() == null, d.version());
+                    d.status() == DesktopStatus.READY && d.sessionId() == null, d.version(),
+                    DesktopService.coming(d), null); // since when it is coming: set by apply, which knows the old
+        }
+
+        Entry since(Instant when) {
+            return new Entry(poolId, hypervisorId, publication, counted, held, work, claimedAt, unused, ready,
+                    version, coming, when);
         }
 
         String placement() {
@@ -58,8 +65,10 @@ final class DesktopWork {
         final Map<String, Instant> confirmed = new ConcurrentHashMap<>();
         /** Desktops no session holds, by "hypervisor|publication". */
         final Map<String, Integer> unused = new ConcurrentHashMap<>();
-        /** When desktops in work (made, started, refreshed) last became ready: the queue's supply. */
-        final ReadyRate readyRate = new ReadyRate();
+        /** Desktops being made or refreshed, with when this node first saw them coming. */
+        final Map<String, Instant> coming = new ConcurrentHashMap<>();
+        /** How long making or refreshing a desktop takes, from the start until it is ready. */
+        final ProvisioningTime provisioningTime = new ProvisioningTime();
     }
 
     private final Cache<String, DesktopState> desktops;
@@ -156,8 +165,12 @@ final class DesktopWork {
     }
 
     private Entry apply(String id, Entry old, Entry next) {
-        if (old != null && old.work() && !old.ready() && next != null && next.ready()) {
-            of(next.poolId()).readyRate.completed(clock.instant());
+        if (next != null && next.coming()) { // still coming: it keeps the instant it was first seen coming
+            next = next.since(old != null && old.comingSince() != null ? old.comingSince() : clock.instant());
+        }
+        if (old != null && old.comingSince() != null && next != null && next.ready()) {
+            of(next.poolId()).provisioningTime.observed(java.time.Duration.between(old.comingSince(),
+                    clock.instant()));
         }
         if (old != null) {
             change(id, old, -1);
@@ -194,6 +207,13 @@ final class DesktopWork {
                 p.work.add(id);
             } else {
                 p.work.remove(id);
+            }
+        }
+        if (e.comingSince() != null) {
+            if (by > 0) {
+                p.coming.put(id, e.comingSince());
+            } else {
+                p.coming.remove(id, e.comingSince());
             }
         }
         if (e.claimedAt() != null) {

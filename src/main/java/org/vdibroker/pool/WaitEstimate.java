@@ -2,20 +2,24 @@ package org.vdibroker.pool;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.util.OptionalDouble;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.hypervisor.Hypervisor;
 import org.vdibroker.hypervisor.HypervisorRegistry;
 
 /**
- * How long a waiting user likely waits. Ready desktops go to the head of the queue. Behind them, once the pool has
- * supplied desktops lately (made or refreshed ones that became ready, at least four in the last ten minutes), the wait
- * is the desktops still needed over that rate: what the queue actually moves at, including every wait for a free
- * operation on a host. Before that, the desktops are made in rounds of as many as the pool's hypervisors take at once
- * (their concurrency limits), each round taking the observed provisioning time, plus half a pool manager tick before
- * the first round starts. Not modelled: the pool's max size (beyond it users wait for logoffs, which nobody can
- * foresee) and other pools' operations on the same hypervisors.
+ * How long a waiting user likely waits, from the pool's pipeline: ready desktops go to the head of the queue; the
+ * desktops being made or refreshed come next, each after the provisioning time less how long it has been under way
+ * (oldest first); everyone further back needs a desktop that starts only when one of the hypervisors' operation slots
+ * frees (the sum of their concurrency limits), one provisioning time per round of slots. The provisioning time is
+ * the pool's observed mean from start to ready, which every node measures from the same cache events (before any
+ * completed: this node's own figure, else a default). Each round also waits about half a pool manager tick for the
+ * next desktop to be started, and the user half a tick to be handed theirs.
+ * <p>
+ * Why not a measured supply rate: a storm's completions come in bursts (the first round of slots starts together), so
+ * a rate over the latest completions swung by a factor of two within a minute, and before a storm it was the rate of
+ * the spares made minutes earlier, decaying while nobody needed any. Not modelled: the pool's max size (beyond it
+ * users wait for logoffs, which nobody can foresee) and other pools' operations on the same hypervisors.
  */
 @ApplicationScoped
 public class WaitEstimate {
@@ -36,14 +40,21 @@ public class WaitEstimate {
             return 0;
         }
         long needed = position - ready;
-        OptionalDouble rate = desktops.readyRate(pool.id());
-        if (rate.isPresent()) {
-            return Math.round(needed / rate.getAsDouble());
-        }
+        double provisioning = desktops.provisioningSeconds(pool.id()).orElseGet(() -> stats.averageSeconds(pool.id()));
+        double halfTick = halfTick();
+        double[] coming = desktops.comingAges(pool.id()); // oldest first
         long parallel = parallelism(pool);
-        long rounds = (needed + parallel - 1) / parallel;
-        double firstTick = config.poolManager().interval().toMillis() / 2000.0;
-        return Math.round(rounds * stats.averageSeconds(pool.id()) + firstTick);
+        // desktop number `needed` in the order they become ready: `rounds` slot rounds after the coming one it
+        // follows (none: a slot is free now)
+        long rounds = needed <= coming.length ? 0 : (needed - coming.length + parallel - 1) / parallel;
+        long follows = needed - rounds * parallel;
+        double first = follows <= 0 ? 0 : Math.max(0, provisioning - coming[(int) follows - 1]);
+        return Math.round(first + rounds * (provisioning + halfTick) + halfTick);
+    }
+
+    /** Half the pool manager's tick: on average, how long a step waits for the next tick. */
+    double halfTick() {
+        return config.poolManager().interval().toMillis() / 2000.0;
     }
 
     /**

@@ -99,7 +99,7 @@ class DesktopWorkTest {
     }
 
     @Test
-    void desktopsThatBecomeReadyAfterWorkMakeThePoolsSupplyRate() {
+    void desktopsUnderWayKeepWhenTheyStartedAndTheirTimeToReadyMakesThePoolsProvisioningTime() {
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(NOW);
         work.clock = new java.time.Clock() {
             public java.time.ZoneId getZone() {
@@ -114,25 +114,34 @@ class DesktopWorkTest {
                 return now.get();
             }
         };
-        for (int i = 0; i < 5; i++) {
-            DesktopState made = desktop("n" + i, DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t" + i, null));
-            cache.put(made.id(), made);
-            now.set(NOW.plusSeconds(2L * i));
-            DesktopState ready = next(made, DesktopStatus.READY, null, now.get());
-            cache.put(made.id(), ready);
-            cache.put(made.id(), ready); // the same value again (a replayed event) is not a second completion
-        }
-        // a desktop given back to the pool by a session (no work in between) does not count: it was not supplied
+        assertThat(work.of("p").provisioningTime.seconds()).as("none made yet").isEmpty();
+        DesktopState made = desktop("n1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
+        cache.put(made.id(), made);
+        now.set(NOW.plusSeconds(10));
+        DesktopState booting = next(made, DesktopStatus.STARTING, null, now.get());
+        cache.put(made.id(), booting);
+        assertThat(work.of("p").coming).as("still the instant it started, not when its boot did")
+                .containsExactly(java.util.Map.entry("n1", NOW));
+        now.set(NOW.plusSeconds(20));
+        DesktopState ready = next(booting, DesktopStatus.READY, null, now.get());
+        cache.put(made.id(), ready);
+        cache.put(made.id(), ready); // the same value again (a replayed event) is not a second completion
+        assertThat(work.of("p").coming).isEmpty();
+        assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).isEqualTo(20.0);
+
+        DesktopState second = desktop("n2", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t2", null));
+        cache.put(second.id(), second);
+        now.set(NOW.plusSeconds(50));
+        cache.put(second.id(), next(second, DesktopStatus.READY, null, now.get()));
+        assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).as("a weighted mean: 20 s, then 30 s")
+                .isCloseTo(20 + ProvisioningTime.WEIGHT * 10, org.assertj.core.data.Offset.offset(1e-9));
+
+        // a desktop given back to the pool by a session (nothing made in between) is not a provisioning time
         DesktopState held = desktop("h", DesktopStatus.ASSIGNED, "s1", null);
         cache.put("h", held);
         cache.put("h", next(held, DesktopStatus.READY, null, NOW));
-        // five completions from NOW to NOW+8s, asked at NOW+10s: 5 over 10 s
-        assertThat(work.of("p").readyRate.perSecond(NOW.plusSeconds(10), java.time.Duration.ofMinutes(10), 4)
-                .getAsDouble()).isEqualTo(0.5);
-        assertThat(work.of("p").readyRate.perSecond(NOW.plusSeconds(10), java.time.Duration.ofMinutes(10), 6))
-                .as("fewer completions than asked for").isEmpty();
-        assertThat(work.of("p").readyRate.perSecond(NOW.plusSeconds(700), java.time.Duration.ofMinutes(10), 4))
-                .as("completions older than the window").isEmpty();
+        assertThat(work.of("p").provisioningTime.seconds().getAsDouble())
+                .isCloseTo(20 + ProvisioningTime.WEIGHT * 10, org.assertj.core.data.Offset.offset(1e-9));
     }
 
     @Test
