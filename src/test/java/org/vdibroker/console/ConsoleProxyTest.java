@@ -88,9 +88,8 @@ class ConsoleProxyTest {
         assertThat(refusal("http://evil.example", ticket)).as("another origin").isEqualTo(403);
         assertThat(refusal(null, ticket)).as("no origin").isEqualTo(403);
 
-        WebSocket ws = open(own, ticket);
         CompletableFuture<String> greeting = new CompletableFuture<>();
-        ws.binaryMessageHandler(b -> greeting.complete(b.toString(StandardCharsets.US_ASCII)));
+        WebSocket ws = open(own, ticket, b -> greeting.complete(b.toString(StandardCharsets.US_ASCII)));
         assertThat(greeting.get(10, TimeUnit.SECONDS)).isEqualTo("RFB 003.008\n");
         ws.writeBinaryMessage(Buffer.buffer("RFB 003.008\n"));
         await("the client's bytes at the VM's console", Duration.ofSeconds(10),
@@ -121,6 +120,15 @@ class ConsoleProxyTest {
     }
 
     private WebSocket open(String origin, String ticket) throws Exception {
+        return open(origin, ticket, null);
+    }
+
+    /**
+     * Opens a console; {@code onBinary} is set as soon as the upgrade completes, on the connection's event loop: the
+     * proxy forwards the VNC server's greeting right after the upgrade, and a handler set later by the test thread
+     * could miss it.
+     */
+    private WebSocket open(String origin, String ticket, io.vertx.core.Handler<Buffer> onBinary) throws Exception {
         HttpClient client = vertx.createHttpClient();
         WebSocketConnectOptions options = new WebSocketConnectOptions().setHost(base.getHost()).setPort(base.getPort())
                 .setURI("/api/v1/console/websocket?ticket=" + ticket);
@@ -129,7 +137,11 @@ class ConsoleProxyTest {
         } else {
             options.setAllowOriginHeader(false); // Vert.x would send one of its own
         }
-        WebSocket ws = client.webSocket(options).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        io.vertx.core.Future<WebSocket> opening = client.webSocket(options);
+        if (onBinary != null) {
+            opening = opening.onSuccess(ws -> ws.binaryMessageHandler(onBinary));
+        }
+        WebSocket ws = opening.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         closeLater.add(() -> {
             if (!ws.isClosed()) {
                 ws.close();
