@@ -282,8 +282,7 @@ public class PoolManager {
                         d.sessionId());
             }
         } else if (session.get().status().live() && !sessions.published(session.get())) {
-            sessionService.endIf(d.sessionId(), s -> d.id().equals(s.desktopId()) && !sessions.published(s),
-                    "unpublished", "pool-manager");
+            endUnpublished(d.sessionId(), s -> d.id().equals(s.desktopId()));
         } else {
             desktops.claimConfirmed(d);
         }
@@ -491,8 +490,7 @@ public class PoolManager {
             if (sessions.published(stranded)) {
                 sessions.enqueue(stranded);
             } else {
-                sessionService.endIf(stranded.id(), s -> s.queueTicket() == 0 && !sessions.published(s),
-                        "unpublished", "pool-manager");
+                endUnpublished(stranded.id(), s -> s.queueTicket() == 0);
             }
         }
         for (SessionState s : queue) {
@@ -503,6 +501,14 @@ public class PoolManager {
                         "pool-manager");
             }
         }
+    }
+
+    /**
+     * Ends a session its node wrote but never published in user-sessions (it died between the two writes), if it is
+     * still unpublished and {@code still} holds, both checked in the write that ends it.
+     */
+    private void endUnpublished(String sessionId, java.util.function.Predicate<SessionState> still) {
+        sessionService.endIf(sessionId, s -> still.test(s) && !sessions.published(s), "unpublished", "pool-manager");
     }
 
     private boolean abandoned(SessionState s, Instant now) {
