@@ -98,7 +98,9 @@ public class HypervisorRegistry {
      * Reads the hypervisors from the database and publishes them to the cluster (database first, then the cache);
      * if the database does not answer, takes them from the cluster's cache instead.
      */
-    public void reload() {
+    // synchronized: a scheduled reload that read the database before an admin's change must not publish its older
+    // view after the reload that change made (a pool just created was "not found" for a moment)
+    public synchronized void reload() {
         DefinitionCache.Round<HypervisorCacheEntry> round = definitions().refresh("hypervisor", source,
                 () -> QuarkusTransaction.requiringNew().call(() -> {
                     Map<String, Versioned<HypervisorCacheEntry>> read = new HashMap<>();

@@ -59,7 +59,9 @@ public class PoolCatalog {
     }
 
     /** Reads the pools from the database and publishes them (database first, then the cache), or takes the cache's. */
-    public void reload() {
+    // synchronized: a scheduled reload that read the database before an admin's change must not publish its older
+    // view after the reload that change made (a pool just created was "not found" for a moment)
+    public synchronized void reload() {
         DefinitionCache.Round<Pool> round = definitions().refresh("pool", source,
                 () -> QuarkusTransaction.requiringNew().call(() -> {
                     Map<String, Versioned<Pool>> read = new HashMap<>();
