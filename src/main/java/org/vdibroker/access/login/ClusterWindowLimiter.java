@@ -17,7 +17,9 @@ import org.jboss.logging.Logger;
  * {@code name|slot|key}, expiring after two windows), and an attempt is allowed while
  * {@code previous slot * (the part of it still inside the window) + current slot < limit}. Refused attempts are not
  * counted (as in {@link SlidingWindowLimiter}). Cost per attempt: one read of both slots and, when allowed, one
- * conditional write; a lost race (another node counted the same key meanwhile) reads and writes again.
+ * conditional write; a lost race (another node counted the same key meanwhile) reads and writes again. Every lost
+ * race means another attempt was counted, so after at most {@code limit} of them the window is full and the attempt
+ * is refused for that reason: a burst within the limit is never refused only because it raced with itself.
  *
  * <p>When the cache refuses (a node in a minority partition, a timeout), the attempt is checked by this node's own
  * {@link SlidingWindowLimiter} instead: the limits hold per node, as before, until the cluster answers again.
@@ -25,7 +27,8 @@ import org.jboss.logging.Logger;
 public final class ClusterWindowLimiter {
 
     private static final Logger LOG = Logger.getLogger(ClusterWindowLimiter.class);
-    private static final int MAX_RACES = 8;
+    /** Slot changes a single attempt may see while it retries (the clock moves on during a long race). */
+    private static final int SLOT_CHANGES = 2;
 
     private final AdvancedCache<String, Long> counts;
     private final String name;
@@ -66,7 +69,9 @@ public final class ClusterWindowLimiter {
     }
 
     private Duration acquire(String key) {
-        for (int race = 0; race < MAX_RACES; race++) {
+        // each lost race counted someone else's attempt: within limit + 1 reads of one slot the window is full
+        int races = limit + 1 + SLOT_CHANGES;
+        for (int race = 0; race < races; race++) {
             long now = clock.getAsLong();
             long slot = now / windowMillis;
             long elapsed = now - slot * windowMillis;
@@ -89,7 +94,7 @@ public final class ClusterWindowLimiter {
                 return Duration.ZERO;
             }
         }
-        // the key is that busy: refuse rather than spin
+        // only reached if entries vanish under us (a cache cleared, a slot that expired early): refuse, do not spin
         return Duration.ofMillis(windowMillis / 10 + 1);
     }
 
