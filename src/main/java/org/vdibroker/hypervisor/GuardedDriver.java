@@ -76,6 +76,10 @@ final class GuardedDriver implements HypervisorDriver {
 
     /** One call through the hypervisor's breaker and timeout, telling the tracker whether it was answered. */
     static <T> CompletionStage<T> guarded(HypervisorHealth.Tracker tracker, Supplier<CompletionStage<T>> call) {
+        // a call started inside a database transaction carries it onto the breaker's threads (context
+        // propagation), and the commit can race them (Narayana: "multiple threads active"); read first, then call
+        assert !org.vdibroker.persistence.Database.inTransaction()
+                : "hypervisor " + tracker.hypervisorId + " called inside a database transaction";
         CompletionStage<T> stage;
         try {
             stage = tracker.guard.get(call, new TypeLiteral<CompletionStage<T>>() {

@@ -80,7 +80,7 @@ public class HypervisorService {
     }
 
     public HypervisorRepresentation create(HypervisorRepresentation r, String actor) {
-        HypervisorRepresentation created = createInTx(r);
+        HypervisorRepresentation created = createInTx(r, checked(r.id(), r, Map.of()));
         registry.reload();
         audit.record("hypervisor.created", actor, null, null, null, r.id());
         return created;
@@ -90,7 +90,7 @@ public class HypervisorService {
         if (r.id() != null && !r.id().equals(id)) {
             throw ProblemException.invalid("the id in the body differs from the id in the path");
         }
-        HypervisorRepresentation updated = updateInTx(id, r);
+        HypervisorRepresentation updated = updateInTx(id, r, checked(id, r, storedCredentialsInTx(id, r)));
         registry.reload();
         audit.record("hypervisor.updated", actor, null, null, null, id);
         return updated;
@@ -110,27 +110,36 @@ public class HypervisorService {
     }
 
     @Transactional
-    HypervisorRepresentation createInTx(HypervisorRepresentation r) {
+    HypervisorRepresentation createInTx(HypervisorRepresentation r, HypervisorDefinition checked) {
         if (database.session().find(HypervisorEntity.class, r.id()) != null) {
             throw ProblemException.conflict("hypervisor " + r.id() + " exists");
         }
         HypervisorEntity e = new HypervisorEntity();
         e.id = r.id();
         e.createdAt = clock.instant();
-        apply(e, r, Map.of());
+        copy(e, r, checked);
         database.session().persist(e);
         return toRepresentation(e);
     }
 
+    /** The credentials stored for the hypervisor (a read: the live check that follows holds no transaction). */
     @Transactional
-    HypervisorRepresentation updateInTx(String id, HypervisorRepresentation r) {
+    Map<String, String> storedCredentialsInTx(String id, HypervisorRepresentation r) {
         HypervisorEntity e = find(id);
         if (!e.driver.equals(r.driver())) {
             throw ProblemException.invalid("the driver type of a hypervisor cannot change; create a new one");
         }
-        Map<String, String> stored = e.credentialsEncrypted == null ? Map.of()
+        return e.credentialsEncrypted == null ? Map.of()
                 : registry.readMap(cipher.decrypt(e.credentialsEncrypted, e.id));
-        apply(e, r, stored);
+    }
+
+    @Transactional
+    HypervisorRepresentation updateInTx(String id, HypervisorRepresentation r, HypervisorDefinition checked) {
+        HypervisorEntity e = find(id);
+        if (!e.driver.equals(r.driver())) {
+            throw ProblemException.invalid("the driver type of a hypervisor cannot change; create a new one");
+        }
+        copy(e, r, checked);
         return toRepresentation(e);
     }
 
@@ -191,8 +200,13 @@ public class HypervisorService {
         }
     }
 
-    /** Validates with the driver's factory, then copies; credentials not given keep their stored values. */
-    private void apply(HypervisorEntity e, HypervisorRepresentation r, Map<String, String> storedCredentials) {
+    /**
+     * Validates with the driver's factory and asks the hypervisor itself, outside any transaction (no database
+     * connection is held while a hypervisor answers); credentials not given keep their stored values.
+     *
+     * @return the definition to save
+     */
+    private HypervisorDefinition checked(String id, HypervisorRepresentation r, Map<String, String> storedCredentials) {
         HypervisorDriverFactory factory = registry.factory(r.driver()).orElseThrow(() -> new ProblemException(400,
                 "unknown-driver", "Unknown driver", "no hypervisor driver of type " + r.driver()));
         Set<String> secretNames = factory.properties().stream().filter(DriverProperty::secret)
@@ -209,7 +223,7 @@ public class HypervisorService {
         }
         HostCapacity capacity = new HostCapacity(r.capacity().vcpus(), r.capacity().memoryMb(),
                 r.capacity().maxDesktops());
-        HypervisorDefinition definition = new HypervisorDefinition(e.id, r.driver(), r.endpoint(), config,
+        HypervisorDefinition definition = new HypervisorDefinition(id, r.driver(), r.endpoint(), config,
                 credentials, capacity);
         try {
             factory.validate(definition);
@@ -218,13 +232,19 @@ public class HypervisorService {
                     Map.of(ex.property(), ex.getMessage()));
         }
         checkLive(factory, definition);
-        e.driver = r.driver();
-        e.endpoint = r.endpoint();
-        e.configJson = write(config);
-        e.credentialsEncrypted = credentials.isEmpty() ? null : cipher.encrypt(write(credentials), e.id);
-        e.vcpus = capacity.vcpus();
-        e.memoryMb = capacity.memoryMb();
-        e.maxDesktops = capacity.maxDesktops();
+        return definition;
+    }
+
+    /** Copies a checked definition and the representation's settings into the row. */
+    private void copy(HypervisorEntity e, HypervisorRepresentation r, HypervisorDefinition checked) {
+        e.driver = checked.driver();
+        e.endpoint = checked.endpoint();
+        e.configJson = write(checked.config());
+        e.credentialsEncrypted = checked.credentials().isEmpty() ? null
+                : cipher.encrypt(write(checked.credentials()), e.id);
+        e.vcpus = checked.capacity().vcpus();
+        e.memoryMb = checked.capacity().memoryMb();
+        e.maxDesktops = checked.capacity().maxDesktops();
         e.concurrencyLimit = r.concurrencyLimit() == null ? 20 : r.concurrencyLimit();
         e.cpuOvercommit = r.cpuOvercommit() == null ? 4.0 : r.cpuOvercommit();
         e.memoryOvercommit = r.memoryOvercommit() == null ? 1.0 : r.memoryOvercommit();

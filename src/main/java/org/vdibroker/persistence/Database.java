@@ -28,4 +28,22 @@ public class Database {
         }
         return s;
     }
+
+    /**
+     * Whether the calling thread is inside a JTA transaction (false outside a running Quarkus application). Calls
+     * that wait for a hypervisor assert they are not: the transaction would be carried onto the threads of the
+     * hypervisor's breaker and timeout, and its commit could race them.
+     */
+    public static boolean inTransaction() {
+        io.quarkus.arc.ArcContainer container = io.quarkus.arc.Arc.container();
+        if (container == null || !container.isRunning()) {
+            return false;
+        }
+        try {
+            return container.instance(jakarta.transaction.TransactionManager.class).get()
+                    .getStatus() != jakarta.transaction.Status.STATUS_NO_TRANSACTION;
+        } catch (jakarta.transaction.SystemException e) {
+            return false;
+        }
+    }
 }

@@ -68,7 +68,7 @@ public class PoolService {
     }
 
     private PoolRepresentation create(PoolRepresentation r, String actor, Map<String, GroupDirectory.Group> found) {
-        PoolRepresentation created = createInTx(r, found);
+        PoolRepresentation created = createInTx(r, found, liveChecks(r.id(), r));
         catalog.reload();
         audit.record("pool.created", actor, r.id(), null, null, null);
         return created;
@@ -78,7 +78,8 @@ public class PoolService {
         if (r.id() != null && !r.id().equals(id)) {
             throw ProblemException.invalid("the id in the body differs from the id in the path");
         }
-        PoolRepresentation updated = updateInTx(id, r, resolveGroups(r));
+        Map<String, GroupDirectory.Group> found = resolveGroups(r);
+        PoolRepresentation updated = updateInTx(id, r, found, liveChecks(id, r));
         catalog.reload();
         audit.record("pool.updated", actor, id, null, null, null);
         return updated;
@@ -142,23 +143,61 @@ public class PoolService {
         audit.record("pool.deleted", actor, id, null, null, null);
     }
 
+    /**
+     * The pool's new or changed templates checked against their live hypervisors, before the transaction that saves
+     * it: no database transaction (nor its connection) is held while a hypervisor answers, and no transaction
+     * context reaches the threads of the hypervisor's breaker and timeout (a commit racing such a thread failed with
+     * Narayana's "multiple threads active"). A concurrent change of the pool between this read and the save only
+     * changes which templates counted as changed.
+     */
+    private Map<String, Object> liveChecks(String poolId, PoolRepresentation r) {
+        TemplateChecks.Saved saved = savedInTx(poolId, r);
+        Map<String, Object> errors = new LinkedHashMap<>();
+        templateChecks.check(poolId, r.templates(), saved.templates(), saved.sizeChanged(), r.desktop(),
+                saved.hypervisors(), errors);
+        return errors;
+    }
+
+    /** What the live checks need from the database: the pool as saved, its templates' hypervisors (read only). */
     @Transactional
-    PoolRepresentation createInTx(PoolRepresentation r, Map<String, GroupDirectory.Group> found) {
+    TemplateChecks.Saved savedInTx(String poolId, PoolRepresentation r) {
+        PoolEntity e = poolId == null ? null : database.session().find(PoolEntity.class, poolId);
+        Map<String, String> stored = new LinkedHashMap<>();
+        boolean sizeChanged = true;
+        if (e != null) {
+            e.templates.forEach(t -> stored.put(t.hypervisorId, t.templateRef));
+            sizeChanged = e.desktopVcpus != r.desktop().vcpus() || e.desktopMemoryMb != r.desktop().memoryMb();
+        }
+        Map<String, HypervisorEntity> hypervisors = new LinkedHashMap<>();
+        for (PoolRepresentation.Template t : r.templates()) {
+            HypervisorEntity h = database.session().find(HypervisorEntity.class, t.hypervisorId());
+            if (h != null) {
+                database.session().detach(h);
+                hypervisors.putIfAbsent(h.id, h);
+            }
+        }
+        return new TemplateChecks.Saved(stored, sizeChanged, hypervisors);
+    }
+
+    @Transactional
+    PoolRepresentation createInTx(PoolRepresentation r, Map<String, GroupDirectory.Group> found,
+            Map<String, Object> liveErrors) {
         if (database.session().find(PoolEntity.class, r.id()) != null) {
             throw ProblemException.conflict("pool " + r.id() + " exists");
         }
         PoolEntity e = new PoolEntity();
         e.id = r.id();
         e.createdAt = clock.instant();
-        apply(e, r, found);
+        apply(e, r, found, liveErrors);
         database.session().persist(e);
         return toRepresentation(e);
     }
 
     @Transactional
-    PoolRepresentation updateInTx(String id, PoolRepresentation r, Map<String, GroupDirectory.Group> found) {
+    PoolRepresentation updateInTx(String id, PoolRepresentation r, Map<String, GroupDirectory.Group> found,
+            Map<String, Object> liveErrors) {
         PoolEntity e = find(id);
-        apply(e, r, found);
+        apply(e, r, found, liveErrors);
         return toRepresentation(e);
     }
 
@@ -178,8 +217,12 @@ public class PoolService {
         return e;
     }
 
-    /** Checks what bean validation cannot (relations between fields, references), then copies. */
-    private void apply(PoolEntity e, PoolRepresentation r, Map<String, GroupDirectory.Group> found) {
+    /**
+     * Checks what bean validation cannot (relations between fields, references), then copies; {@code liveErrors} are
+     * the live hypervisors' answers about the templates, found before the transaction ({@link #liveChecks}).
+     */
+    private void apply(PoolEntity e, PoolRepresentation r, Map<String, GroupDirectory.Group> found,
+            Map<String, Object> liveErrors) {
         Map<String, Object> errors = new LinkedHashMap<>();
         if (r.minSize() > r.maxSize()) {
             errors.put("minSize", "must not be greater than maxSize");
@@ -193,23 +236,17 @@ public class PoolService {
             }
         }
         LinkedHashSet<String> hypervisorIds = new LinkedHashSet<>();
-        Map<String, HypervisorEntity> known = new LinkedHashMap<>();
         for (PoolRepresentation.Template t : r.templates()) {
             HypervisorEntity h = database.session().find(HypervisorEntity.class, t.hypervisorId());
             if (!hypervisorIds.add(t.hypervisorId())) {
                 errors.put("templates", "one template per hypervisor: " + t.hypervisorId() + " appears twice");
             } else if (h == null) {
                 errors.put("templates", "unknown hypervisor " + t.hypervisorId());
-            } else {
-                known.put(h.id, h);
             }
         }
         if (errors.isEmpty()) {
-            // against the live hypervisors: the base image exists, the desktop size fits
-            Map<String, String> stored = new LinkedHashMap<>();
-            e.templates.forEach(t -> stored.put(t.hypervisorId, t.templateRef));
-            boolean sizeChanged = e.desktopVcpus != r.desktop().vcpus() || e.desktopMemoryMb != r.desktop().memoryMb();
-            templateChecks.check(e.id, r.templates(), stored, sizeChanged, r.desktop(), known, errors);
+            // the live hypervisors' answers: the base image exists, the desktop size fits
+            errors.putAll(liveErrors);
         }
         SpareSchedule schedule = SpareSchedule.parse(r.schedules(), errors);
         errors.putAll(ConnectionSettingsSchema.get().validate(r.connectionSettings()));

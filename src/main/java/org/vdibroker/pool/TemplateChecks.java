@@ -39,6 +39,15 @@ public class TemplateChecks {
     HypervisorHealth health;
 
     /**
+     * What a save's checks need of the pool as saved before it: its templates (hypervisor id to template ref),
+     * whether the desktop size changes (true for a new pool), and the hypervisors its new templates name (detached).
+     */
+    record Saved(Map<String, String> templates, boolean sizeChanged, Map<String, HypervisorEntity> hypervisors) {
+    }
+
+    /**
+     * Runs outside any transaction: it waits for hypervisors.
+     *
      * @param stored the pool's templates before this save (hypervisor id to template ref); only others are checked
      * @param sizeChanged whether the desktop size changed, so every template's host is checked against it
      */

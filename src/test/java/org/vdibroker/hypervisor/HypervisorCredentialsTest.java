@@ -78,6 +78,16 @@ public class HypervisorCredentialsTest {
                 .body(Map.of("id", id, "driver", "simulator", "endpoint", "simulator://y",
                         "capacity", Map.of("vcpus", 8, "memoryMb", 16384, "maxDesktops", 4)))
                 .put("/api/v1/admin/hypervisors/" + id).then().statusCode(200);
+        // the driver type cannot change, and an unknown hypervisor is 404, before any hypervisor is asked
+        given().auth().oauth2(Api.ADMIN).contentType(ContentType.JSON)
+                .body(Map.of("id", id, "driver", "libvirt", "endpoint", "qemu:///system",
+                        "capacity", Map.of("vcpus", 8, "memoryMb", 16384, "maxDesktops", 4)))
+                .put("/api/v1/admin/hypervisors/" + id).then().statusCode(400)
+                .body("detail", org.hamcrest.Matchers.containsString("driver type"));
+        given().auth().oauth2(Api.ADMIN).contentType(ContentType.JSON)
+                .body(Map.of("id", id + "-none", "driver", "simulator", "endpoint", "simulator://y",
+                        "capacity", Map.of("vcpus", 8, "memoryMb", 16384, "maxDesktops", 4)))
+                .put("/api/v1/admin/hypervisors/" + id + "-none").then().statusCode(404);
         // audit events do not carry it either
         assertThat(given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/audit?size=500").then().statusCode(200)
                 .extract().asString()).doesNotContain(SECRET);
