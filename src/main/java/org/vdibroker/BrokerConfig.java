@@ -30,6 +30,9 @@ public interface BrokerConfig {
 
     Keycloak keycloak();
 
+    /** Each node's cache of access tokens it has already checked in full (see security/VerifiedTokens). */
+    TokenCache tokenCache();
+
     Rdp rdp();
 
     Login login();
@@ -91,6 +94,16 @@ public interface BrokerConfig {
         /** Refusals in a row (the database answers but rejects the entry) after which an entry is parked until an admin discards it. */
         @WithDefault("10")
         int parkAfter();
+    }
+
+    interface TokenCache {
+        /** Verified access tokens each node remembers (the least used go first when full); 0 checks every token in full on every request. */
+        @WithDefault("10000")
+        int size();
+
+        /** Longest a node trusts a token it checked without checking it again, however far its {@code exp} is (a withdrawn realm key stops working within this). */
+        @WithDefault("2m")
+        Duration maxAge();
     }
 
     interface Keycloak {
