@@ -240,8 +240,9 @@ public final class ClusterNodes implements AutoCloseable {
         Path dataDir = Files.createDirectories(logDir.resolve("data-" + index));
         Path log = logDir.resolve("node-" + index + ".log");
         List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx384m", "-XX:+UseSerialGC",
-                // C1 only: three JVMs booting at once on two cores spend less on compiling (17 s -> 11 s measured)
-                "-XX:TieredStopAtLevel=1",
+                // C1 only: three JVMs booting at once on two cores spend less on compiling (17 s -> 11 s measured);
+                // the benchmarks ask for the full JIT of a production JVM (-Dcluster.nodes.full-jit=true)
+                Boolean.getBoolean("cluster.nodes.full-jit") ? "-XX:+TieredCompilation" : "-XX:TieredStopAtLevel=1",
                 // the package's class-data archive (.ci/broker-cds.sh, before the ITs): a node's boot takes about a
                 // fifth less CPU; a missing archive is ignored
                 "-XX:SharedArchiveFile=" + CDS_ARCHIVE.toAbsolutePath(),
