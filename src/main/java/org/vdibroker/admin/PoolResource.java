@@ -136,7 +136,13 @@ public class PoolResource {
         java.util.Map<String, Long> byState = new java.util.TreeMap<>();
         desktops.ofPool(poolId).forEach(d -> byState.merge(d.status().name(), 1L, Long::sum));
         return new org.vdibroker.pool.PoolStatus(poolId, problem.isPresent() ? "blocked" : "ok", problem.orElse(null),
-                byState, sessionStore.queueLength(poolId));
+                byState, sessionStore.queueLength(poolId), provisioningSeconds(poolId));
+    }
+
+    /** The measured provisioning time, to a tenth of a second; null before any desktop of the pool became ready. */
+    private Double provisioningSeconds(String poolId) {
+        java.util.OptionalDouble seconds = desktops.provisioningSeconds(poolId);
+        return seconds.isPresent() ? Math.round(seconds.getAsDouble() * 10) / 10.0 : null;
     }
 
     /**

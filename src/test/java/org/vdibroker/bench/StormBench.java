@@ -143,6 +143,9 @@ public final class StormBench {
         double bound = settings.seconds() + 3 * settings.meanSeconds()
                 * Math.ceil((double) settings.users() / (settings.hosts() * settings.concurrency()));
         java.util.concurrent.atomic.AtomicBoolean arrived = new java.util.concurrent.atomic.AtomicBoolean();
+        // the pool as its status showed it each second: the provisioning time the ETAs came from, the desktops under way
+        StringBuilder poolRows = new StringBuilder(
+                "seconds,provisioningSeconds,provisioning,starting,ready,inUse,queueLength\n");
         Thread sampler = new Thread(() -> {
             int emptyQueue = 0; // samples in a row, after the arrivals, with nobody waiting in the pool
             while ((!arrived.get() || servedAt.keySet().stream().filter(sessionOf::containsKey).count()
@@ -154,6 +157,17 @@ public final class StormBench {
                 } catch (RuntimeException e) { // a slow answer on a loaded machine: the next sample catches up
                     System.out.println("[bench] sessions not read this second: " + e);
                     sessions = JSON.createArrayNode();
+                }
+                try {
+                    JsonNode status = WarmAssignmentBench.get(first, "/api/v1/admin/pools/" + COLD + "/status", admin);
+                    JsonNode byState = status.path("desktops");
+                    poolRows.append(String.format(Locale.ROOT, "%.1f,%s,%d,%d,%d,%d,%d%n", now,
+                            status.path("provisioningSeconds").asText(""), byState.path("PROVISIONING").asLong(),
+                            byState.path("STARTING").asLong(), byState.path("READY").asLong(),
+                            byState.path("IN_USE").asLong() + byState.path("ASSIGNED").asLong(),
+                            status.path("queueLength").asLong()));
+                } catch (RuntimeException e) {
+                    System.out.println("[bench] pool status not read this second: " + e);
                 }
                 boolean waiting = sessions.isEmpty();
                 for (JsonNode session : sessions) {
@@ -201,6 +215,16 @@ public final class StormBench {
         }
         coldFigures(settings, rate, spare, servedAt, etaOf, sessionOf.size(), report);
         writeUsers(settings, rate, spare, servedAt, etaOf, positionOf);
+        write(settings, "storm-cold-pool.csv", poolRows.toString());
+    }
+
+    private static void write(Settings settings, String name, String text) {
+        try {
+            java.nio.file.Files.createDirectories(settings.out());
+            java.nio.file.Files.writeString(settings.out().resolve(name), text);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
