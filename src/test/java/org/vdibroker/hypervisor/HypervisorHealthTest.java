@@ -52,6 +52,25 @@ class HypervisorHealthTest {
         assertThat(health.driver("refuses")).as("no such hypervisor in the registry").isEmpty();
     }
 
+    /**
+     * A hypervisor call made inside a database transaction would carry the transaction onto the breaker's threads,
+     * where its commit could race them: the guard refuses it (an assertion, on in tests), and outside one it goes.
+     */
+    @Test
+    void aCallInsideADatabaseTransactionIsRefused() {
+        HypervisorDriver driver = new GuardedDriver(new HangingDriver() {
+            @Override
+            public CompletionStage<TaskRef> delete(String vmRef) {
+                return CompletableFuture.completedFuture(null);
+            }
+        }, health.tracker("in-tx"));
+        // QuarkusTransaction wraps what the block threw
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> driver.delete("vm-x")))
+                .rootCause().isInstanceOf(AssertionError.class).hasMessageContaining("inside a database transaction");
+        assertThat(driver.delete("vm-x").toCompletableFuture().join()).isNull();
+    }
+
     /** Never answers anything. */
     private static class HangingDriver implements HypervisorDriver {
         private static <T> CompletionStage<T> never() {
