@@ -71,13 +71,18 @@ final class HyperVErrors {
         return false;
     }
 
-    /** The host did not answer at all: no connection, or no reply in time. */
+    /**
+     * The host did not answer at all: no connection, no reply in time, or a connection closed before the request was
+     * even sent (the async HTTP client's "Buffer already closed for writing" when it reuses a kept-alive connection
+     * the host has closed, as when it stopped).
+     */
     static boolean silence(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
             if (t instanceof ConnectException || t instanceof NoRouteToHostException
                     || t instanceof UnknownHostException || t instanceof InterruptedIOException
-                    || t instanceof TimeoutException || (t instanceof SocketException
-                            && String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT).contains("reset"))) {
+                    || t instanceof TimeoutException || t instanceof SocketException && message.contains("reset")
+                    || t instanceof IllegalStateException && message.contains("closed for writing")) {
                 return true;
             }
         }
