@@ -97,7 +97,10 @@ public interface BrokerConfig {
     }
 
     interface TokenCache {
-        /** Verified access tokens each node remembers (the least used go first when full); 0 checks every token in full on every request. */
+        /**
+         * Verified access tokens each node remembers (the least used go first when full), about 8.5 KB of heap each
+         * (benchmark 4); 0 checks every token in full on every request.
+         */
         @WithDefault("10000")
         int size();
 

@@ -87,16 +87,26 @@ public final class ScaleOfStateBench {
                 desktops.put(id, d);
             }
             long perDesktop = (retainedHeap() - before) / HEAP_COUNT;
+            removeAll(desktops);
+            // a verified token held by security/VerifiedTokens (one per signed-in client, per node)
+            before = retainedHeap();
+            Object held = org.vdibroker.security.TokenCacheHeap.fill(HEAP_COUNT);
+            long perToken = (retainedHeap() - before) / HEAP_COUNT;
+            java.lang.ref.Reference.reachabilityFence(held);
             report.put("heapBytesPerSession", perSession);
             report.put("heapBytesPerDesktop", perDesktop);
-            System.out.printf(Locale.ROOT, "[bench] heap per session %d B, per desktop %d B (uptime load %.2f)%n",
-                    perSession, perDesktop, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+            report.put("heapBytesPerVerifiedToken", perToken);
+            System.out.printf(Locale.ROOT, "[bench] heap per session %d B, per desktop %d B, per verified token %d B"
+                    + " (uptime load %.2f)%n", perSession, perDesktop, perToken,
+                    ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
             md.append("| state | heap per entry (bytes, after GC) | target |\n|---|---|---|\n");
             md.append(String.format(Locale.ROOT, "| session (sessions + user-sessions entries, SessionStore "
                     + "indexes) | %d | <= 2048 |%n", perSession));
             md.append(String.format(Locale.ROOT, "| desktop (desktops cache entry, DesktopService indexes) | %d |"
-                    + " <= 2048 |%n%n", perDesktop));
-            removeAll(desktops);
+                    + " <= 2048 |%n", perDesktop));
+            md.append(String.format(Locale.ROOT, "| verified token (VerifiedTokens entry: a Keycloak-shaped token and"
+                    + " the identity OIDC built from it) | %d | (none; bounded by broker.token-cache.size) |%n%n",
+                    perToken));
 
             // the walk a pool-manager tick made before this issue: every desktop of every pool, read through the cache
             // (DesktopService.ofPool), then whole ticks (PoolManager.tick) over the same steady state
