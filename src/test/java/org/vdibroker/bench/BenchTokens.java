@@ -152,6 +152,16 @@ public final class BenchTokens {
                 .toArray(String[]::new);
     }
 
+    /**
+     * {@code count} new tokens for the users {@code prefix + 0 .. users - 1} (user {@code k % users} in turn), none
+     * equal to a token minted for them before: each lives a second longer per round over the users. For reads that
+     * the node must check in full, by the same users as before (no new user the broker would learn of).
+     */
+    public String[] fresh(String prefix, int users, int count, Set<String> groups, long seconds) {
+        return IntStream.range(0, count).parallel()
+                .mapToObj(k -> user(prefix + (k % users), groups, seconds + 1 + k / users)).toArray(String[]::new);
+    }
+
     private String token(String name, List<String> roles, Set<String> groups, long seconds) {
         if (keyId == null) {
             throw new IllegalStateException("useRealm(...) first");

@@ -343,6 +343,9 @@ public final class WarmAssignmentBench {
      * The one-node ratios: /q/health/live (on the management port) vs an authenticated read vs warm assignments, on
      * one broker node.
      */
+    /** Tokens minted for the one-node read that checks every token in full (it stops early if they run out). */
+    private static final int FRESH_TOKENS = Integer.getInteger("bench.one-node.fresh-tokens", 30_000);
+
     private static long oneNodeRun(Settings settings, EmbeddedPostgres postgres, BenchTokens tokens,
             BenchReport report) throws Exception {
         String jdbc = database(postgres, "bench_one_node");
@@ -356,8 +359,12 @@ public final class WarmAssignmentBench {
             int clients = settings.oneNodeClients();
             int users = 10_000;
             String[] readers = tokens.users("bench-reader-", users, GROUPS, 7200);
+            // the same readers with tokens the node has not seen: every request is checked in full (signature,
+            // claims), as without the token cache; minted now, before the node is measured
+            String[] fresh = tokens.fresh("bench-reader-", users, FRESH_TOKENS, GROUPS, 7200);
             try (LoadGenerator load = new LoadGenerator(List.of(node), clients)) {
-                load.closedLoop("warm-up", clients, 2000, settings.oneNodeSeconds(),
+                // every reader's token once at least: the read below is answered from the token cache
+                load.closedLoop("warm-up", clients, Math.max(2000, users), settings.oneNodeSeconds().multipliedBy(3),
                         i -> Request.get("/api/v1/me/pools", readers[(int) (i % users)]), null);
                 LoadGenerator.Result health;
                 // health answers on the node's management port only (its own HTTP server in the same JVM)
@@ -369,14 +376,20 @@ public final class WarmAssignmentBench {
                 LoadGenerator.Result read = load.closedLoop("GET /api/v1/me/pools", clients, Long.MAX_VALUE,
                         settings.oneNodeSeconds(), i -> Request.get("/api/v1/me/pools", readers[(int) (i % users)]),
                         null);
+                LoadGenerator.Result unseen = load.closedLoop("GET /api/v1/me/pools, a token not seen before",
+                        clients, fresh.length, settings.oneNodeSeconds(),
+                        i -> Request.get("/api/v1/me/pools", fresh[(int) i]), null);
                 Map<String, String> desktopOf = new ConcurrentHashMap<>();
                 Set<String> notWarm = ConcurrentHashMap.newKeySet();
                 LoadGenerator.Result assign = assign(load, tokens, "one", clients,
                         (long) (settings.oneNodeDesktops() * 0.9), settings.oneNodeSeconds(), desktopOf, notWarm);
                 report.add("one-node", health);
                 report.add("one-node", read);
+                report.add("one-node", unseen);
                 report.add("one-node", assign);
                 report.ratio("one node: authenticated read / health", read.throughput() / health.throughput());
+                report.ratio("one node: read with a token not seen before / read with a token checked before",
+                        unseen.throughput() / read.throughput());
                 report.ratio("one node: warm assignment / authenticated read",
                         assign.throughput() / read.throughput());
                 return invariantsOneNode(node, admin, settings.oneNodeDesktops(), desktopOf, notWarm, report);
