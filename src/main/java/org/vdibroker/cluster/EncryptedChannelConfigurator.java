@@ -13,10 +13,12 @@ import org.jgroups.stack.Protocol;
 import org.jgroups.util.SocketFactory;
 
 /**
- * A JGroups stack from the Infinispan XML with SYM_ENCRYPT added right below NAKACK2 (so sequence numbers and most
- * headers are encrypted too), keyed with the cluster key from the broker's configuration. The key is handed to the
- * protocol in memory, before it initialises, so it is never written to a keystore file. Every message between nodes
- * is then encrypted with AES/CBC; a node without the key cannot read the view or its join, so it cannot join.
+ * A JGroups stack from the Infinispan XML with SYM_ENCRYPT added right below NAKACK2, keyed with the cluster key from
+ * the broker's configuration. The key is handed to the protocol in memory, before it initialises, so it is never
+ * written to a keystore file. Every message with a payload between nodes is then encrypted with AES/CBC; a node
+ * without the key cannot read the view or its join, so it cannot join. Not encrypted: discovery, failure detection
+ * and merge messages (below SYM_ENCRYPT) and messages without a payload such as a JOIN request, so a keyless node
+ * that is up first can take the others' joins (security.md, known gaps).
  */
 public final class EncryptedChannelConfigurator implements JGroupsChannelConfigurator {
 

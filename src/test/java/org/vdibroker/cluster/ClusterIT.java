@@ -40,7 +40,13 @@ class ClusterIT {
 
     private EmbeddedPostgres postgres;
     private ClusterNodes cluster;
-    /** A node without the cluster key, started with the others (its boot overlaps theirs) and stopped by its test. */
+    /**
+     * A node without the cluster key, started once the three have formed their cluster, and stopped by its test. Not
+     * at the same time as they start: JGroups' discovery and join requests are not encrypted (SYM_ENCRYPT sits under
+     * NAKACK2 and a JOIN carries no payload), so a keyless node that is up first is taken for the coordinator and
+     * accepts the others' joins into its own view, which they cannot read: in one CI run the three never formed
+     * their cluster (see security.md, "Cluster traffic").
+     */
     private Node stranger;
 
     @BeforeAll
@@ -48,8 +54,8 @@ class ClusterIT {
         postgres = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1").start();
         cluster = ClusterNodes.start("ClusterIT", 3,
                 "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", 10000, 15000, SHORT_MERGE_ROUNDS);
+        cluster.awaitMembers(3, Duration.ofSeconds(240)); // three JVMs starting at once on 2 cores
         stranger = cluster.launchStranger(9);
-        cluster.awaitMembers(3, Duration.ofSeconds(240)); // four JVMs starting at once on 2 cores
 
         // definitions go through different nodes: all of them read the one database
         cluster.node(1).api().auth().oauth2(ADMIN).contentType(ContentType.JSON)
@@ -90,8 +96,8 @@ class ClusterIT {
 
     /**
      * Cluster traffic is encrypted with the cluster key: a broker started without it, pointed at the same members
-     * under the same cluster name (and at the same time as they were), stays alone, and the three keep their cluster,
-     * also across MERGE3 rounds (every 1-3 s here, see SHORT_MERGE_ROUNDS).
+     * under the same cluster name, stays alone, and the three keep their cluster, also across MERGE3 rounds (every
+     * 1-3 s here, see SHORT_MERGE_ROUNDS).
      */
     @Test
     void aNodeWithoutTheClusterKeyCannotJoin() throws InterruptedException {
