@@ -138,7 +138,7 @@ public class Evacuations {
         }
         List<DesktopState> all = desktops.ofPool(pool.id());
         long ready = all.stream().filter(Evacuations::spare).count();
-        long floor = spareTarget.spare(pool, clock.instant());
+        long floor = spareTarget.at(pool, clock.instant());
         boolean queue = sessions.queueLength(pool.id()) > 0;
         for (DesktopState d : all) {
             if (!isEvacuating(d.hypervisorId()) || d.sessionId() != null) {

@@ -56,7 +56,7 @@ public class PoolTrends {
         for (Pool pool : catalog.all()) {
             try {
                 // the same target the pool manager computes (a pre-warming pool reads its login history)
-                Sample sample = new Sample(now, desktops.readyCount(pool.id()), spareTarget.spare(pool, now),
+                Sample sample = new Sample(now, desktops.readyCount(pool.id()), spareTarget.at(pool, now),
                         sessions.queueLength(pool.id()));
                 Deque<Sample> series = samples.computeIfAbsent(pool.id(), k -> new ArrayDeque<>());
                 synchronized (series) {

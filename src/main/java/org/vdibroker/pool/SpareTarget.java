@@ -46,19 +46,28 @@ public class SpareTarget {
         this.meters = null;
     }
 
+    /**
+     * The pool manager's target, also shown as the gauge: only the pool manager records it, so the gauge is the
+     * target the pool manager works to (the charts' sampler and evacuations ask {@link #at} with their own clocks).
+     */
     public int spare(Pool pool, Instant now) {
-        int spare = pool.schedule().spareAt(now.atZone(pool.zone())).orElse(pool.spare());
-        if (pool.prewarm()) {
-            Duration lead = Duration.ofMillis(Math.round(provisioning.averageSeconds(pool.id()) * 1000));
-            double expected = forecast.expected(pool.id(), pool.zone(), now, now.plus(lead).plus(LoginCounts.SLOT));
-            spare = Math.max(spare, (int) Math.ceil(expected + Math.sqrt(expected)));
-        }
-        spare = Math.min(spare, pool.maxSize());
+        int spare = at(pool, now);
         if (last.put(pool.id(), spare) == null && meters != null) {
             Gauge.builder("vdi.pool.spare.target", () -> last.getOrDefault(pool.id(), 0)).tag("pool", pool.id())
                     .description("ready, unassigned desktops the pool manager aims for (schedule, forecast)")
                     .register(meters);
         }
         return spare;
+    }
+
+    /** The spare target at {@code now}: the schedule's or the pool's, raised by the forecast when pre-warming. */
+    public int at(Pool pool, Instant now) {
+        int spare = pool.schedule().spareAt(now.atZone(pool.zone())).orElse(pool.spare());
+        if (pool.prewarm()) {
+            Duration lead = Duration.ofMillis(Math.round(provisioning.averageSeconds(pool.id()) * 1000));
+            double expected = forecast.expected(pool.id(), pool.zone(), now, now.plus(lead).plus(LoginCounts.SLOT));
+            spare = Math.max(spare, (int) Math.ceil(expected + Math.sqrt(expected)));
+        }
+        return Math.min(spare, pool.maxSize());
     }
 }
