@@ -125,20 +125,14 @@ public class HypervisorService {
     /** The credentials stored for the hypervisor (a read: the live check that follows holds no transaction). */
     @Transactional
     Map<String, String> storedCredentialsInTx(String id, HypervisorRepresentation r) {
-        HypervisorEntity e = find(id);
-        if (!e.driver.equals(r.driver())) {
-            throw ProblemException.invalid("the driver type of a hypervisor cannot change; create a new one");
-        }
+        HypervisorEntity e = findOfDriver(id, r.driver());
         return e.credentialsEncrypted == null ? Map.of()
                 : registry.readMap(cipher.decrypt(e.credentialsEncrypted, e.id));
     }
 
     @Transactional
     HypervisorRepresentation updateInTx(String id, HypervisorRepresentation r, HypervisorDefinition checked) {
-        HypervisorEntity e = find(id);
-        if (!e.driver.equals(r.driver())) {
-            throw ProblemException.invalid("the driver type of a hypervisor cannot change; create a new one");
-        }
+        HypervisorEntity e = findOfDriver(id, r.driver()); // again: it may have been replaced since the read
         copy(e, r, checked);
         return toRepresentation(e);
     }
@@ -170,6 +164,15 @@ public class HypervisorService {
                     + " still has " + templates + " pool templates and " + desktops + " desktops");
         }
         database.session().remove(e);
+    }
+
+    /** The hypervisor, 404 if unknown, 400 if the update names another driver type than it has. */
+    private HypervisorEntity findOfDriver(String id, String driver) {
+        HypervisorEntity e = find(id);
+        if (!e.driver.equals(driver)) {
+            throw ProblemException.invalid("the driver type of a hypervisor cannot change; create a new one");
+        }
+        return e;
     }
 
     private HypervisorEntity find(String id) {
