@@ -92,10 +92,7 @@ class QueuePositionTest {
      */
     @Test
     void aSessionWhoseRequestDiedJoinsTheQueueBehindThoseWaiting() {
-        Api.simulator("sim-qstrand", 10, 600_000, 600_000);
-        Api.createPool(Api.pool("qstrand", "floating", 0, 0, 0, "sim-qstrand", List.of("/engineering")));
-        String first = Api.requestDesktop(Tokens.user("qstrand-1", "/engineering"), "qstrand").then()
-                .statusCode(202).extract().jsonPath().getString("id");
+        String first = poolWithOneQueued("qstrand");
         // what a request does before it claims or queues, and nothing after it
         SessionState stranded = sessions.openOrGet("qstrand", "sub-qstrand-2", "qstrand-2", "rdp");
         assertThat(stranded.queueTicket()).isZero();
@@ -117,10 +114,7 @@ class QueuePositionTest {
      */
     @Test
     void aSessionWrittenButNeverPublishedIsEndedNotQueued() {
-        Api.simulator("sim-qunpub", 10, 600_000, 600_000);
-        Api.createPool(Api.pool("qunpub", "floating", 0, 0, 0, "sim-qunpub", List.of("/engineering")));
-        String retried = Api.requestDesktop(Tokens.user("qunpub-1", "/engineering"), "qunpub").then()
-                .statusCode(202).extract().jsonPath().getString("id");
+        String retried = poolWithOneQueued("qunpub");
         String subject = sessions.get(retried).orElseThrow().subject();
         // openOrGet's first write without its second: the user retried (above) and a user who did not
         Instant before = Instant.now().minusSeconds(60);
@@ -144,5 +138,16 @@ class QueuePositionTest {
 
     private boolean ended(String sessionId) {
         return sessions.get(sessionId).map(s -> s.status() == SessionStatus.ENDED).orElse(false);
+    }
+
+    /**
+     * A pool of no desktops on a simulator of its own (named sim-{pool}) and user {pool}-1 queued in it; the
+     * session's id.
+     */
+    private static String poolWithOneQueued(String pool) {
+        Api.simulator("sim-" + pool, 10, 600_000, 600_000);
+        Api.createPool(Api.pool(pool, "floating", 0, 0, 0, "sim-" + pool, List.of("/engineering")));
+        return Api.requestDesktop(Tokens.user(pool + "-1", "/engineering"), pool).then()
+                .statusCode(202).extract().jsonPath().getString("id");
     }
 }

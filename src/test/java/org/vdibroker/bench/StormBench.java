@@ -242,12 +242,7 @@ public final class StormBench {
                     servedAt.containsKey(i) ? String.format(Locale.ROOT, "%.2f", servedAt.get(i)) : "",
                     lowerBound(ideal, rate, spare, i), meanRoundsBound(settings, rate, spare, i)));
         }
-        try {
-            java.nio.file.Files.createDirectories(settings.out());
-            java.nio.file.Files.writeString(settings.out().resolve("storm-cold-users.csv"), csv);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        write(settings, "storm-cold-users.csv", csv.toString());
     }
 
     /**
