@@ -3,7 +3,6 @@ package org.vdibroker.cluster;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import javax.crypto.SecretKey;
 import javax.sql.DataSource;
 import org.infinispan.remoting.transport.jgroups.JGroupsChannelConfigurator;
@@ -14,18 +13,16 @@ import org.jgroups.stack.Protocol;
 import org.jgroups.util.SocketFactory;
 
 /**
- * A JGroups stack from the Infinispan XML with SYM_ENCRYPT added right above the transport, keyed with the cluster key
- * from the broker's configuration. The key is handed to the protocol in memory, before it initialises, so it is never
- * written to a keystore file. Every message between nodes then passes SYM_ENCRYPT: payloads are encrypted with
- * AES/CBC, and a message without a payload (a JOIN request, a heartbeat) still carries the key's version, so a node
- * drops whatever comes without it or with another key's. Being under discovery, MERGE3 and failure detection, it
- * keeps a node without the key out of discovery: it is never taken for a coordinator, which it was when SYM_ENCRYPT
- * sat under NAKACK2 (security.md, "Cluster traffic"). Not covered: FD_SOCK2's own sockets, which carry no data.
+ * A JGroups stack from the Infinispan XML with SYM_ENCRYPT added right below NAKACK2, keyed with the cluster key from
+ * the broker's configuration. The key is handed to the protocol in memory, before it initialises, so it is never
+ * written to a keystore file. Every message with a payload between nodes is then encrypted with AES/CBC; a node
+ * without the key cannot read the view or its join, so it cannot join. Not encrypted: discovery, failure detection
+ * and merge messages (below SYM_ENCRYPT) and messages without a payload such as a JOIN request, so a keyless node
+ * that is up first can take the others' joins (security.md, known gaps).
  */
 public final class EncryptedChannelConfigurator implements JGroupsChannelConfigurator {
 
-    /** Protocols that stay under SYM_ENCRYPT: the transport and RED, which drops messages as the queue fills. */
-    private static final Set<String> UNDER = Set.of("RED");
+    private static final String BELOW = "pbcast.NAKACK2";
 
     private final JGroupsChannelConfigurator stack;
     private final SecretKey key;
@@ -43,22 +40,21 @@ public final class EncryptedChannelConfigurator implements JGroupsChannelConfigu
 
     @Override
     public List<ProtocolConfiguration> getProtocolStack() {
-        // JGroups lists a stack bottom up: the transport first
         List<ProtocolConfiguration> protocols = new ArrayList<>(stack.getProtocolStack());
-        if (protocols.isEmpty()) {
-            throw new IllegalStateException("JGroups stack " + stack.getName() + " has no protocols");
+        int at = -1;
+        for (int i = 0; i < protocols.size(); i++) {
+            String name = protocols.get(i).getProtocolName();
+            if (name.equals(BELOW) || name.endsWith("." + BELOW) || name.equals("NAKACK2")) {
+                at = i;
+            }
         }
-        int at = 1;
-        while (at < protocols.size() && UNDER.contains(simpleName(protocols.get(at).getProtocolName()))) {
-            at++;
+        if (at < 0) {
+            throw new IllegalStateException("JGroups stack " + stack.getName() + " has no " + BELOW
+                    + " to put SYM_ENCRYPT under");
         }
         protocols.add(at, new ProtocolConfiguration("SYM_ENCRYPT",
                 Map.of("sym_algorithm", "AES/CBC/PKCS5Padding", "sym_iv_length", "16")));
         return protocols;
-    }
-
-    private static String simpleName(String protocol) {
-        return protocol.substring(protocol.lastIndexOf('.') + 1);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package org.vdibroker.bench;
 
+import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -11,16 +13,18 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 import org.infinispan.Cache;
 import org.infinispan.configuration.parsing.ConfigurationBuilderHolder;
 import org.infinispan.configuration.parsing.ParserRegistry;
 import org.infinispan.manager.DefaultCacheManager;
+import org.infinispan.remoting.transport.jgroups.FileJGroupsChannelConfigurator;
 import org.infinispan.remoting.transport.jgroups.JGroupsTransport;
 import org.jgroups.JChannel;
 import org.vdibroker.cluster.EncryptedChannelConfigurator;
-import org.vdibroker.cluster.TcppingStack;
 import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.desktop.DesktopStatus;
 
@@ -34,6 +38,7 @@ import org.vdibroker.desktop.DesktopStatus;
  */
 public final class RawCeiling implements AutoCloseable {
 
+    private static final Pattern PROPERTY = Pattern.compile("\\$\\{([^,}:]+)(?:,[^:}]*)?(?::([^}]*))?}");
 
     private final List<DefaultCacheManager> managers = new ArrayList<>();
     private final List<Cache<String, DesktopState>> caches = new ArrayList<>();
@@ -62,7 +67,9 @@ public final class RawCeiling implements AutoCloseable {
                 }
                 // the same encrypted stack as the broker's nodes (SYM_ENCRYPT with a cluster key), so the ceiling
                 // pays for the same cryptography
-                JChannel channel = new EncryptedChannelConfigurator(TcppingStack.configurator(properties), clusterKey).createChannel(clusterName);
+                JChannel channel = new EncryptedChannelConfigurator(new FileJGroupsChannelConfigurator("tcpping",
+                        "jgroups-tcpping.xml", substitute(resource("jgroups-tcpping.xml"), properties), properties),
+                        clusterKey).createChannel(clusterName);
                 holder.getGlobalConfigurationBuilder().transport().transport(new JGroupsTransport(channel));
                 managers.add(new DefaultCacheManager(holder, true));
             }
@@ -177,5 +184,21 @@ public final class RawCeiling implements AutoCloseable {
             throw new IllegalStateException(name + " is not on the class path");
         }
         return in;
+    }
+
+    /** JGroups' own ${a,b:default} syntax, resolved from {@code properties} (three members in one JVM differ). */
+    private static InputStream substitute(InputStream xml, Properties properties) throws IOException {
+        String text;
+        try (xml) {
+            text = new String(xml.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        Matcher matcher = PROPERTY.matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (matcher.find()) {
+            String value = properties.getProperty(matcher.group(1), matcher.group(2) == null ? "" : matcher.group(2));
+            matcher.appendReplacement(out, Matcher.quoteReplacement(value));
+        }
+        matcher.appendTail(out);
+        return new java.io.ByteArrayInputStream(out.toString().getBytes(StandardCharsets.UTF_8));
     }
 }
