@@ -4,6 +4,7 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
@@ -30,19 +31,20 @@ public final class CacheIndex<V> {
 
     private final Function<V, String> indexKeyOf;
     private final ToLongFunction<V> orderOf;
-    private final Map<String, Set<String>> byIndexKey = new ConcurrentHashMap<>();
+    private final Map<String, IndexKeys> byIndexKey = new ConcurrentHashMap<>();
     private final Map<String, String> indexKeyByEntry = new ConcurrentHashMap<>();
     private final Map<String, OrderedCounts> orderByIndexKey = new ConcurrentHashMap<>();
     private final Map<String, Long> orderByEntry = new ConcurrentHashMap<>();
 
-    private CacheIndex(Function<V, String> indexKeyOf, ToLongFunction<V> orderOf) {
+    CacheIndex(Function<V, String> indexKeyOf, ToLongFunction<V> orderOf) {
         this.indexKeyOf = indexKeyOf;
         this.orderOf = orderOf;
     }
 
     /**
      * Indexes {@code cache} by {@code indexKeyOf} (null means "not in the index") and follows its changes, also those
-     * made on other nodes when the cache is clustered.
+     * made on other nodes when the cache is clustered. A cache with several indexes declares them on one
+     * {@link CacheIndexes}, so that they share a listener.
      */
     public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf) {
         return attach(cache, indexKeyOf, null);
@@ -54,8 +56,9 @@ public final class CacheIndex<V> {
      */
     public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf,
             ToLongFunction<V> orderOf) {
-        CacheIndex<V> index = new CacheIndex<>(indexKeyOf, orderOf);
-        follow(cache, index::update);
+        CacheIndexes<V> indexes = CacheIndexes.of(cache);
+        CacheIndex<V> index = indexes.index(indexKeyOf, orderOf);
+        indexes.start();
         return index;
     }
 
@@ -72,9 +75,16 @@ public final class CacheIndex<V> {
         cache.forEach(onChange);
     }
 
+    /** The entry keys under {@code indexKey}; iterating walks a snapshot. */
     public Set<String> get(String indexKey) {
         Set<String> keys = byIndexKey.get(indexKey);
         return keys == null ? Set.of() : Collections.unmodifiableSet(keys);
+    }
+
+    /** One entry key under {@code indexKey}, picked at random in O(1); null when there is none. */
+    public String any(String indexKey) {
+        IndexKeys keys = byIndexKey.get(indexKey);
+        return keys == null ? null : keys.any(ThreadLocalRandom.current());
     }
 
     public int size(String indexKey) {
@@ -93,13 +103,13 @@ public final class CacheIndex<V> {
         String oldIndexKey = newIndexKey == null ? indexKeyByEntry.remove(entryKey)
                 : indexKeyByEntry.put(entryKey, newIndexKey);
         if (oldIndexKey != null && !oldIndexKey.equals(newIndexKey)) {
-            Set<String> old = byIndexKey.get(oldIndexKey);
+            IndexKeys old = byIndexKey.get(oldIndexKey);
             if (old != null) {
                 old.remove(entryKey);
             }
         }
         if (newIndexKey != null) {
-            byIndexKey.computeIfAbsent(newIndexKey, k -> ConcurrentHashMap.newKeySet()).add(entryKey);
+            byIndexKey.computeIfAbsent(newIndexKey, k -> new IndexKeys()).add(entryKey);
         }
         if (orderOf != null) {
             updateOrder(entryKey, oldIndexKey, newIndexKey, value);

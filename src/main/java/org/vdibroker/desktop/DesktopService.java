@@ -7,15 +7,17 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Set;
 import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.cluster.CacheIndex;
+import org.vdibroker.cluster.CacheIndexes;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.LocalKeys;
 
@@ -25,6 +27,11 @@ import org.vdibroker.cluster.LocalKeys;
  */
 @ApplicationScoped
 public class DesktopService {
+
+    /** Random picks among a pool's ready desktops before a claim walks them all (see {@link #claim}). */
+    private static final int RANDOM_PICKS = 12;
+    /** Of those, how many owned elsewhere are kept to be tried after the local ones. */
+    private static final int RANDOM_PICKS_ELSEWHERE = 3;
 
     @Inject
     EmbeddedCacheManager manager;
@@ -48,15 +55,17 @@ public class DesktopService {
     void init() {
         desktops = manager.getCache(CacheNames.DESKTOPS);
         owners = manager.getCache(CacheNames.DESKTOP_OWNERS);
-        byPool = CacheIndex.attach(desktops, DesktopState::poolId);
-        readyByPool = CacheIndex.attach(desktops, d -> d.status() == DesktopStatus.READY && d.owner() == null
+        CacheIndexes<DesktopState> indexes = CacheIndexes.of(desktops); // one listener for all of them
+        byPool = indexes.index(DesktopState::poolId);
+        readyByPool = indexes.index(d -> d.status() == DesktopStatus.READY && d.owner() == null
                 && d.sessionId() == null ? d.poolId() : null);
-        comingByPool = CacheIndex.attach(desktops, d -> coming(d) ? d.poolId() : null);
-        busyByHypervisor = CacheIndex.attach(desktops,
+        comingByPool = indexes.index(d -> coming(d) ? d.poolId() : null);
+        busyByHypervisor = indexes.index(
                 d -> d.task() != null || coming(d) || d.status() == DesktopStatus.RETIRING ? d.hypervisorId() : null);
-        ownedByNameOnly = CacheIndex.attach(desktops,
+        ownedByNameOnly = indexes.index(
                 d -> d.owner() != null && d.ownerSubject() == null ? ownerKey(d.poolId(), d.owner()) : null);
-        work = DesktopWork.attach(desktops);
+        work = DesktopWork.attach(desktops, indexes);
+        indexes.start();
     }
 
     public Optional<DesktopState> get(String desktopId) {
@@ -212,19 +221,25 @@ public class DesktopService {
                 return won;
             }
         }
-        List<String> candidates = new ArrayList<>(readyByPool.get(poolId));
-        if (candidates.isEmpty()) {
-            return Optional.empty();
-        }
-        // from a random place, so that nodes and threads racing for desktops rarely pick the same one; first the
-        // desktops whose primary copy is on this node (a claim of those is one copy to the backup, not two hops)
-        int start = ThreadLocalRandom.current().nextInt(candidates.size());
+        // first a few ready desktops picked at random (nodes and threads racing for desktops rarely pick the same
+        // one), those whose primary copy is on this node tried at once (a claim of those is one copy to the backup,
+        // not two hops), a few others kept for after them; no copy of the pool's ready set, which at thousands of
+        // desktops cost more than the rest of the request
         Predicate<Object> here = LocalKeys.primaryHere(desktops);
+        Set<String> tried = new HashSet<>();
         List<String> elsewhere = new ArrayList<>();
-        for (int i = 0; i < candidates.size(); i++) {
-            String id = candidates.get((start + i) % candidates.size());
+        for (int i = 0; i < RANDOM_PICKS; i++) {
+            String id = readyByPool.any(poolId);
+            if (id == null) {
+                return Optional.empty();
+            }
             if (!here.test(id)) {
-                elsewhere.add(id); // tried after every local one, in the same order
+                if (elsewhere.size() < RANDOM_PICKS_ELSEWHERE && !elsewhere.contains(id)) {
+                    elsewhere.add(id);
+                }
+                continue;
+            }
+            if (!tried.add(id)) {
                 continue;
             }
             Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
@@ -233,6 +248,17 @@ public class DesktopService {
             }
         }
         for (String id : elsewhere) {
+            tried.add(id);
+            Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
+            if (won.isPresent()) {
+                return won;
+            }
+        }
+        // every pick lost its race (few ready desktops, many claimants) or was stale: every other ready one, in turn
+        for (String id : readyByPool.get(poolId)) {
+            if (tried.contains(id)) {
+                continue;
+            }
             Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
             if (won.isPresent()) {
                 return won;

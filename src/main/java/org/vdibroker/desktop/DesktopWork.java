@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiPredicate;
 import org.infinispan.Cache;
-import org.vdibroker.cluster.CacheIndex;
+import org.vdibroker.cluster.CacheIndexes;
 
 /**
  * Node-local index of what the pool manager needs from a pool's desktops each tick, so an idle pool costs no walk
@@ -80,9 +80,10 @@ final class DesktopWork {
         this.desktops = desktops;
     }
 
-    static DesktopWork attach(Cache<String, DesktopState> desktops) {
+    /** Follows {@code desktops} through {@code indexes} (the caller starts them). */
+    static DesktopWork attach(Cache<String, DesktopState> desktops, CacheIndexes<DesktopState> indexes) {
         DesktopWork work = new DesktopWork(desktops);
-        CacheIndex.follow(desktops, work::update);
+        indexes.follow(work::update);
         return work;
     }
 

@@ -18,6 +18,7 @@ import java.util.function.UnaryOperator;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.cluster.CacheIndex;
+import org.vdibroker.cluster.CacheIndexes;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.Counters;
 import org.vdibroker.cluster.LocalKeys;
@@ -73,16 +74,18 @@ public class SessionStore {
     void init() {
         sessions = manager.getCache(CacheNames.SESSIONS);
         userSessions = manager.getCache(CacheNames.USER_SESSIONS);
-        bySubject = CacheIndex.attach(sessions, SessionState::subject);
-        queuedByPool = CacheIndex.attach(sessions, s -> s.queueTicket() > 0 && waiting(s) ? s.poolId() : null,
+        CacheIndexes<SessionState> indexes = CacheIndexes.of(sessions); // one listener for all of them
+        bySubject = indexes.index(SessionState::subject);
+        queuedByPool = indexes.index(s -> s.queueTicket() > 0 && waiting(s) ? s.poolId() : null,
                 SessionState::queueTicket);
-        arrivingByPool = CacheIndex.attach(sessions, s -> s.queueTicket() == 0 && waiting(s) ? s.poolId() : null);
-        byStatus = CacheIndex.attach(sessions, s -> s.status().name());
-        timeoutCandidatesByPool = CacheIndex.attach(sessions, s -> s.status() == SessionStatus.DISCONNECTED
+        arrivingByPool = indexes.index(s -> s.queueTicket() == 0 && waiting(s) ? s.poolId() : null);
+        byStatus = indexes.index(s -> s.status().name());
+        timeoutCandidatesByPool = indexes.index(s -> s.status() == SessionStatus.DISCONNECTED
                 || s.status().hasDesktop() && s.idleSince() != null ? s.poolId() : null);
-        legacyByName = CacheIndex.attach(sessions, s -> s.subject() == null && s.user() != null && s.status().live()
+        legacyByName = indexes.index(s -> s.subject() == null && s.user() != null && s.status().live()
                 ? userKey(s.poolId(), s.user()) : null);
-        CacheIndex.follow(sessions, this::followEnded);
+        indexes.follow(this::followEnded);
+        indexes.start();
     }
 
     private void followEnded(String id, SessionState s) {

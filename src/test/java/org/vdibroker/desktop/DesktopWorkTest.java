@@ -11,6 +11,7 @@ import org.infinispan.manager.DefaultCacheManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.vdibroker.cluster.CacheIndexes;
 import org.vdibroker.hypervisor.TaskRef;
 
 /**
@@ -30,7 +31,9 @@ class DesktopWorkTest {
         manager = new DefaultCacheManager();
         manager.defineConfiguration("desktops", new ConfigurationBuilder().build());
         cache = manager.getCache("desktops");
-        work = DesktopWork.attach(cache);
+        CacheIndexes<DesktopState> indexes = CacheIndexes.of(cache);
+        work = DesktopWork.attach(cache, indexes);
+        indexes.start();
     }
 
     @AfterEach
