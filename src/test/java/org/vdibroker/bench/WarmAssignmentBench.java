@@ -53,7 +53,7 @@ public final class WarmAssignmentBench {
                     Arrays.stream(System.getProperty("bench.clients", "16,64,256").split(","))
                             .map(String::trim).map(Integer::parseInt).toList(),
                     Duration.ofSeconds(Long.getLong("bench.level.max-seconds", 120)),
-                    Integer.getInteger("bench.warmup", Math.min(500, desktops / 20)),
+                    Integer.getInteger("bench.warmup", Math.min(3000, desktops / 3)),
                     Integer.getInteger("bench.one-node.desktops", Math.max(100, desktops / 2)),
                     Integer.getInteger("bench.one-node.clients", 32),
                     Duration.ofSeconds(Long.getLong("bench.one-node.seconds", 10)),
@@ -107,8 +107,10 @@ public final class WarmAssignmentBench {
                 nodeProperties()))) {
             cluster.awaitMembers(settings.nodes(), Duration.ofSeconds(600));
             URI first = URI.create(cluster.node(1).baseUri());
-            definePool(first, admin, settings.desktops());
-            awaitReady(first, tokens, admin, settings.desktops(), settings.provisionTimeout());
+            // the warm-up's desktops on top: the measured levels start with bench.desktops ready ones
+            int poolSize = settings.desktops() + settings.warmup();
+            definePool(first, admin, poolSize);
+            awaitReady(first, tokens, admin, poolSize, settings.provisionTimeout());
 
             List<URI> nodes = cluster.nodes().stream().map(n -> URI.create(n.baseUri())).toList();
             Map<String, String> desktopOf = new ConcurrentHashMap<>();
@@ -118,11 +120,13 @@ public final class WarmAssignmentBench {
             long brokerCpuBefore = 0;
             long assignments = 0;
             try (LoadGenerator load = new LoadGenerator(nodes, maxClients)) {
-                assign(load, tokens, "warmup", Math.min(16, maxClients), settings.warmup(), settings.maxPerLevel(),
-                        desktopOf, notWarm); // JIT and connections, not reported
+                // not reported: connections, and the JIT, which compiled for a good part of the nodes' CPU in the
+                // first levels with a warm-up of 500 assignments (JFR, 2026-12-05)
+                assign(load, tokens, "warmup", Math.min(32, maxClients), settings.warmup(),
+                        settings.maxPerLevel().multipliedBy(2), desktopOf, notWarm);
                 brokerCpuBefore = CpuTime.nanos(brokers);
                 // 60 % of the pool for the closed levels, 2 x 17 % for the open-loop runs: none runs out of desktops
-                long perLevel = (long) ((settings.desktops() - settings.warmup()) * 0.6 / settings.clients().size());
+                long perLevel = (long) (settings.desktops() * 0.6 / settings.clients().size());
                 double saturation = 0;
                 for (int clients : settings.clients()) {
                     LoadGenerator.Result result = assign(load, tokens, "c" + clients, clients, perLevel,
@@ -135,7 +139,7 @@ public final class WarmAssignmentBench {
                 cpuPerRequest(report, CpuTime.nanos(brokers) - brokerCpuBefore, assignments);
                 // open loop at 50 % and 80 % of the best closed-loop throughput: latency from each due time
                 report.put("saturationPerSecond", saturation);
-                long openUsers = (long) ((settings.desktops() - settings.warmup()) * 0.17);
+                long openUsers = (long) (settings.desktops() * 0.17);
                 for (double share : new double[] {0.5, 0.8}) {
                     double rate = Math.max(1, saturation * share);
                     String prefix = "open" + Math.round(share * 100);
@@ -148,7 +152,7 @@ public final class WarmAssignmentBench {
                     report.add("broker-open", open);
                 }
             }
-            violations = invariants(first, admin, settings.desktops(), desktopOf, notWarm, report);
+            violations = invariants(first, admin, poolSize, desktopOf, notWarm, report);
         }
         violations += rawCeiling(settings, levels, report);
         violations += skipLocked(settings, postgres, levels, report);
@@ -361,8 +365,11 @@ public final class WarmAssignmentBench {
                 nodeProperties()))) {
             cluster.awaitMembers(1, Duration.ofSeconds(600));
             URI node = URI.create(cluster.node(1).baseUri());
-            definePool(node, admin, settings.oneNodeDesktops());
-            awaitReady(node, tokens, admin, settings.oneNodeDesktops(), settings.provisionTimeout());
+            // as on three nodes: the warm-up's assignments come from desktops on top of the measured ones
+            int warmup = Math.min(settings.warmup(), settings.oneNodeDesktops() / 2);
+            int poolSize = settings.oneNodeDesktops() + warmup;
+            definePool(node, admin, poolSize);
+            awaitReady(node, tokens, admin, poolSize, settings.provisionTimeout());
             int clients = settings.oneNodeClients();
             int users = 10_000;
             String[] readers = tokens.users("bench-reader-", users, GROUPS, 7200);
@@ -388,6 +395,8 @@ public final class WarmAssignmentBench {
                         i -> Request.get("/api/v1/me/pools", fresh[(int) i]), null);
                 Map<String, String> desktopOf = new ConcurrentHashMap<>();
                 Set<String> notWarm = ConcurrentHashMap.newKeySet();
+                assign(load, tokens, "one-warmup", clients, warmup, settings.oneNodeSeconds().multipliedBy(3),
+                        desktopOf, notWarm); // the assignment path's JIT, not reported
                 long assigning = (long) (settings.oneNodeDesktops() * 0.45); // twice: 90 % of the pool
                 LoadGenerator.Result assign = assign(load, tokens, "one", clients, assigning,
                         settings.oneNodeSeconds(), desktopOf, notWarm);
@@ -412,7 +421,7 @@ public final class WarmAssignmentBench {
                         assign.throughput() / read.throughput());
                 report.ratio("one node: warm assignment with a token seen before / authenticated read",
                         assignSeen.throughput() / read.throughput());
-                return invariantsOneNode(node, admin, settings.oneNodeDesktops(), desktopOf, notWarm, report);
+                return invariantsOneNode(node, admin, poolSize, desktopOf, notWarm, report);
             }
         }
     }
