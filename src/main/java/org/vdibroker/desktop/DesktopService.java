@@ -247,16 +247,17 @@ public class DesktopService {
                 return won;
             }
         }
-        for (String id : elsewhere) {
-            tried.add(id);
-            Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
-            if (won.isPresent()) {
-                return won;
-            }
-        }
+        Optional<DesktopState> won = firstClaimed(elsewhere, tried, sessionId, subject, user, dedicated);
         // every pick lost its race (few ready desktops, many claimants) or was stale: every other ready one, in turn
-        for (String id : readyByPool.get(poolId)) {
-            if (tried.contains(id)) {
+        return won.isPresent() ? won
+                : firstClaimed(readyByPool.get(poolId), tried, sessionId, subject, user, dedicated);
+    }
+
+    /** Tries {@code ids} in turn, skipping (and noting in {@code tried}) those tried before; the first claim won. */
+    private Optional<DesktopState> firstClaimed(Iterable<String> ids, Set<String> tried, String sessionId,
+            String subject, String user, boolean dedicated) {
+        for (String id : ids) {
+            if (!tried.add(id)) {
                 continue;
             }
             Optional<DesktopState> won = tryClaim(id, sessionId, subject, user, dedicated);
