@@ -117,6 +117,7 @@ public final class WarmAssignmentBench {
             Set<String> notWarm = ConcurrentHashMap.newKeySet();
             int maxClients = settings.clients().stream().mapToInt(Integer::intValue).max().orElse(16);
             List<ProcessHandle> brokers = cluster.nodes().stream().map(n -> n.process().toHandle()).toList();
+            double idleCoreShare = idleCpu(brokers, Duration.ofSeconds(Long.getLong("bench.idle-seconds", 10)));
             long brokerCpuBefore = 0;
             long assignments = 0;
             try (LoadGenerator load = new LoadGenerator(nodes, maxClients)) {
@@ -136,7 +137,7 @@ public final class WarmAssignmentBench {
                     saturation = Math.max(saturation, result.throughput());
                     assignments += result.requests();
                 }
-                cpuPerRequest(report, CpuTime.nanos(brokers) - brokerCpuBefore, assignments);
+                cpuPerRequest(report, CpuTime.nanos(brokers) - brokerCpuBefore, assignments, idleCoreShare);
                 // open loop at 50 % and 80 % of the best closed-loop throughput: latency from each due time
                 report.put("saturationPerSecond", saturation);
                 long openUsers = (long) (settings.desktops() * 0.17);
@@ -180,7 +181,21 @@ public final class WarmAssignmentBench {
      * per desktop request of the closed levels, against Keycloak's CPU time per password login (grant of the
      * realm's vdi-client for its users demo, alice and bob, a few at a time).
      */
-    private static void cpuPerRequest(BenchReport report, long brokerCpuNanos, long requests) {
+    /**
+     * The nodes' CPU with the pool ready and no request (pool manager ticks, cluster heartbeats, outbox), in cores
+     * summed over the nodes: the share of the per-request CPU that is background rather than requests.
+     */
+    private static double idleCpu(List<ProcessHandle> brokers, Duration window) throws InterruptedException {
+        if (window.isZero()) {
+            return Double.NaN;
+        }
+        long before = CpuTime.nanos(brokers);
+        long start = System.nanoTime();
+        Thread.sleep(window.toMillis());
+        return (double) (CpuTime.nanos(brokers) - before) / (System.nanoTime() - start);
+    }
+
+    private static void cpuPerRequest(BenchReport report, long brokerCpuNanos, long requests, double idleCores) {
         int logins = Integer.getInteger("bench.keycloak.logins", 300);
         List<ProcessHandle> keycloak = CpuTime.keycloak();
         long before = CpuTime.nanos(keycloak);
@@ -198,11 +213,13 @@ public final class WarmAssignmentBench {
         cpu.put("keycloakCpuMsPerPasswordLogin", keycloakMs);
         cpu.put("passwordLogins", logins);
         cpu.put("passwordLoginsPerSecond", logins / seconds);
+        cpu.put("brokerIdleCores", idleCores);
         report.put("cpu", cpu);
         report.ratio("broker CPU per desktop request / Keycloak CPU per password login", brokerMs / keycloakMs);
         report.markdown(String.format(java.util.Locale.ROOT, "CPU (benchmark 3): broker %.2f ms per desktop request"
-                + " (all nodes, %d requests); Keycloak %.2f ms per password login (%d logins).", brokerMs, requests,
-                keycloakMs, logins));
+                + " (all nodes, %d requests); Keycloak %.2f ms per password login (%d logins). With the pool ready"
+                + " and no request the nodes used %.2f cores together.", brokerMs, requests, keycloakMs, logins,
+                idleCores));
     }
 
     /** Remembers which desktop a user was given (200) or that the request was queued (202), for the invariants. */

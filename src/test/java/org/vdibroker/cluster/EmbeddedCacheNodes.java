@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.infinispan.configuration.parsing.ConfigurationBuilderHolder;
 import org.infinispan.configuration.parsing.ParserRegistry;
 import org.infinispan.manager.DefaultCacheManager;
+import org.infinispan.topology.CacheTopology;
 
 /**
  * Cache managers in this JVM, clustered over JGroups on loopback with the broker's own infinispan-cluster.xml and
@@ -65,16 +68,29 @@ public final class EmbeddedCacheNodes {
         return nodes;
     }
 
+    /**
+     * Every node is a member of each cache and the cache's rebalance has ended on all of them (one topology id, no
+     * pending consistent hash): before that a key's primary owner can still move, and tests of ownership flake.
+     */
     private static boolean joined(List<DefaultCacheManager> nodes, int count, String... caches) {
         for (DefaultCacheManager node : nodes) {
             if (node.getMembers().size() < count) {
                 return false;
             }
-            for (String cache : caches) {
-                if (node.getCache(cache).getAdvancedCache().getDistributionManager().getCacheTopology().getMembers()
-                        .size() < count) {
+        }
+        for (String cache : caches) {
+            Set<Integer> topologyIds = new HashSet<>();
+            for (DefaultCacheManager node : nodes) {
+                CacheTopology topology = node.getCache(cache).getAdvancedCache().getDistributionManager()
+                        .getCacheTopology();
+                if (topology.getPhase() != CacheTopology.Phase.NO_REBALANCE || topology.getPendingCH() != null
+                        || topology.getCurrentCH().getMembers().size() < count) {
                     return false;
                 }
+                topologyIds.add(topology.getTopologyId());
+            }
+            if (topologyIds.size() != 1) {
+                return false;
             }
         }
         return true;

@@ -527,7 +527,9 @@ class SimulatorDriverTest {
         // one entry per VM, per host and per page of a host's VM list: nothing else grows with the desktops
         int pagesPerHost = perHost / SimulatorStore.PAGE_SIZE + 1; // VM numbers start at 1
         assertThat(cache().size()).isEqualTo(hosts * perHost + hosts + hosts * pagesPerHost);
-        assertThat(Thread.activeCount() - threadsBefore).isLessThan(10);
+        // neither a thread per VM (100,000) nor per host (1,000); the bound leaves room for the other threads this
+        // test JVM starts meanwhile (Infinispan and Quarkus pools of other tests: 15 were seen in one run)
+        assertThat(Thread.activeCount() - threadsBefore).isLessThan(hosts / 10);
 
         Runtime runtime = Runtime.getRuntime();
         System.gc();
