@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.vdibroker.bench.LoadGenerator.Request;
@@ -45,7 +46,7 @@ public final class WarmAssignmentBench {
     /** What to run, from system properties. */
     record Settings(int desktops, int nodes, List<Integer> clients, Duration maxPerLevel, int warmup,
             int oneNodeDesktops, int oneNodeClients, Duration oneNodeSeconds, Duration provisionTimeout,
-            boolean oneNode, Duration openDuration, Path out) {
+            boolean oneNode, Duration openDuration, Duration idle, Path out) {
 
         static Settings fromSystemProperties() {
             int desktops = Integer.getInteger("bench.desktops", 10_000);
@@ -60,6 +61,7 @@ public final class WarmAssignmentBench {
                     Duration.ofSeconds(Long.getLong("bench.provision.timeout-seconds", 1200)),
                     Boolean.parseBoolean(System.getProperty("bench.one-node", "true")),
                     Duration.ofSeconds(Long.getLong("bench.open.seconds", 10)),
+                    Duration.ofSeconds(Long.getLong("bench.idle-seconds", 10)),
                     Path.of(System.getProperty("bench.out", "target/bench")));
         }
     }
@@ -117,7 +119,7 @@ public final class WarmAssignmentBench {
             Set<String> notWarm = ConcurrentHashMap.newKeySet();
             int maxClients = settings.clients().stream().mapToInt(Integer::intValue).max().orElse(16);
             List<ProcessHandle> brokers = cluster.nodes().stream().map(n -> n.process().toHandle()).toList();
-            double idleCoreShare = idleCpu(brokers, Duration.ofSeconds(Long.getLong("bench.idle-seconds", 10)));
+            OptionalDouble idleCores = idleCpu(brokers, settings.idle());
             long brokerCpuBefore = 0;
             long assignments = 0;
             try (LoadGenerator load = new LoadGenerator(nodes, maxClients)) {
@@ -137,7 +139,7 @@ public final class WarmAssignmentBench {
                     saturation = Math.max(saturation, result.throughput());
                     assignments += result.requests();
                 }
-                cpuPerRequest(report, CpuTime.nanos(brokers) - brokerCpuBefore, assignments, idleCoreShare);
+                cpuPerRequest(report, CpuTime.nanos(brokers) - brokerCpuBefore, assignments, idleCores);
                 // open loop at 50 % and 80 % of the best closed-loop throughput: latency from each due time
                 report.put("saturationPerSecond", saturation);
                 long openUsers = (long) (settings.desktops() * 0.17);
@@ -177,25 +179,27 @@ public final class WarmAssignmentBench {
     }
 
     /**
-     * Benchmark 3 in the same run: the brokers' CPU time (all nodes, everything they did meanwhile, so an upper bound)
-     * per desktop request of the closed levels, against Keycloak's CPU time per password login (grant of the
-     * realm's vdi-client for its users demo, alice and bob, a few at a time).
-     */
-    /**
      * The nodes' CPU with the pool ready and no request (pool manager ticks, cluster heartbeats, outbox), in cores
      * summed over the nodes: the share of the per-request CPU that is background rather than requests.
      */
-    private static double idleCpu(List<ProcessHandle> brokers, Duration window) throws InterruptedException {
+    private static OptionalDouble idleCpu(List<ProcessHandle> brokers, Duration window)
+            throws InterruptedException {
         if (window.isZero()) {
-            return Double.NaN;
+            return OptionalDouble.empty(); // not measured
         }
         long before = CpuTime.nanos(brokers);
         long start = System.nanoTime();
         Thread.sleep(window.toMillis());
-        return (double) (CpuTime.nanos(brokers) - before) / (System.nanoTime() - start);
+        return OptionalDouble.of((double) (CpuTime.nanos(brokers) - before) / (System.nanoTime() - start));
     }
 
-    private static void cpuPerRequest(BenchReport report, long brokerCpuNanos, long requests, double idleCores) {
+    /**
+     * Benchmark 3 in the same run: the brokers' CPU time (all nodes, everything they did meanwhile, so an upper bound)
+     * per desktop request of the closed levels, against Keycloak's CPU time per password login (grant of the
+     * realm's vdi-client for its users demo, alice and bob, a few at a time).
+     */
+    private static void cpuPerRequest(BenchReport report, long brokerCpuNanos, long requests,
+            OptionalDouble idleCores) {
         int logins = Integer.getInteger("bench.keycloak.logins", 300);
         List<ProcessHandle> keycloak = CpuTime.keycloak();
         long before = CpuTime.nanos(keycloak);
@@ -213,13 +217,13 @@ public final class WarmAssignmentBench {
         cpu.put("keycloakCpuMsPerPasswordLogin", keycloakMs);
         cpu.put("passwordLogins", logins);
         cpu.put("passwordLoginsPerSecond", logins / seconds);
-        cpu.put("brokerIdleCores", idleCores);
+        idleCores.ifPresent(cores -> cpu.put("brokerIdleCores", cores));
         report.put("cpu", cpu);
         report.ratio("broker CPU per desktop request / Keycloak CPU per password login", brokerMs / keycloakMs);
         report.markdown(String.format(java.util.Locale.ROOT, "CPU (benchmark 3): broker %.2f ms per desktop request"
-                + " (all nodes, %d requests); Keycloak %.2f ms per password login (%d logins). With the pool ready"
-                + " and no request the nodes used %.2f cores together.", brokerMs, requests, keycloakMs, logins,
-                idleCores));
+                + " (all nodes, %d requests); Keycloak %.2f ms per password login (%d logins).%s", brokerMs, requests,
+                keycloakMs, logins, idleCores.isEmpty() ? "" : String.format(java.util.Locale.ROOT, " With the pool"
+                + " ready and no request the nodes used %.2f cores together.", idleCores.getAsDouble())));
     }
 
     /** Remembers which desktop a user was given (200) or that the request was queued (202), for the invariants. */
