@@ -1,10 +1,13 @@
 package org.vdibroker.hypervisor;
 
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.util.TypeLiteral;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
@@ -15,6 +18,10 @@ import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
  * Only the base contract: calls of an optional ability go through {@link HypervisorHealth#guard}.
  */
 final class GuardedDriver implements HypervisorDriver {
+
+    /** The guard's return type, made once: a type literal made per call resolves its type reflectively each time. */
+    private static final TypeLiteral<CompletionStage<Object>> STAGE = new TypeLiteral<>() {
+    };
 
     private final HypervisorDriver delegate;
     private final HypervisorHealth.Tracker tracker;
@@ -80,10 +87,12 @@ final class GuardedDriver implements HypervisorDriver {
         // propagation), and the commit can race them (Narayana: "multiple threads active"); read first, then call
         assert !org.vdibroker.persistence.Database.inTransaction()
                 : "hypervisor " + tracker.hypervisorId + " called inside a database transaction";
+        Thread caller = Thread.currentThread();
+        Context context = Vertx.currentContext();
+        AtomicBoolean returned = new AtomicBoolean();
         CompletionStage<T> stage;
         try {
-            stage = tracker.guard.get(call, new TypeLiteral<CompletionStage<T>>() {
-            });
+            stage = tracker.guard.get(call, stageType());
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }
@@ -95,13 +104,33 @@ final class GuardedDriver implements HypervisorDriver {
             } else if (!(cause instanceof CircuitBreakerOpenException)) {
                 tracker.unanswered(String.valueOf(cause.getMessage()));
             }
-            if (cause == null) {
-                result.complete(value);
+            Runnable complete = () -> {
+                if (cause == null) {
+                    result.complete(value);
+                } else {
+                    result.completeExceptionally(translate(tracker, cause));
+                }
+            };
+            if (context == null || Thread.currentThread() == caller && !returned.get()) {
+                complete.run(); // answered at once (the simulator, a cached answer), or a caller outside Vert.x
+            } else if (context.isEventLoopContext()) {
+                context.runOnContext(x -> complete.run());
             } else {
-                result.completeExceptionally(translate(tracker, cause));
+                // a late answer arrives on the driver's or the timeout's thread; what the caller does next (cache
+                // writes, more calls) belongs on its own worker context, with its request's CDI context
+                context.executeBlocking(() -> {
+                    complete.run();
+                    return null;
+                }, false);
             }
         });
+        returned.set(true);
         return result;
+    }
+
+    @SuppressWarnings({ "unchecked", "rawtypes" })
+    private static <T> TypeLiteral<CompletionStage<T>> stageType() {
+        return (TypeLiteral) STAGE;
     }
 
     private static HypervisorException translate(HypervisorHealth.Tracker tracker, Throwable cause) {

@@ -135,6 +135,10 @@ public class HypervisorHealth {
         Duration delay = config.poolManager().breakerDelay();
         tracker.guard = Guard.create()
                 .withDescription("hypervisor " + hypervisorId)
+                // the drivers' calls are non-blocking and return a stage: start them on the caller's thread instead
+                // of a thread hop there and another back (SmallRye's default on a Vert.x thread, two worker-pool
+                // tasks per call); GuardedDriver brings a late answer back onto the caller's Vert.x context itself
+                .withThreadOffload(true).withThreadOffloadExecutor(Runnable::run)
                 .withTimeout().duration(config.poolManager().callTimeout().toMillis(), ChronoUnit.MILLIS).done()
                 .withCircuitBreaker()
                 .requestVolumeThreshold(config.poolManager().breakerRequests())

@@ -163,10 +163,30 @@ class ConsoleProxyTest {
         throw new AssertionError("the console opened");
     }
 
+    /**
+     * A base port for the simulator's consoles with the ten ports after it free, below the kernel's ephemeral range
+     * (32768 and up here): a port picked from that range could be taken by any outgoing connection of this JVM
+     * before the stand-in VNC server binds the desktop's port.
+     */
     private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        int start = 20_000 + 10 * java.util.concurrent.ThreadLocalRandom.current().nextInt(1_000);
+        for (int base = start; base < 30_000; base += 10) {
+            if (freeBlock(base, 10)) {
+                return base;
+            }
         }
+        throw new IllegalStateException("no ten free ports in a row between " + start + " and 30000");
+    }
+
+    private static boolean freeBlock(int base, int count) {
+        for (int port = base; port < base + count; port++) {
+            try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                s.setReuseAddress(true);
+            } catch (java.io.IOException taken) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A stand-in VNC server: sends the RFB 3.8 greeting to each client and records what it receives. */

@@ -21,6 +21,9 @@ class HypervisorHealthTest {
     @Inject
     HypervisorHealth health;
 
+    @Inject
+    io.vertx.core.Vertx vertx;
+
     @Test
     void callsToAHangingHypervisorTimeOutAndItIsLost() {
         HypervisorDriver hanging = new GuardedDriver(new HangingDriver(), health.tracker("hangs"));
@@ -69,6 +72,64 @@ class HypervisorHealthTest {
                 () -> io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> driver.delete("vm-x")))
                 .rootCause().isInstanceOf(AssertionError.class).hasMessageContaining("inside a database transaction");
         assertThat(driver.delete("vm-x").toCompletableFuture().join()).isNull();
+    }
+
+    /**
+     * Where the caller's next step runs: an answer given at once continues on the caller's own thread (no hop to
+     * another worker and back); an answer that comes late from the driver's thread, and a timeout from the guard's
+     * timer, continue on the caller's Vert.x worker context, never on the thread that delivered them.
+     */
+    @Test
+    void answersContinueWhereTheCallerWas() throws Exception {
+        CompletableFuture<ConsoleAddress> late = new CompletableFuture<>();
+        HypervisorDriver driver = new GuardedDriver(new HangingDriver() {
+            @Override
+            public CompletionStage<TaskRef> delete(String vmRef) {
+                return CompletableFuture.completedFuture(new TaskRef("h", "t", vmRef));
+            }
+
+            @Override
+            public CompletionStage<ConsoleAddress> consoleAddress(String vmRef, String protocol) {
+                return late;
+            }
+        }, health.tracker("answers"));
+        io.vertx.core.impl.ContextInternal worker = ((io.vertx.core.impl.VertxInternal) vertx).createWorkerContext()
+                .duplicate();
+        record Where(Thread thread, io.vertx.core.Context context) {
+            static Where now() {
+                return new Where(Thread.currentThread(), io.vertx.core.Vertx.currentContext());
+            }
+        }
+        CompletableFuture<Where> caller = new CompletableFuture<>();
+        CompletableFuture<Where> atOnce = new CompletableFuture<>();
+        CompletableFuture<Boolean> answeredBeforeReturn = new CompletableFuture<>();
+        CompletableFuture<Where> afterLate = new CompletableFuture<>();
+        CompletableFuture<Where> afterTimeout = new CompletableFuture<>();
+        worker.runOnContext(x -> {
+            caller.complete(Where.now());
+            CompletableFuture<TaskRef> deleted = driver.delete("vm-1").toCompletableFuture();
+            answeredBeforeReturn.complete(deleted.isDone());
+            deleted.thenRun(() -> atOnce.complete(Where.now()));
+            driver.consoleAddress("vm-1", "vnc").thenRun(() -> afterLate.complete(Where.now()));
+            driver.usage().whenComplete((u, e) -> afterTimeout.complete(Where.now()));
+        });
+        Where callerWhere = caller.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(callerWhere.context()).isSameAs(worker);
+        assertThat(answeredBeforeReturn.get(5, java.util.concurrent.TimeUnit.SECONDS))
+                .as("an answer given at once is the call's result when it returns, not a task queued for later").isTrue();
+        assertThat(atOnce.get(5, java.util.concurrent.TimeUnit.SECONDS).thread()).isSameAs(callerWhere.thread());
+
+        Thread answering = new Thread(() -> late.complete(new ConsoleAddress("vnc", "127.0.0.1", 5900)),
+                "driver-answer");
+        answering.start();
+        Where lateWhere = afterLate.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(lateWhere.thread()).isNotSameAs(answering);
+        assertThat(lateWhere.context()).isSameAs(worker);
+
+        // call-timeout is 2 s in tests; the timeout fires on the guard's timer thread
+        Where timeoutWhere = afterTimeout.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(timeoutWhere.context()).isSameAs(worker);
+        assertThat(timeoutWhere.thread().getName()).doesNotContainIgnoringCase("timer");
     }
 
     /** Never answers anything. */
