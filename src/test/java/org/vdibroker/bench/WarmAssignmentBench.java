@@ -45,17 +45,20 @@ public final class WarmAssignmentBench {
 
     /** What to run, from system properties. */
     record Settings(int desktops, int nodes, List<Integer> clients, Duration maxPerLevel, int warmup,
-            int oneNodeDesktops, int oneNodeClients, Duration oneNodeSeconds, Duration provisionTimeout,
+            int oneNodeDesktops, int oneNodeWarmup, int oneNodeClients, Duration oneNodeSeconds, Duration provisionTimeout,
             boolean oneNode, Duration openDuration, Duration idle, Path out) {
 
         static Settings fromSystemProperties() {
             int desktops = Integer.getInteger("bench.desktops", 10_000);
+            int warmup = Integer.getInteger("bench.warmup", Math.min(3000, desktops / 3));
+            int oneNodeDesktops = Integer.getInteger("bench.one-node.desktops", Math.max(100, desktops / 2));
             return new Settings(desktops, Integer.getInteger("bench.nodes", 3),
                     Arrays.stream(System.getProperty("bench.clients", "16,64,256").split(","))
                             .map(String::trim).map(Integer::parseInt).toList(),
                     Duration.ofSeconds(Long.getLong("bench.level.max-seconds", 120)),
-                    Integer.getInteger("bench.warmup", Math.min(3000, desktops / 3)),
-                    Integer.getInteger("bench.one-node.desktops", Math.max(100, desktops / 2)),
+                    warmup,
+                    oneNodeDesktops,
+                    Integer.getInteger("bench.one-node.warmup", Math.min(warmup, oneNodeDesktops / 2)),
                     Integer.getInteger("bench.one-node.clients", 32),
                     Duration.ofSeconds(Long.getLong("bench.one-node.seconds", 10)),
                     Duration.ofSeconds(Long.getLong("bench.provision.timeout-seconds", 1200)),
@@ -387,7 +390,7 @@ public final class WarmAssignmentBench {
             cluster.awaitMembers(1, Duration.ofSeconds(600));
             URI node = URI.create(cluster.node(1).baseUri());
             // as on three nodes: the warm-up's assignments come from desktops on top of the measured ones
-            int warmup = Math.min(settings.warmup(), settings.oneNodeDesktops() / 2);
+            int warmup = settings.oneNodeWarmup();
             int poolSize = settings.oneNodeDesktops() + warmup;
             definePool(node, admin, poolSize);
             awaitReady(node, tokens, admin, poolSize, settings.provisionTimeout());
