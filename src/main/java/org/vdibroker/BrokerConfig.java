@@ -98,7 +98,7 @@ public interface BrokerConfig {
 
     interface TokenCache {
         /**
-         * Verified access tokens each node remembers (the least used go first when full), about 8.5 KB of heap each
+         * Verified access tokens each node remembers (the oldest go first when full), about 8.5 KB of heap each
          * (benchmark 4); 0 checks every token in full on every request.
          */
         @WithDefault("10000")

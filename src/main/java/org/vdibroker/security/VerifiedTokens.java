@@ -1,8 +1,5 @@
 package org.vdibroker.security;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,6 +10,9 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.eclipse.microprofile.jwt.JsonWebToken;
@@ -29,6 +29,11 @@ import org.vdibroker.BrokerConfig;
  * {@code broker.token-cache.max-age} at most (how long a realm key withdrawn from Keycloak keeps working beyond what
  * the broker's copy of the key set allows anyway); the cache is bounded by {@code broker.token-cache.size} (0 turns it
  * off) and is per node (nothing is shared, a token is checked once per node). Hits and misses are counted.
+ * <p>
+ * When full, the oldest entry goes first. Every entry lives two minutes at most, so the oldest is the nearest to its
+ * end, and a client uses its token within seconds of getting it. A frequency-based cache (Caffeine, before) refused
+ * newcomers once full: the entry a newcomer would replace had been used as often as it (once or twice), so in a logon
+ * storm the newest tokens, the ones about to be used again, were the ones not kept.
  */
 @Singleton
 public class VerifiedTokens {
@@ -38,10 +43,14 @@ public class VerifiedTokens {
     /** Marks an identity handed out from this cache, so it is never put back with a fresh maximum age. */
     static final String FROM_CACHE = VerifiedTokens.class.getName() + ".hit";
 
-    private record Verified(SecurityIdentity identity, long expiresAtMillis) {
+    private record Verified(String token, SecurityIdentity identity, long expiresAtMillis) {
     }
 
-    private final Cache<String, Verified> cache;
+    /** Null when the cache is off. */
+    private final ConcurrentHashMap<String, Verified> cache;
+    /** The entries in the order they came in: the head goes first when the cache is full or its life is over. */
+    private final Queue<Verified> arrivals = new ConcurrentLinkedQueue<>();
+    private final int size;
     private final long maxAgeMillis;
     private final LongSupplier clock;
     private final Counter hits;
@@ -55,8 +64,8 @@ public class VerifiedTokens {
     VerifiedTokens(int size, Duration maxAge, MeterRegistry meters, LongSupplier clock) {
         this.maxAgeMillis = maxAge.toMillis();
         this.clock = clock;
-        this.cache = size <= 0 || maxAgeMillis <= 0 ? null
-                : Caffeine.newBuilder().maximumSize(size).expireAfter(new UntilExpiry(clock)).build();
+        this.size = size;
+        this.cache = size <= 0 || maxAgeMillis <= 0 ? null : new ConcurrentHashMap<>();
         this.hits = Counter.builder("vdi.token.cache.hits")
                 .description("requests whose access token this node had already checked").register(meters);
         this.misses = Counter.builder("vdi.token.cache.misses")
@@ -70,8 +79,11 @@ public class VerifiedTokens {
         if (cache == null || token == null) {
             return null;
         }
-        Verified verified = cache.getIfPresent(token);
+        Verified verified = cache.get(token);
         if (verified == null || clock.getAsLong() >= verified.expiresAtMillis()) {
+            if (verified != null) {
+                cache.remove(token, verified);
+            }
             misses.increment();
             return null;
         }
@@ -97,25 +109,40 @@ public class VerifiedTokens {
         long now = clock.getAsLong();
         long expiresAt = Math.min(TimeUnit.SECONDS.toMillis(jwt.getExpirationTime()), now + maxAgeMillis);
         if (expiresAt > now) {
-            cache.asMap().putIfAbsent(token, new Verified(copy(identity, null, false), expiresAt));
+            Verified verified = new Verified(token, copy(identity, null, false), expiresAt);
+            if (cache.putIfAbsent(token, verified) == null) {
+                arrivals.add(verified);
+            }
+            evict(now);
+        }
+    }
+
+    /**
+     * Drops entries from the head while the cache is over its bound or the head's life is over. Entries that ended
+     * earlier than older ones (a token with a shorter life) wait behind them; each leaves by the head at the latest.
+     */
+    private void evict(long now) {
+        Verified oldest;
+        while ((oldest = arrivals.peek()) != null
+                && (cache.size() > size || now >= oldest.expiresAtMillis() || cache.get(oldest.token()) != oldest)) {
+            if (arrivals.remove(oldest)) {
+                cache.remove(oldest.token(), oldest);
+            }
         }
     }
 
     /** Whether this node holds the token now (tests). */
     boolean holds(String token) {
-        return cache != null && cache.getIfPresent(token) != null;
+        return cache != null && cache.get(token) != null;
     }
 
-    /** The entries left once Caffeine has applied its bound (tests; eviction is otherwise done in passing). */
+    /** The entries held (tests). */
     long sizeAfterCleanUp() {
-        if (cache != null) {
-            cache.cleanUp();
-        }
         return size();
     }
 
     long size() {
-        return cache == null ? 0 : cache.estimatedSize();
+        return cache == null ? 0 : cache.size();
     }
 
     /** The identity's principal, roles, credentials and attributes, with this request's routing context. */
@@ -135,23 +162,5 @@ public class VerifiedTokens {
             builder.addAttribute(FROM_CACHE, Boolean.TRUE);
         }
         return builder.build();
-    }
-
-    /** Caffeine drops an entry at its end of life (the explicit check in lookup is what decides, to the millisecond). */
-    private record UntilExpiry(LongSupplier clock) implements Expiry<String, Verified> {
-        @Override
-        public long expireAfterCreate(String key, Verified value, long currentTime) {
-            return TimeUnit.MILLISECONDS.toNanos(Math.max(0, value.expiresAtMillis() - clock.getAsLong()));
-        }
-
-        @Override
-        public long expireAfterUpdate(String key, Verified value, long currentTime, long currentDuration) {
-            return expireAfterCreate(key, value, currentTime);
-        }
-
-        @Override
-        public long expireAfterRead(String key, Verified value, long currentTime, long currentDuration) {
-            return currentDuration;
-        }
     }
 }
