@@ -44,6 +44,11 @@ public class VerifiedTokens {
     static final String FROM_CACHE = VerifiedTokens.class.getName() + ".hit";
 
     private record Verified(String token, SecurityIdentity identity, long expiresAtMillis) {
+        /** Never the token: it is a credential. */
+        @Override
+        public String toString() {
+            return "Verified[expiresAtMillis=" + expiresAtMillis + "]";
+        }
     }
 
     /** Null when the cache is off. */
