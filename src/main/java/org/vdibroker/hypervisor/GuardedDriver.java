@@ -89,6 +89,9 @@ final class GuardedDriver implements HypervisorDriver {
                 : "hypervisor " + tracker.hypervisorId + " called inside a database transaction";
         Thread caller = Thread.currentThread();
         Context context = Vertx.currentContext();
+        // a blocking REST method runs on a worker thread under its request's event-loop context: it continues on a
+        // worker, as SmallRye's guard did, never on the event loop
+        boolean callerOnEventLoop = Context.isOnEventLoopThread();
         AtomicBoolean returned = new AtomicBoolean();
         CompletionStage<T> stage;
         try {
@@ -113,11 +116,11 @@ final class GuardedDriver implements HypervisorDriver {
             };
             if (context == null || Thread.currentThread() == caller && !returned.get()) {
                 complete.run(); // answered at once (the simulator, a cached answer), or a caller outside Vert.x
-            } else if (context.isEventLoopContext()) {
+            } else if (callerOnEventLoop) {
                 context.runOnContext(x -> complete.run());
             } else {
                 // a late answer arrives on the driver's or the timeout's thread; what the caller does next (cache
-                // writes, more calls) belongs on its own worker context, with its request's CDI context
+                // writes, more calls) belongs on a worker of its own context, with its request's CDI context
                 context.executeBlocking(() -> {
                     complete.run();
                     return null;

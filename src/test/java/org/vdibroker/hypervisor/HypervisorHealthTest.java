@@ -77,7 +77,8 @@ class HypervisorHealthTest {
     /**
      * Where the caller's next step runs: an answer given at once continues on the caller's own thread (no hop to
      * another worker and back); an answer that comes late from the driver's thread, and a timeout from the guard's
-     * timer, continue on the caller's Vert.x worker context, never on the thread that delivered them.
+     * timer, continue on a worker under the caller's Vert.x context (a blocking REST method's: its request's
+     * event-loop context), never on the thread that delivered them nor on the event loop.
      */
     @Test
     void answersContinueWhereTheCallerWas() throws Exception {
@@ -93,11 +94,13 @@ class HypervisorHealthTest {
                 return late;
             }
         }, health.tracker("answers"));
-        io.vertx.core.impl.ContextInternal worker = ((io.vertx.core.impl.VertxInternal) vertx).createWorkerContext()
-                .duplicate();
-        record Where(Thread thread, io.vertx.core.Context context) {
+        // as a blocking REST method runs: on a worker thread, under its request's duplicated event-loop context
+        io.vertx.core.impl.ContextInternal request = ((io.vertx.core.impl.VertxInternal) vertx)
+                .createEventLoopContext().duplicate();
+        record Where(Thread thread, io.vertx.core.Context context, boolean eventLoop) {
             static Where now() {
-                return new Where(Thread.currentThread(), io.vertx.core.Vertx.currentContext());
+                return new Where(Thread.currentThread(), io.vertx.core.Vertx.currentContext(),
+                        io.vertx.core.Context.isOnEventLoopThread());
             }
         }
         CompletableFuture<Where> caller = new CompletableFuture<>();
@@ -105,16 +108,18 @@ class HypervisorHealthTest {
         CompletableFuture<Boolean> answeredBeforeReturn = new CompletableFuture<>();
         CompletableFuture<Where> afterLate = new CompletableFuture<>();
         CompletableFuture<Where> afterTimeout = new CompletableFuture<>();
-        worker.runOnContext(x -> {
+        request.executeBlocking(() -> {
             caller.complete(Where.now());
             CompletableFuture<TaskRef> deleted = driver.delete("vm-1").toCompletableFuture();
             answeredBeforeReturn.complete(deleted.isDone());
             deleted.thenRun(() -> atOnce.complete(Where.now()));
             driver.consoleAddress("vm-1", "vnc").thenRun(() -> afterLate.complete(Where.now()));
             driver.usage().whenComplete((u, e) -> afterTimeout.complete(Where.now()));
-        });
+            return null;
+        }, false);
         Where callerWhere = caller.get(5, java.util.concurrent.TimeUnit.SECONDS);
-        assertThat(callerWhere.context()).isSameAs(worker);
+        assertThat(callerWhere.context()).isSameAs(request);
+        assertThat(callerWhere.eventLoop()).isFalse();
         assertThat(answeredBeforeReturn.get(5, java.util.concurrent.TimeUnit.SECONDS))
                 .as("an answer given at once is the call's result when it returns, not a task queued for later").isTrue();
         assertThat(atOnce.get(5, java.util.concurrent.TimeUnit.SECONDS).thread()).isSameAs(callerWhere.thread());
@@ -124,11 +129,13 @@ class HypervisorHealthTest {
         answering.start();
         Where lateWhere = afterLate.get(5, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(lateWhere.thread()).isNotSameAs(answering);
-        assertThat(lateWhere.context()).isSameAs(worker);
+        assertThat(lateWhere.context()).isSameAs(request);
+        assertThat(lateWhere.eventLoop()).as("a blocking caller continues on a worker, not the event loop").isFalse();
 
         // call-timeout is 2 s in tests; the timeout fires on the guard's timer thread
         Where timeoutWhere = afterTimeout.get(10, java.util.concurrent.TimeUnit.SECONDS);
-        assertThat(timeoutWhere.context()).isSameAs(worker);
+        assertThat(timeoutWhere.context()).isSameAs(request);
+        assertThat(timeoutWhere.eventLoop()).isFalse();
         assertThat(timeoutWhere.thread().getName()).doesNotContainIgnoringCase("timer");
     }
 
