@@ -1,13 +1,10 @@
 package org.vdibroker.hypervisor;
 
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import jakarta.enterprise.util.TypeLiteral;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
@@ -87,12 +84,6 @@ final class GuardedDriver implements HypervisorDriver {
         // propagation), and the commit can race them (Narayana: "multiple threads active"); read first, then call
         assert !org.vdibroker.persistence.Database.inTransaction()
                 : "hypervisor " + tracker.hypervisorId + " called inside a database transaction";
-        Thread caller = Thread.currentThread();
-        Context context = Vertx.currentContext();
-        // a blocking REST method runs on a worker thread under its request's event-loop context: it continues on a
-        // worker, as SmallRye's guard did, never on the event loop
-        boolean callerOnEventLoop = Context.isOnEventLoopThread();
-        AtomicBoolean returned = new AtomicBoolean();
         CompletionStage<T> stage;
         try {
             stage = tracker.guard.get(call, stageType());
@@ -107,27 +98,12 @@ final class GuardedDriver implements HypervisorDriver {
             } else if (!(cause instanceof CircuitBreakerOpenException)) {
                 tracker.unanswered(String.valueOf(cause.getMessage()));
             }
-            Runnable complete = () -> {
-                if (cause == null) {
-                    result.complete(value);
-                } else {
-                    result.completeExceptionally(translate(tracker, cause));
-                }
-            };
-            if (context == null || Thread.currentThread() == caller && !returned.get()) {
-                complete.run(); // answered at once (the simulator, a cached answer), or a caller outside Vert.x
-            } else if (callerOnEventLoop) {
-                context.runOnContext(x -> complete.run());
+            if (cause == null) {
+                result.complete(value);
             } else {
-                // a late answer arrives on the driver's or the timeout's thread; what the caller does next (cache
-                // writes, more calls) belongs on a worker of its own context, with its request's CDI context
-                context.executeBlocking(() -> {
-                    complete.run();
-                    return null;
-                }, false);
+                result.completeExceptionally(translate(tracker, cause));
             }
         });
-        returned.set(true);
         return result;
     }
 

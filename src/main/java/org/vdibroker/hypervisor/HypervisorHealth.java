@@ -135,10 +135,10 @@ public class HypervisorHealth {
         Duration delay = config.poolManager().breakerDelay();
         tracker.guard = Guard.create()
                 .withDescription("hypervisor " + hypervisorId)
-                // the drivers' calls are non-blocking and return a stage: start them on the caller's thread instead
-                // of a thread hop there and another back (SmallRye's default on a Vert.x thread, two worker-pool
-                // tasks per call); GuardedDriver brings a late answer back onto the caller's Vert.x context itself
-                .withThreadOffload(true).withThreadOffloadExecutor(Runnable::run)
+                // SmallRye's default on a Vert.x thread: the call runs as a task on the caller's context and its
+                // answer comes back as another. Started on the caller's thread instead, a driver that blocks inside
+                // its call (the simulator writes a replicated cache, which waits out a rebalance) held the caller
+                // past the timeout: a pool manager tick stalled while a node rejoined (OutageRestartIT, 2026-12-05)
                 .withTimeout().duration(config.poolManager().callTimeout().toMillis(), ChronoUnit.MILLIS).done()
                 .withCircuitBreaker()
                 .requestVolumeThreshold(config.poolManager().breakerRequests())
