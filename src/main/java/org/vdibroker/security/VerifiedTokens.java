@@ -141,11 +141,6 @@ public class VerifiedTokens {
         return cache != null && cache.get(token) != null;
     }
 
-    /** The entries held (tests). */
-    long sizeAfterCleanUp() {
-        return size();
-    }
-
     long size() {
         return cache == null ? 0 : cache.size();
     }

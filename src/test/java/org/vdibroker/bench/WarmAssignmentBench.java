@@ -45,8 +45,8 @@ public final class WarmAssignmentBench {
 
     /** What to run, from system properties. */
     record Settings(int desktops, int nodes, List<Integer> clients, Duration maxPerLevel, int warmup,
-            int oneNodeDesktops, int oneNodeWarmup, int oneNodeClients, Duration oneNodeSeconds, Duration provisionTimeout,
-            boolean oneNode, Duration openDuration, Duration idle, Path out) {
+            int oneNodeDesktops, int oneNodeWarmup, int oneNodeClients, Duration oneNodeSeconds,
+            Duration provisionTimeout, boolean oneNode, Duration openDuration, Duration idle, Path out) {
 
         static Settings fromSystemProperties() {
             int desktops = Integer.getInteger("bench.desktops", 10_000);

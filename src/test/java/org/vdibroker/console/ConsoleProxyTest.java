@@ -181,7 +181,7 @@ class ConsoleProxyTest {
     private static boolean freeBlock(int base, int count) {
         for (int port = base; port < base + count; port++) {
             try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-                s.setReuseAddress(true);
+                // bound: free
             } catch (java.io.IOException taken) {
                 return false;
             }
