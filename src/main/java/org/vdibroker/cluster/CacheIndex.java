@@ -5,7 +5,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
 import org.infinispan.Cache;
@@ -23,9 +22,10 @@ import org.infinispan.notifications.cachelistener.event.CacheEntryRemovedEvent;
 import org.infinispan.notifications.cachelistener.event.Event;
 
 /**
- * A node-local secondary index over a shared cache (e.g. ready desktops by pool), kept current by cache listeners.
- * It is only a hint for finding candidates fast: every decision is still made by a conditional write on the entry
- * itself, so a stale index can cost a retry but never break an invariant.
+ * A node-local secondary index over a shared cache (e.g. ready desktops by pool), kept current by a cache listener
+ * through {@link CacheIndexes}, which applies the events in the order of the entries' versions. The events arrive
+ * after the writes, so the index can lag for a moment: it finds candidates fast, and every decision is still made
+ * by a conditional write on the entry itself.
  */
 public final class CacheIndex<V> {
 
@@ -41,38 +41,22 @@ public final class CacheIndex<V> {
         this.orderOf = orderOf;
     }
 
-    /**
-     * Indexes {@code cache} by {@code indexKeyOf} (null means "not in the index") and follows its changes, also those
-     * made on other nodes when the cache is clustered. A cache with several indexes declares them on one
-     * {@link CacheIndexes}, so that they share a listener.
-     */
-    public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf) {
-        return attach(cache, indexKeyOf, null);
+    /** One change of an entry: its new value, or null when it is gone and then {@code removed}, its last value. */
+    @FunctionalInterface
+    interface Change<V> {
+        void changed(String key, V value, V removed);
     }
 
     /**
-     * Like {@link #attach(Cache, Function)}, and also counts the entries of each index key by {@code orderOf} (a
-     * value that never changes for an entry, e.g. a queue ticket), so {@link #countBelow} answers in O(log n).
-     */
-    public static <V> CacheIndex<V> attach(Cache<String, V> cache, Function<V, String> indexKeyOf,
-            ToLongFunction<V> orderOf) {
-        CacheIndexes<V> indexes = CacheIndexes.of(cache);
-        CacheIndex<V> index = indexes.index(indexKeyOf, orderOf);
-        indexes.start();
-        return index;
-    }
-
-    /**
-     * Calls {@code onChange} with every entry of {@code cache} now and with each later change (the new value, or
-     * null when the entry is gone), also those made on other nodes when the cache is clustered: for node-local
-     * indexes that keep more than sets of keys.
+     * Calls {@code onChange} with every entry of {@code cache} now and with each later change, also those made on
+     * other nodes when the cache is clustered. Neither order nor timing is promised (see {@link CacheIndexes}).
      */
     @SuppressWarnings("unchecked")
-    public static <V> void follow(Cache<String, V> cache, BiConsumer<String, V> onChange) {
+    static <V> void follow(Cache<String, V> cache, Change<V> onChange) {
         CacheMode mode = cache.getCacheConfiguration().clustering().cacheMode();
-        BiConsumer<String, Object> handler = (BiConsumer<String, Object>) (BiConsumer<String, ?>) onChange;
+        Change<Object> handler = (Change<Object>) (Change<?>) onChange;
         cache.addListener(mode.isClustered() ? new ClusteredListener(handler) : new LocalListener(handler));
-        cache.forEach(onChange);
+        cache.forEach((key, value) -> onChange.changed(key, value, null));
     }
 
     /** The entry keys under {@code indexKey}; iterating walks a snapshot. */
@@ -131,14 +115,18 @@ public final class CacheIndex<V> {
         }
     }
 
-    static void onEvent(CacheEntryEvent<?, ?> event, BiConsumer<String, Object> handler) {
+    static void onEvent(CacheEntryEvent<?, ?> event, Change<Object> handler) {
         if (event.isPre()) {
             return;
         }
         // one event class implements every event interface, so ask for the type rather than instanceof
-        boolean gone = event.getType() == Event.Type.CACHE_ENTRY_REMOVED
-                || event.getType() == Event.Type.CACHE_ENTRY_EXPIRED;
-        handler.accept((String) event.getKey(), gone ? null : event.getValue());
+        if (event.getType() == Event.Type.CACHE_ENTRY_REMOVED) {
+            handler.changed((String) event.getKey(), null, ((CacheEntryRemovedEvent<?, ?>) event).getOldValue());
+        } else if (event.getType() == Event.Type.CACHE_ENTRY_EXPIRED) {
+            handler.changed((String) event.getKey(), null, event.getValue());
+        } else {
+            handler.changed((String) event.getKey(), event.getValue(), null);
+        }
     }
 
     /**
@@ -146,9 +134,9 @@ public final class CacheIndex<V> {
      * them; the two subclasses differ only in their {@code @Listener} annotation.
      */
     public abstract static class IndexListener {
-        private final BiConsumer<String, Object> handler;
+        private final Change<Object> handler;
 
-        IndexListener(BiConsumer<String, Object> handler) {
+        IndexListener(Change<Object> handler) {
             this.handler = handler;
         }
 
@@ -176,18 +164,18 @@ public final class CacheIndex<V> {
     /** For local caches: sees every change. */
     @Listener(observation = Listener.Observation.POST)
     public static class LocalListener extends IndexListener {
-        LocalListener(BiConsumer<String, Object> handler) {
+        LocalListener(Change<Object> handler) {
             super(handler);
         }
     }
 
     /**
      * For distributed caches: a clustered listener sees changes of entries owned by any node. Asynchronous, so a
-     * slow or paused node never holds up writes elsewhere; the index is only a hint.
+     * slow or paused node never holds up writes elsewhere; {@link CacheIndexes} puts its events in order.
      */
     @Listener(clustered = true, sync = false, observation = Listener.Observation.POST)
     public static class ClusteredListener extends IndexListener {
-        ClusteredListener(BiConsumer<String, Object> handler) {
+        ClusteredListener(Change<Object> handler) {
             super(handler);
         }
     }

@@ -55,7 +55,7 @@ public class DesktopService {
     void init() {
         desktops = manager.getCache(CacheNames.DESKTOPS);
         owners = manager.getCache(CacheNames.DESKTOP_OWNERS);
-        CacheIndexes<DesktopState> indexes = CacheIndexes.of(desktops); // one listener for all of them
+        CacheIndexes<DesktopState> indexes = CacheIndexes.of(desktops, DesktopState::version); // one listener for all of them
         byPool = indexes.index(DesktopState::poolId);
         readyByPool = indexes.index(d -> d.status() == DesktopStatus.READY && d.owner() == null
                 && d.sessionId() == null ? d.poolId() : null);

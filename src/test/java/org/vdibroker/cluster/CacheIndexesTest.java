@@ -21,10 +21,10 @@ class CacheIndexesTest {
         try (DefaultCacheManager manager = new DefaultCacheManager(new GlobalConfigurationBuilder().build())) {
             manager.defineConfiguration("c", new ConfigurationBuilder().build());
             Cache<String, String> cache = manager.getCache("c");
-            cache.put("before", "pool-a:READY");
+            cache.put("before", "pool-a:READY:1");
             int listenersBefore = listeners(cache);
 
-            CacheIndexes<String> indexes = CacheIndexes.of(cache);
+            CacheIndexes<String> indexes = CacheIndexes.of(cache, v -> Long.parseLong(v.split(":")[2]));
             CacheIndex<String> byPool = indexes.index(v -> v.split(":")[0]);
             CacheIndex<String> byState = indexes.index(v -> v.split(":")[1]);
             List<String> seen = new ArrayList<>();
@@ -33,14 +33,14 @@ class CacheIndexesTest {
 
             assertThat(listeners(cache)).isEqualTo(listenersBefore + 1);
             assertThat(byPool.get("pool-a")).containsExactly("before");
-            cache.put("d1", "pool-b:READY");
-            cache.put("before", "pool-a:ASSIGNED");
+            cache.put("d1", "pool-b:READY:1");
+            cache.put("before", "pool-a:ASSIGNED:2");
             cache.remove("d1");
             assertThat(byPool.get("pool-a")).containsExactly("before");
             assertThat(byPool.size("pool-b")).isZero();
             assertThat(byState.get("ASSIGNED")).containsExactly("before");
             assertThat(byState.size("READY")).isZero();
-            assertThat(seen).containsExactly("before=pool-a:READY", "d1=pool-b:READY", "before=pool-a:ASSIGNED",
+            assertThat(seen).containsExactly("before=pool-a:READY:1", "d1=pool-b:READY:1", "before=pool-a:ASSIGNED:2",
                     "d1=null");
             assertThatThrownBy(() -> indexes.index(v -> v)).isInstanceOf(IllegalStateException.class);
         }
@@ -51,13 +51,13 @@ class CacheIndexesTest {
         try (DefaultCacheManager manager = new DefaultCacheManager(new GlobalConfigurationBuilder().build())) {
             manager.defineConfiguration("c", new ConfigurationBuilder().build());
             Cache<String, String> cache = manager.getCache("c");
-            CacheIndexes<String> indexes = CacheIndexes.of(cache);
+            CacheIndexes<String> indexes = CacheIndexes.of(cache, v -> Long.parseLong(v.split(":")[2]));
             indexes.follow((key, value) -> {
                 throw new IllegalStateException("broken follower");
             });
             CacheIndex<String> byPool = indexes.index(v -> v.split(":")[0]);
             indexes.start();
-            cache.put("d1", "pool-a:READY");
+            cache.put("d1", "pool-a:READY:1");
             assertThat(byPool.get("pool-a")).containsExactly("d1");
             assertThat(byPool.any("pool-a")).isEqualTo("d1");
             assertThat(byPool.any("pool-b")).isNull();

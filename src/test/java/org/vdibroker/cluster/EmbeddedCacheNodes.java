@@ -23,6 +23,10 @@ public final class EmbeddedCacheNodes {
     private static final List<String> PROPERTIES = List.of("vdi.cluster.name", "vdi.cluster.bind-port",
             "vdi.cluster.initial-hosts", "vdi.cluster.node-name");
 
+    /** Each node's JGroups port, for the initial hosts of a node that joins later. */
+    private static final Map<DefaultCacheManager, Integer> PORTS = java.util.Collections.synchronizedMap(
+            new java.util.WeakHashMap<>());
+
     private EmbeddedCacheNodes() {
     }
 
@@ -35,22 +39,43 @@ public final class EmbeddedCacheNodes {
         }
         String hosts = String.join(",", ports.stream().map(p -> "127.0.0.1[" + p + "]").toList());
         List<DefaultCacheManager> nodes = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            nodes.add(node(name, i, ports.get(i), hosts, caches));
+        }
+        awaitJoined(nodes, caches);
+        return nodes;
+    }
+
+    /**
+     * One more node, started while {@code running} (started by {@link #start}) go on: returned once it has joined each
+     * of {@code caches} (its initial state received); the rebalance that follows may still run.
+     */
+    public static DefaultCacheManager join(String name, List<DefaultCacheManager> running, String... caches)
+            throws java.io.IOException {
+        List<Integer> ports = new ArrayList<>(running.stream().map(PORTS::get).toList());
+        int port = ClusterNodes.freeClusterPort(ports, 26000, 31000);
+        ports.add(port);
+        String hosts = String.join(",", ports.stream().map(p -> "127.0.0.1[" + p + "]").toList());
+        return node(name, running.size(), port, hosts, caches);
+    }
+
+    private static DefaultCacheManager node(String name, int index, int port, String hosts, String... caches)
+            throws java.io.IOException {
         Map<String, String> saved = new HashMap<>();
         PROPERTIES.forEach(p -> saved.put(p, System.getProperty(p)));
         try {
-            for (int i = 0; i < count; i++) {
-                // JGroups reads these when the node's channel is made, so each node gets its own port
-                System.setProperty("vdi.cluster.name", name + "-" + ProcessHandle.current().pid());
-                System.setProperty("vdi.cluster.bind-port", String.valueOf(ports.get(i)));
-                System.setProperty("vdi.cluster.initial-hosts", hosts);
-                System.setProperty("vdi.cluster.node-name", name + "-" + i);
-                ConfigurationBuilderHolder holder = new ParserRegistry().parseFile("infinispan-cluster.xml");
-                DefaultCacheManager node = new DefaultCacheManager(holder, true);
-                nodes.add(node);
-                for (String cache : caches) {
-                    node.getCache(cache); // joins the cache's topology
-                }
+            // JGroups reads these when the node's channel is made, so each node gets its own port
+            System.setProperty("vdi.cluster.name", name + "-" + ProcessHandle.current().pid());
+            System.setProperty("vdi.cluster.bind-port", String.valueOf(port));
+            System.setProperty("vdi.cluster.initial-hosts", hosts);
+            System.setProperty("vdi.cluster.node-name", name + "-" + index);
+            ConfigurationBuilderHolder holder = new ParserRegistry().parseFile("infinispan-cluster.xml");
+            DefaultCacheManager node = new DefaultCacheManager(holder, true);
+            PORTS.put(node, port);
+            for (String cache : caches) {
+                node.getCache(cache); // joins the cache's topology
             }
+            return node;
         } finally {
             saved.forEach((p, v) -> {
                 if (v == null) {
@@ -60,12 +85,14 @@ public final class EmbeddedCacheNodes {
                 }
             });
         }
+    }
+
+    private static void awaitJoined(List<DefaultCacheManager> nodes, String... caches) throws InterruptedException {
         Instant deadline = Instant.now().plusSeconds(60);
-        while (!joined(nodes, count, caches)) {
-            assertThat(Instant.now()).as(count + " nodes joined").isBefore(deadline);
+        while (!joined(nodes, nodes.size(), caches)) {
+            assertThat(Instant.now()).as(nodes.size() + " nodes joined").isBefore(deadline);
             Thread.sleep(100);
         }
-        return nodes;
     }
 
     /**

@@ -124,8 +124,12 @@ class OutageRestartIT {
         assertThat(all).as("no answer is a 503 or an error").allSatisfy(
                 a -> assertThat(a.status()).as(a.body()).isIn(200, 202));
         all.forEach(a -> sessionsDuringOutage.add(a.json().getString("id")));
-        cluster.await(Duration.ofSeconds(40), "every session READY", () -> sessionsDuringOutage.stream()
-                .allMatch(id -> "READY".equals(sessionState(restarted, id))));
+        try {
+            cluster.await(Duration.ofSeconds(40), "every session READY", () -> sessionsDuringOutage.stream()
+                    .allMatch(id -> "READY".equals(sessionState(restarted, id))));
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + whatEachNodeSees(), e);
+        }
         // a connection through the restarted node, on each pool's hypervisor (sim-late was never read there)
         for (int i = 0; i < 2; i++) {
             String id = throughRestarted.get(i).json().getString("id");
@@ -194,6 +198,27 @@ class OutageRestartIT {
         cluster.awaitMembers(3, Duration.ofSeconds(240));
         System.out.printf("OutageRestartIT: every node started again in %d ms, PostgreSQL down%n",
                 Duration.between(at, Instant.now()).toMillis());
+    }
+
+    /** For a failure message: the sessions not READY and each node's view of them and of the pools. */
+    private String whatEachNodeSees() {
+        StringBuilder seen = new StringBuilder("\n--- what each node sees");
+        for (Node node : cluster.nodes()) {
+            seen.append("\nnode ").append(node.index()).append(':');
+            for (String pool : List.of("early", "late")) {
+                seen.append("\n  pool ").append(pool).append(": ")
+                        .append(send(node, "GET", "/api/v1/admin/pools/" + pool + "/status", null, ADMIN).body());
+            }
+            Answer listed = send(node, "GET", "/api/v1/admin/sessions", null, ADMIN);
+            for (String id : sessionsDuringOutage) {
+                Object session = listed.status() == 200 ? listed.json().get("find { it.id == '" + id + "' }")
+                        : listed.body();
+                if (session == null || !String.valueOf(session).contains("state=READY")) {
+                    seen.append("\n  session ").append(id).append(": ").append(session);
+                }
+            }
+        }
+        return seen.toString();
     }
 
     private int pendingSum() {

@@ -31,7 +31,7 @@ class DesktopWorkTest {
         manager = new DefaultCacheManager();
         manager.defineConfiguration("desktops", new ConfigurationBuilder().build());
         cache = manager.getCache("desktops");
-        CacheIndexes<DesktopState> indexes = CacheIndexes.of(cache);
+        CacheIndexes<DesktopState> indexes = CacheIndexes.of(cache, DesktopState::version);
         work = DesktopWork.attach(cache, indexes);
         indexes.start();
     }
