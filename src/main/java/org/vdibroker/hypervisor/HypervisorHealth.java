@@ -136,9 +136,9 @@ public class HypervisorHealth {
         tracker.guard = Guard.create()
                 .withDescription("hypervisor " + hypervisorId)
                 // SmallRye's default on a Vert.x thread: the call runs as a task on the caller's context and its
-                // answer comes back as another. Started on the caller's thread instead, a driver that blocks inside
-                // its call (the simulator writes a replicated cache, which waits out a rebalance) held the caller
-                // past the timeout: a pool manager tick stalled while a node rejoined (OutageRestartIT, 2026-12-05)
+                // answer comes back as another. Started on the caller's thread instead (measured faster), a driver
+                // that blocks inside its call (the simulator reads and writes a replicated cache synchronously)
+                // would hold that thread, an event loop among them, and a timeout could not end the wait
                 .withTimeout().duration(config.poolManager().callTimeout().toMillis(), ChronoUnit.MILLIS).done()
                 .withCircuitBreaker()
                 .requestVolumeThreshold(config.poolManager().breakerRequests())
