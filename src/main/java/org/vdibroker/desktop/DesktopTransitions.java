@@ -270,7 +270,7 @@ public class DesktopTransitions {
             throw new IllegalArgumentException("a desktop is not rebuilt as " + status);
         }
         DesktopState state = new DesktopState(id, poolId, hypervisorId, name, vmRef, status, null, owner,
-                owner == null ? null : ownerSubject, publication, task, 0, now(), 1);
+                owner == null ? null : ownerSubject, publication, task, 0, now(), anewVersion());
         return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
     }
 
@@ -282,7 +282,7 @@ public class DesktopTransitions {
     public Optional<DesktopState> adopted(String id, String poolId, String hypervisorId, String name, String vmRef,
             int publication) {
         DesktopState state = new DesktopState(id, poolId, hypervisorId, name, vmRef, DesktopStatus.REFRESHING, null,
-                null, null, publication, null, 0, now(), 1);
+                null, null, publication, null, 0, now(), anewVersion());
         return cache().putIfAbsent(id, state) == null ? Optional.of(state) : Optional.empty();
     }
 
@@ -297,5 +297,14 @@ public class DesktopTransitions {
 
     private Instant now() {
         return clock.instant();
+    }
+
+    /**
+     * The first version of a desktop written again under an id whose live entry was lost or removed (rebuilt from the
+     * inventory): the clock's milliseconds, above every version of its earlier life (which counted up from 1, one per
+     * write), so the node-local indexes, which drop events older than what they saw of an id (CacheIndexes), take it.
+     */
+    private long anewVersion() {
+        return Math.max(2, now().toEpochMilli());
     }
 }

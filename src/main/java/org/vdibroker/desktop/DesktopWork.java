@@ -91,9 +91,14 @@ final class DesktopWork {
         return pools.computeIfAbsent(poolId, k -> new PoolFigures());
     }
 
-    /** Applies a desktop's new value (null: gone); one key at a time, so the figures move by whole entries. */
+    /**
+     * Applies a desktop's new value (null: gone); one key at a time, so the figures move by whole entries. A value
+     * older than the one applied is dropped: the cache's events come in order, but {@link #resync} reads desktops
+     * while they come.
+     */
     void update(String id, DesktopState value) {
-        entries.compute(id, (k, old) -> apply(k, old, value == null ? null : Entry.of(value)));
+        entries.compute(id, (k, old) -> old != null && value != null && old.version() > value.version() ? old
+                : apply(k, old, value == null ? null : Entry.of(value)));
     }
 
     /**

@@ -173,6 +173,18 @@ class DesktopWorkTest {
         assertThat(work.of("p").counted.get()).isEqualTo(1);
     }
 
+    @Test
+    void aValueOlderThanTheOneAppliedIsDropped() {
+        DesktopState ready = desktop("a", DesktopStatus.READY, null, null);
+        DesktopState assigned = next(ready, DesktopStatus.ASSIGNED, "s1", NOW);
+        cache.put("a", ready);
+        cache.put("a", assigned);
+        // what resync's look-up of a desktop it did not read can apply: a value read before the newest event came
+        work.update("a", ready);
+        assertThat(work.of("p").held.get()).as("still held by s1").isEqualTo(1);
+        assertThat(work.of("p").claims).containsKey("a");
+    }
+
     private static DesktopState desktop(String id, DesktopStatus status, String sessionId, TaskRef task) {
         return new DesktopState(id, "p", "hv1", "p-" + id, "vm-" + id, status, sessionId, null, null, 1, task, 0, NOW,
                 1);
