@@ -69,6 +69,19 @@ class CacheIndexJoinTest {
             }
             assertThat(wrong).as("index entries of %d written sessions that differ from the cache", written.get())
                     .isEmpty();
+
+            // removed on another node, then written anew under its key with a higher version (a desktop rebuilt
+            // from the inventory): the removal event carries the removed version, so the new entry is indexed
+            Cache<String, String> other = nodes.get(0).getCache(CACHE);
+            other.put("again", "pool:READY:1");
+            other.remove("again");
+            other.put("again", "pool:QUEUED:1000");
+            Instant rewritten = Instant.now().plus(Duration.ofSeconds(10));
+            while (!byStep.get("QUEUED").contains("again") && Instant.now().isBefore(rewritten)) {
+                Thread.sleep(50);
+            }
+            assertThat(byStep.get("QUEUED")).as("the entry written anew").contains("again");
+            assertThat(byStep.get("READY")).doesNotContain("again");
         } finally {
             writing.set(false);
             nodes.forEach(DefaultCacheManager::stop);
