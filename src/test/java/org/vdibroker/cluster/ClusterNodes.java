@@ -34,6 +34,11 @@ public final class ClusterNodes implements AutoCloseable {
     private static final Path CDS_ARCHIVE = Path.of("target", "quarkus-app", "broker-cds.jsa");
 
     private final List<Node> nodes = new ArrayList<>();
+    /**
+     * Kills the nodes when the test JVM is stopped before {@link #close()} (a run cut short with SIGTERM or Ctrl-C):
+     * they are separate processes and would otherwise go on holding their ports.
+     */
+    private final Thread killOnExit = new Thread(this::killAll, "cluster-nodes-kill-on-exit");
     private final Path logDir;
     private final String jdbcUrl;
     private final String secretsKey;
@@ -104,6 +109,7 @@ public final class ClusterNodes implements AutoCloseable {
             throw new IllegalStateException(JAR + " is missing: run `mvn verify` (it packages before the *IT tests)");
         }
         this.logDir = Path.of("target", "cluster-it", name);
+        Runtime.getRuntime().addShutdownHook(killOnExit);
         this.jdbcUrl = jdbcUrl;
         byte[] key = new byte[32];
         new SecureRandom().nextBytes(key);
@@ -358,8 +364,20 @@ public final class ClusterNodes implements AutoCloseable {
         }
     }
 
+    private void killAll() {
+        // a copy (toArray): the test's thread may be relaunching a node at this moment
+        for (Object node : nodes.toArray()) {
+            ((Node) node).process().destroyForcibly();
+        }
+    }
+
     @Override
     public void close() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(killOnExit);
+        } catch (IllegalStateException e) {
+            // the JVM is shutting down: the hook kills the nodes
+        }
         for (Node node : nodes) {
             node.process().destroy();
         }
