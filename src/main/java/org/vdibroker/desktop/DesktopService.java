@@ -55,7 +55,8 @@ public class DesktopService {
     void init() {
         desktops = manager.getCache(CacheNames.DESKTOPS);
         owners = manager.getCache(CacheNames.DESKTOP_OWNERS);
-        CacheIndexes<DesktopState> indexes = CacheIndexes.of(desktops, DesktopState::version); // one listener for all of them
+        // one listener for all of them
+        CacheIndexes<DesktopState> indexes = CacheIndexes.of(desktops, DesktopState::version);
         byPool = indexes.index(DesktopState::poolId);
         readyByPool = indexes.index(d -> d.status() == DesktopStatus.READY && d.owner() == null
                 && d.sessionId() == null ? d.poolId() : null);

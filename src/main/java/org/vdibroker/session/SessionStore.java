@@ -74,7 +74,8 @@ public class SessionStore {
     void init() {
         sessions = manager.getCache(CacheNames.SESSIONS);
         userSessions = manager.getCache(CacheNames.USER_SESSIONS);
-        CacheIndexes<SessionState> indexes = CacheIndexes.of(sessions, SessionState::version); // one listener for all of them
+        // one listener for all of them
+        CacheIndexes<SessionState> indexes = CacheIndexes.of(sessions, SessionState::version);
         bySubject = indexes.index(SessionState::subject);
         queuedByPool = indexes.index(s -> s.queueTicket() > 0 && waiting(s) ? s.poolId() : null,
                 SessionState::queueTicket);
