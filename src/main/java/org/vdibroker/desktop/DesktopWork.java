@@ -110,8 +110,7 @@ final class DesktopWork {
         Set<String> seen = new HashSet<>();
         for (DesktopState d : read) {
             seen.add(d.id());
-            entries.compute(d.id(), (k, old) -> old != null && old.version() > d.version() ? old
-                    : apply(k, old, Entry.of(d)));
+            update(d.id(), d); // unless a newer version is applied already
         }
         for (String id : List.copyOf(of(poolId).ids)) {
             if (!seen.contains(id)) {

@@ -37,7 +37,7 @@ public final class EmbeddedCacheNodes {
         for (int i = 0; i < count; i++) {
             ports.add(ClusterNodes.freeClusterPort(ports, 26000, 31000));
         }
-        String hosts = String.join(",", ports.stream().map(p -> "127.0.0.1[" + p + "]").toList());
+        String hosts = initialHosts(ports);
         List<DefaultCacheManager> nodes = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             nodes.add(node(name, i, ports.get(i), hosts, caches));
@@ -55,8 +55,12 @@ public final class EmbeddedCacheNodes {
         List<Integer> ports = new ArrayList<>(running.stream().map(PORTS::get).toList());
         int port = ClusterNodes.freeClusterPort(ports, 26000, 31000);
         ports.add(port);
-        String hosts = String.join(",", ports.stream().map(p -> "127.0.0.1[" + p + "]").toList());
-        return node(name, running.size(), port, hosts, caches);
+        return node(name, running.size(), port, initialHosts(ports), caches);
+    }
+
+    /** JGroups TCPPING's initial hosts: every node's port on loopback. */
+    private static String initialHosts(List<Integer> ports) {
+        return String.join(",", ports.stream().map(p -> "127.0.0.1[" + p + "]").toList());
     }
 
     private static DefaultCacheManager node(String name, int index, int port, String hosts, String... caches)
