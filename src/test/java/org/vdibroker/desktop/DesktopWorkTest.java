@@ -136,15 +136,15 @@ class DesktopWorkTest {
         cache.put(second.id(), second);
         now.set(NOW.plusSeconds(50));
         cache.put(second.id(), next(second, DesktopStatus.READY, null, now.get()));
-        assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).as("a weighted mean: 20 s, then 30 s")
-                .isCloseTo(20 + ProvisioningTime.WEIGHT * 10, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).as("the mean of 20 s and 30 s")
+                .isCloseTo(25.0, org.assertj.core.data.Offset.offset(1e-9));
 
         // a desktop given back to the pool by a session (nothing made in between) is not a provisioning time
         DesktopState held = desktop("h", DesktopStatus.ASSIGNED, "s1", null);
         cache.put("h", held);
         cache.put("h", next(held, DesktopStatus.READY, null, NOW));
         assertThat(work.of("p").provisioningTime.seconds().getAsDouble())
-                .isCloseTo(20 + ProvisioningTime.WEIGHT * 10, org.assertj.core.data.Offset.offset(1e-9));
+                .isCloseTo(25.0, org.assertj.core.data.Offset.offset(1e-9));
     }
 
     @Test
