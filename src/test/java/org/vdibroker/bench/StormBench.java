@@ -145,7 +145,10 @@ public final class StormBench {
         java.util.concurrent.atomic.AtomicBoolean arrived = new java.util.concurrent.atomic.AtomicBoolean();
         // the pool as its status showed it each second: the provisioning time the ETAs came from, the desktops under way
         StringBuilder poolRows = new StringBuilder(
-                "seconds,provisioningSeconds,provisioning,starting,ready,inUse,queueLength\n");
+                "seconds,provisioningSeconds,provisioning,starting,ready,inUse,queueLength"
+                        + java.util.stream.IntStream.rangeClosed(1, nodes.size())
+                                .mapToObj(n -> ",node" + n + "ProvisioningSeconds,node" + n + "NewcomerWaitSeconds")
+                                .collect(java.util.stream.Collectors.joining()) + "\n");
         Thread sampler = new Thread(() -> {
             int emptyQueue = 0; // samples in a row, after the arrivals, with nobody waiting in the pool
             while ((!arrived.get() || servedAt.keySet().stream().filter(sessionOf::containsKey).count()
@@ -161,11 +164,24 @@ public final class StormBench {
                 try {
                     JsonNode status = WarmAssignmentBench.get(first, "/api/v1/admin/pools/" + COLD + "/status", admin);
                     JsonNode byState = status.path("desktops");
-                    poolRows.append(String.format(Locale.ROOT, "%.1f,%s,%d,%d,%d,%d,%d%n", now,
+                    poolRows.append(String.format(Locale.ROOT, "%.1f,%s,%d,%d,%d,%d,%d", now,
                             status.path("provisioningSeconds").asText(""), byState.path("PROVISIONING").asLong(),
                             byState.path("STARTING").asLong(), byState.path("READY").asLong(),
                             byState.path("IN_USE").asLong() + byState.path("ASSIGNED").asLong(),
                             status.path("queueLength").asLong()));
+                    // what each node answers from its own indexes: its provisioning time, and the wait it tells
+                    // a newcomer (the ETAs it gives queued users come from the same figures)
+                    for (URI node : nodes) {
+                        JsonNode seen = node.equals(first) ? status
+                                : WarmAssignmentBench.get(node, "/api/v1/admin/pools/" + COLD + "/status", admin);
+                        JsonNode offered = JSON.createObjectNode();
+                        for (JsonNode pool : WarmAssignmentBench.get(node, "/api/v1/me/pools", users[0])) {
+                            offered = COLD.equals(pool.path("id").asText()) ? pool : offered;
+                        }
+                        poolRows.append(',').append(seen.path("provisioningSeconds").asText("")).append(',')
+                                .append(offered.path("estimatedWaitSeconds").asText(""));
+                    }
+                    poolRows.append('\n');
                 } catch (RuntimeException e) {
                     System.out.println("[bench] pool status not read this second: " + e);
                 }
