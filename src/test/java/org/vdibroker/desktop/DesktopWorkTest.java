@@ -132,7 +132,8 @@ class DesktopWorkTest {
         assertThat(work.of("p").coming).isEmpty();
         assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).isEqualTo(20.0);
 
-        DesktopState second = desktop("n2", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t2", null));
+        DesktopState second = next(desktop("n2", DesktopStatus.PROVISIONING, null, null),
+                DesktopStatus.PROVISIONING, null, now.get()); // started at +20 s
         cache.put(second.id(), second);
         now.set(NOW.plusSeconds(50));
         cache.put(second.id(), next(second, DesktopStatus.READY, null, now.get()));
@@ -183,6 +184,38 @@ class DesktopWorkTest {
         work.update("a", ready);
         assertThat(work.of("p").held.get()).as("still held by s1").isEqualTo(1);
         assertThat(work.of("p").claims).containsKey("a");
+    }
+
+    /** A node whose events come late (a busy node, a long garbage collection) measures from the values' instants. */
+    @Test
+    void theProvisioningTimeComesFromTheDesktopsWritesNotFromWhenThisNodeSeesThem() {
+        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(
+                NOW.plusSeconds(8));
+        work.clock = new java.time.Clock() {
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            public Instant instant() {
+                return now.get();
+            }
+        };
+        DesktopState made = desktop("n1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
+        cache.put(made.id(), made); // written at NOW, seen 8 s later
+        assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n1", NOW));
+        now.set(NOW.plusSeconds(31));
+        cache.put(made.id(), next(made, DesktopStatus.READY, null, NOW.plusSeconds(30)));
+        assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).isEqualTo(30.0);
+
+        // a writer's clock ahead of this node's: never dated after now
+        DesktopState ahead = next(desktop("n2", DesktopStatus.PROVISIONING, null, null), DesktopStatus.PROVISIONING,
+                null, NOW.plusSeconds(90));
+        cache.put(ahead.id(), ahead);
+        assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n2", NOW.plusSeconds(31)));
     }
 
     private static DesktopState desktop(String id, DesktopStatus status, String sessionId, TaskRef task) {
