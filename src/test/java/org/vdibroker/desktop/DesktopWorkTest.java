@@ -104,19 +104,7 @@ class DesktopWorkTest {
     @Test
     void desktopsUnderWayKeepWhenTheyStartedAndTheirTimeToReadyMakesThePoolsProvisioningTime() {
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(NOW);
-        work.clock = new java.time.Clock() {
-            public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
-            }
-
-            public java.time.Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            public Instant instant() {
-                return now.get();
-            }
-        };
+        work.clock = clockAt(now);
         assertThat(work.of("p").provisioningTime.seconds()).as("none made yet").isEmpty();
         DesktopState made = desktop("n1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
         cache.put(made.id(), made);
@@ -191,19 +179,7 @@ class DesktopWorkTest {
     void theProvisioningTimeComesFromTheDesktopsWritesNotFromWhenThisNodeSeesThem() {
         java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(
                 NOW.plusSeconds(8));
-        work.clock = new java.time.Clock() {
-            public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
-            }
-
-            public java.time.Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            public Instant instant() {
-                return now.get();
-            }
-        };
+        work.clock = clockAt(now);
         DesktopState made = desktop("n1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
         cache.put(made.id(), made); // written at NOW, seen 8 s later
         assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n1", NOW));
@@ -216,6 +192,23 @@ class DesktopWorkTest {
                 null, NOW.plusSeconds(90));
         cache.put(ahead.id(), ahead);
         assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n2", NOW.plusSeconds(31)));
+    }
+
+    /** A clock that reads {@code now}, which the test moves. */
+    private static java.time.Clock clockAt(java.util.concurrent.atomic.AtomicReference<Instant> now) {
+        return new java.time.Clock() {
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            public Instant instant() {
+                return now.get();
+            }
+        };
     }
 
     private static DesktopState desktop(String id, DesktopStatus status, String sessionId, TaskRef task) {
