@@ -24,8 +24,10 @@ import org.vdibroker.cluster.LocalKeys;
 /**
  * Reads desktops' live state and claims desktops for sessions. Claiming tries ready desktops of the pool one by one
  * with a conditional write each; losing a race just means trying the next one.
+ *
+ * <p>Started with the application, not at its first use, so its indexes follow the desktops cache from the node's
+ * start.
  */
-// started with the application, not at first use: its indexes date desktops from the events they see
 @io.quarkus.runtime.Startup
 @ApplicationScoped
 public class DesktopService {

@@ -179,7 +179,7 @@ final class DesktopWork {
     private Entry apply(String id, Entry old, Entry next, Instant written) {
         Instant now = clock.instant();
         Instant at = written == null || written.isAfter(now) ? now : written;
-        if (next != null && next.coming()) { // still coming: it keeps the instant it was first seen coming
+        if (next != null && next.coming()) { // still coming: it keeps the instant it became coming
             next = next.since(old != null && old.comingSince() != null ? old.comingSince() : at);
         }
         if (old != null && old.comingSince() != null && next != null && next.ready()) {
