@@ -52,6 +52,14 @@ class FailoverIT {
 
     private static final String ADMIN = Tokens.admin("failover-admin");
     private static final Pattern SESSION_STATES = Pattern.compile("QUEUED|PROVISIONING|READY|CONNECTED|DISCONNECTED");
+    /**
+     * A kill can land between the two writes of a new session (the session, then the user-sessions index that
+     * publishes it): the user's retry opens their one published session and the unpublished one is ended by the pool
+     * manager after this grace. Shorter than the 30 s default so the test waits less, and longer than the 10 s pause
+     * of the pause test: a node stopped between claiming a desktop and writing it into the session must not find the
+     * claim released as an orphan when it resumes.
+     */
+    private static final Duration ORPHAN_GRACE = Duration.ofSeconds(15);
 
     private EmbeddedPostgres postgres;
     private ClusterNodes cluster;
@@ -70,7 +78,8 @@ class FailoverIT {
         postgres = EmbeddedPostgres.builder().setServerConfig("listen_addresses", "127.0.0.1").start();
         // ports apart from ClusterIT's (10000-15000), should both run at once
         cluster = ClusterNodes.start("FailoverIT", 3,
-                "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", 15000, 20000);
+                "jdbc:postgresql://127.0.0.1:" + postgres.getPort() + "/postgres", 15000, 20000,
+                Map.of("broker.pool-manager.orphan-grace", ORPHAN_GRACE.toSeconds() + "s"));
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2))
                 .build();
         clients = Executors.newFixedThreadPool(64);
@@ -252,7 +261,8 @@ class FailoverIT {
         ClusterNodes.sleep(1500);
         for (Node node : live()) {
             assertThat(ClusterNodes.members(node)).as("members seen by survivor %d", node.index()).isEqualTo(2);
-            assertInvariants(node, "failover", users);
+            // a session the killed node wrote but never published is ended after the orphan grace: wait that out
+            awaitInvariants(node, "failover", users, ORPHAN_GRACE.plusSeconds(15));
             // the pools checked before lost nothing either
             assertInvariants(node, "race", 300);
             assertInvariants(node, "steady", 90);
@@ -423,6 +433,28 @@ class FailoverIT {
         }
         assertThat(holders).as("desktops with a session in %s", where).hasSameSizeAs(held);
         return sessions;
+    }
+
+    /**
+     * {@link #assertInvariants} until they hold, for at most {@code within}; each failure on the way is printed, so a
+     * transient violation (a session of the killed node's, not yet ended) is seen in the log.
+     */
+    private void awaitInvariants(Node node, String poolId, int users, Duration within) {
+        Instant deadline = Instant.now().plus(within);
+        while (true) {
+            try {
+                assertInvariants(node, poolId, users);
+                return;
+            } catch (AssertionError e) {
+                if (Instant.now().isAfter(deadline)) {
+                    throw e;
+                }
+                String what = e.getMessage() == null ? "" : e.getMessage().lines().limit(2)
+                        .collect(Collectors.joining(" "));
+                System.out.printf("FailoverIT: not yet through node %d: %s%n", node.index(), what);
+                ClusterNodes.sleep(1000);
+            }
+        }
     }
 
     /** Every acknowledged session is still there, through every live node, for its user. */
