@@ -63,7 +63,7 @@ public class SessionAdminResource {
         return sessions.all().stream()
                 .filter(s -> filter == null ? s.status().live() : s.status() == filter)
                 .filter(s -> pool == null || s.poolId().equals(pool))
-                .filter(s -> user == null || s.user().equals(user))
+                .filter(s -> user == null || user.equals(s.user())) // a claim fence has no user
                 .sorted(java.util.Comparator.comparing(SessionState::createdAt))
                 .map(AdminSessionRepresentation::of).toList();
     }

@@ -2,6 +2,7 @@ package org.vdibroker.pool;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.annotation.Priority;
@@ -122,6 +123,16 @@ public class PoolManager {
         if (stopping) {
             return;
         }
+        // how long this node's tick over the pools it manages takes: each step of a desktop waits for the next tick
+        Timer.Sample sample = Timer.start(meters);
+        try {
+            tickPools();
+        } finally {
+            sample.stop(meters.timer("vdi.pool.manager.tick"));
+        }
+    }
+
+    private void tickPools() {
         Collection<Pool> all = catalog.all();
         reconciler.startTick(all.size()); // bounds how many pools' reconcile rounds this tick starts
         for (Pool pool : all) {
@@ -264,7 +275,8 @@ public class PoolManager {
     /**
      * A claim whose session never learned of it (the node died between the two writes of SessionService.tryAssign,
      * or before a new session that claimed first was written) would hold the desktop forever: after a grace period
-     * such a desktop goes back to READY. Nobody connected to it, so it needs no refresh. A new session that claimed
+     * such a desktop goes back to READY, once the session is fenced against a claimer that only stalled
+     * (SessionStore.fenceClaim). Nobody connected to it, so it needs no refresh. A new session that claimed
      * first and was written but never published (its node died before the user-sessions write) is ended, since the
      * user's retry holds their one session. A claim its session holds is confirmed and not looked at again. Only
      * recent claims are checked, which is when such a leak appears.
@@ -275,7 +287,9 @@ public class PoolManager {
                 || d.changedAt().isBefore(now.minus(ORPHAN_WINDOW))) {
             return;
         }
-        Optional<SessionState> session = sessions.get(d.sessionId()).filter(s -> d.id().equals(s.desktopId()));
+        // fenced before it is freed: a claimer that only stalled can no longer write this desktop into its session
+        Optional<SessionState> session = sessions.get(d.sessionId()).filter(s -> d.id().equals(s.desktopId()))
+                .or(() -> sessions.fenceClaim(d.sessionId(), d.poolId(), d.id()));
         if (session.isEmpty()) {
             if (transitions.unclaimed(d, d.sessionId()).isPresent()) {
                 LOG.infof("Desktop %s was claimed for session %s that never got it; it is free again", d.id(),

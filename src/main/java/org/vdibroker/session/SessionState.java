@@ -15,6 +15,9 @@ public record SessionState(String id, String poolId, String subject, String user
         String desktopId, String protocol, long queueTicket, Instant createdAt, Instant changedAt, Instant lastSeenAt,
         String endReason, Instant idleSince, long version) implements Serializable {
 
+    /** The end reason of {@link #claimFence}. */
+    public static final String CLAIM_EXPIRED = "claim-expired";
+
     /** Whether the session belongs to the caller with this subject. */
     public boolean ownedBy(String callerSubject) {
         return subject != null && subject.equals(callerSubject);
@@ -49,6 +52,24 @@ public record SessionState(String id, String poolId, String subject, String user
     public SessionState seen(Instant now) {
         return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt,
                 changedAt, now, endReason, idleSince, version + 1);
+    }
+
+    /**
+     * The same session, one version on: written by {@link SessionStore#fenceClaim} so that a conditional write based
+     * on the value before fails.
+     */
+    public SessionState fenced() {
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket, createdAt,
+                changedAt, lastSeenAt, endReason, idleSince, version + 1);
+    }
+
+    /**
+     * An ENDED placeholder for a session id a desktop was claimed for but under which no session was ever written
+     * (see {@link SessionStore#fenceClaim}); it belongs to nobody and is purged like any ended session.
+     */
+    static SessionState claimFence(String id, String poolId, Instant now) {
+        return new SessionState(id, poolId, null, null, SessionStatus.ENDED, null, null, 0, now, now, now,
+                CLAIM_EXPIRED, null, 1);
     }
 
     /** The agent's latest word on idleness; {@code changedAt} stays, it tells since when the state holds. */

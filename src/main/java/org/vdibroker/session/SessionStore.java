@@ -163,8 +163,14 @@ public class SessionStore {
             SessionState fresh = new SessionState(id, poolId, subject, user,
                     desktopId == null ? SessionStatus.QUEUED : SessionStatus.READY, desktopId, protocol, 0, now, now,
                     now, null, null, 1);
-            // write the session before publishing it in the index, so whoever finds the id also finds the session
-            sessions.put(fresh.id(), fresh);
+            // write the session before publishing it in the index, so whoever finds the id also finds the session;
+            // only if absent: the pool manager fences a claim that waited too long by writing its session id first
+            if (sessions.putIfAbsent(fresh.id(), fresh) != null) {
+                if (desktopId != null) {
+                    first.release(id, desktopId); // already given back by the pool manager: a no-op
+                }
+                continue;
+            }
             String winner = userSessions.putIfAbsent(key, fresh.id());
             if (winner == null) {
                 loginHistory.opened(poolId, now); // the arrival predictive pre-warming learns from
@@ -178,6 +184,31 @@ public class SessionStore {
             if (other == null || !other.status().live() || !other.ownedBy(subject)) {
                 // a stale index entry from an ended session (or a key an older broker wrote): clear it, try again
                 userSessions.remove(key, winner);
+            }
+        }
+    }
+
+    /**
+     * Settles a desktop claim made for {@code sessionId} that the session has not taken up after the orphan grace:
+     * returns the session if it holds {@code desktopId} by now; otherwise makes sure it never will, and returns empty
+     * so the claim can be released. The claimer reads the session, claims, and then writes the session with a
+     * conditional replace (or, for a new session, a putIfAbsent); a claimer stalled between the two (a long pause of
+     * its JVM) would otherwise write a desktop the pool manager had meanwhile freed and handed to someone else. So the
+     * session is written first: a new version of a live session (the claimer's replace then fails and it gives the
+     * claim back), or, where none exists, an ENDED placeholder under its id (the claimer's putIfAbsent then fails).
+     */
+    public Optional<SessionState> fenceClaim(String sessionId, String poolId, String desktopId) {
+        while (true) {
+            SessionState current = sessions.get(sessionId);
+            if (current == null) {
+                if (sessions.putIfAbsent(sessionId, SessionState.claimFence(sessionId, poolId, clock.instant()))
+                        == null) {
+                    return Optional.empty();
+                }
+            } else if (desktopId.equals(current.desktopId())) {
+                return Optional.of(current);
+            } else if (!current.status().live() || sessions.replace(sessionId, current, current.fenced())) {
+                return Optional.empty(); // an ended session is never written again
             }
         }
     }

@@ -90,7 +90,8 @@ public final class StormBench {
                         violations = warm(settings, nodes, tokens, admin, report);
                     }
                     if (phases.contains("cold")) {
-                        cold(settings, nodes, tokens, admin, report);
+                        cold(settings, nodes, cluster.nodes().stream().map(n -> URI.create(n.managementUri()))
+                                .toList(), tokens, admin, report);
                     }
                     return violations;
                 }
@@ -125,11 +126,13 @@ public final class StormBench {
     }
 
     /** A pool with spares only: who is not served at once waits for a clone and a boot. */
-    private static void cold(Settings settings, List<URI> nodes, BenchTokens tokens, String admin, BenchReport report) {
+    private static void cold(Settings settings, List<URI> nodes, List<URI> management, BenchTokens tokens,
+            String admin, BenchReport report) {
         URI first = nodes.get(0);
         int spare = Math.max(1, settings.users() * settings.sparePercent() / 100);
         defineColdPool(first, admin, settings, spare);
         awaitColdSpares(first, admin, spare);
+        spareMaking(first, management, admin, settings, report);
         String[] users = tokens.users("bench-cold-", settings.users(), GROUPS, 7200);
         double rate = settings.users() / (double) settings.seconds();
         Map<Long, String> sessionOf = new ConcurrentHashMap<>();
@@ -447,6 +450,47 @@ public final class StormBench {
                 "protocols", List.of("rdp"), "desktop", Map.of("vcpus", 1, "memoryMb", 512),
                 "templates", templates,
                 "entitlements", Map.of("groups", List.copyOf(GROUPS), "users", List.of())));
+    }
+
+    /**
+     * How the spares were made, before the storm: the provisioning time the pool measured (where the first ETAs of the
+     * storm start from) against the simulator's mean, and each node's pool-manager ticks since it started (each step
+     * of a desktop waits for the next tick), from its metrics.
+     */
+    private static void spareMaking(URI node, List<URI> management, String admin, Settings settings,
+            BenchReport report) {
+        Map<String, Object> making = new LinkedHashMap<>();
+        double measured = WarmAssignmentBench.get(node, "/api/v1/admin/pools/" + COLD + "/status", admin)
+                .path("provisioningSeconds").asDouble(Double.NaN);
+        making.put("provisioningSeconds", measured);
+        making.put("simulatorMeanSeconds", settings.meanSeconds());
+        List<String> ticks = new ArrayList<>();
+        for (int i = 0; i < management.size(); i++) {
+            String metrics = WarmAssignmentBench.text(management.get(i).resolve("/q/metrics"));
+            double count = metric(metrics, "vdi_pool_manager_tick_seconds_count");
+            double sum = metric(metrics, "vdi_pool_manager_tick_seconds_sum");
+            double max = metric(metrics, "vdi_pool_manager_tick_seconds_max");
+            making.put("node" + (i + 1) + "TickMeanMs", count > 0 ? 1000 * sum / count : Double.NaN);
+            making.put("node" + (i + 1) + "TickMaxMs", 1000 * max);
+            ticks.add(String.format(Locale.ROOT, "node %d mean %.0f ms, max %.0f ms", i + 1,
+                    count > 0 ? 1000 * sum / count : Double.NaN, 1000 * max));
+        }
+        report.put("spareMaking", making);
+        String line = String.format(Locale.ROOT, "Spares made before the storm: provisioning time measured %.1f s"
+                + " (the simulator's mean %.0f s); pool-manager ticks since start (max over the last 2 min): %s.",
+                measured, settings.meanSeconds(), String.join("; ", ticks));
+        System.out.println("[bench] " + line);
+        report.markdown(line);
+    }
+
+    /** The value of the first sample named exactly {@code name} in a Prometheus text exposition; NaN if none. */
+    static double metric(String exposition, String name) {
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return Double.NaN;
     }
 
     private static void awaitColdSpares(URI node, String admin, int spare) {

@@ -565,6 +565,23 @@ public final class WarmAssignmentBench {
         }
     }
 
+    /** The body of a GET without a token (the management interface's metrics), which must answer 200. */
+    static String text(URI uri) {
+        try {
+            HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET()
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            if (answer.statusCode() != 200) {
+                throw new IllegalStateException("GET " + uri + " answered " + answer.statusCode());
+            }
+            return answer.body();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     static JsonNode get(URI node, String path, String token) {
         try {
             HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(node.resolve(path))

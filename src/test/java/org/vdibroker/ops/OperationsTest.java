@@ -36,7 +36,8 @@ class OperationsTest {
         management().get("/q/metrics").then().statusCode(200)
                 .body(containsString("vdi_assignment_latency_seconds_bucket"))
                 .body(containsString("vdi_pool_ready_spares{pool=\"metrics\"}"))
-                .body(containsString("vdi_sessions{state=\"READY\"}"));
+                .body(containsString("vdi_sessions{state=\"READY\"}"))
+                .body(containsString("vdi_pool_manager_tick_seconds_count"));
         management().get("/q/openapi").then().statusCode(200).body(containsString("/api/v1/me/pools/{poolId}/desktop"))
                 .body(containsString("/api/v1/admin/hypervisors"));
     }

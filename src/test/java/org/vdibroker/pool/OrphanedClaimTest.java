@@ -71,4 +71,77 @@ class OrphanedClaimTest {
                 () -> Api.desktop("unpub", claimed.id()).get("sessionId") == null);
         assertThat(sessions.liveSession("unpub", "sub-unpub")).isEmpty();
     }
+
+    /**
+     * A claimer that stalls between claiming a desktop for a waiting session and writing it into the session (a long
+     * pause of its JVM) finds, when it goes on after the orphan grace, that the pool manager fenced the session before
+     * freeing the desktop: its conditional write fails, so the desktop freed for others is not also in its session.
+     * The session is of a pool no manager serves, so nothing but the fence writes it meanwhile.
+     */
+    @Test
+    void aClaimerThatStalledPastTheGraceCannotWriteTheFreedDesktopIntoItsSession() {
+        Api.simulator("sim-stall", 10, 50, 50);
+        Api.createPool(Api.pool("stall", "floating", 1, 0, 1, "sim-stall", List.of("/engineering")));
+        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("stall", "READY") == 1);
+        String sessionId = UUID.randomUUID().toString();
+        Instant at = Instant.now();
+        SessionState waiting = new SessionState(sessionId, "stall-unmanaged", "sub-stall", "stall",
+                SessionStatus.QUEUED, null, "rdp", 7, at, at, at, null, null, 1);
+        caches.<String, SessionState>getCache(CacheNames.SESSIONS).put(sessionId, waiting);
+
+        DesktopState claimed = desktops.claim("stall", sessionId, "sub-stall", "stall", false).orElseThrow();
+        await("the stalled claim released", Duration.ofSeconds(15),
+                () -> Api.desktop("stall", claimed.id()).get("sessionId") == null);
+
+        SessionState late = waiting.withStatus(SessionStatus.READY, claimed.id(), Instant.now());
+        assertThat(sessions.replace(waiting, late)).as("the stalled claimer's write, after the release").isFalse();
+        assertThat(sessions.get(sessionId).orElseThrow().desktopId()).isNull();
+        assertThat(sessions.get(sessionId).orElseThrow().status()).isEqualTo(SessionStatus.QUEUED);
+    }
+
+    /**
+     * The same for a new session that claimed its desktop before its first write: the pool manager finds no session
+     * under the claim's id and writes an ENDED placeholder there, so the late first write fails and the request opens
+     * a session under another id, without the freed desktop.
+     */
+    @Test
+    void aNewSessionStalledPastTheGraceBeforeItsFirstWriteOpensWithoutTheFreedDesktop() {
+        Api.simulator("sim-stall-new", 10, 50, 50);
+        Api.createPool(Api.pool("stall-new", "floating", 1, 0, 1, "sim-stall-new", List.of("/engineering")));
+        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("stall-new", "READY") == 1);
+
+        List<String> claimedFor = new java.util.ArrayList<>();
+        String[] desktopOfFirst = new String[1];
+        SessionState opened = sessions.openOrGet("stall-new", "sub-stall-new", "stall-new", "rdp",
+                new SessionStore.FirstClaim() {
+                    @Override
+                    public String claim(String sessionId) {
+                        claimedFor.add(sessionId);
+                        if (claimedFor.size() > 1) {
+                            return null; // the request's second try waits like anyone else
+                        }
+                        desktopOfFirst[0] = desktops.claim("stall-new", sessionId, "sub-stall-new", "stall-new",
+                                false).orElseThrow().id();
+                        // the stall: the pool manager frees the claim meanwhile
+                        await("the stalled claim released", Duration.ofSeconds(15),
+                                () -> Api.desktop("stall-new", desktopOfFirst[0]).get("sessionId") == null);
+                        return desktopOfFirst[0];
+                    }
+
+                    @Override
+                    public void release(String sessionId, String desktopId) {
+                        desktops.get(desktopId).filter(d -> sessionId.equals(d.sessionId())).ifPresent(d -> {
+                            throw new AssertionError("the claim was still held at release: " + d);
+                        });
+                    }
+                });
+
+        assertThat(claimedFor).hasSize(2);
+        assertThat(opened.id()).isEqualTo(claimedFor.get(1));
+        assertThat(opened.desktopId()).as("the session opened after the stall").isNull();
+        SessionState fence = sessions.get(claimedFor.get(0)).orElseThrow();
+        assertThat(fence.status()).isEqualTo(SessionStatus.ENDED);
+        assertThat(fence.endReason()).isEqualTo(SessionState.CLAIM_EXPIRED);
+        assertThat(sessions.liveSession("stall-new", "sub-stall-new").map(SessionState::id)).contains(opened.id());
+    }
 }
