@@ -131,7 +131,7 @@ public final class StormBench {
         URI first = nodes.get(0);
         int spare = Math.max(1, settings.users() * settings.sparePercent() / 100);
         defineColdPool(first, admin, settings, spare);
-        awaitColdSpares(first, admin, spare);
+        awaitColdSpares(first, management, admin, spare, settings);
         spareMaking(first, management, admin, settings, report);
         String[] users = tokens.users("bench-cold-", settings.users(), GROUPS, 7200);
         double rate = settings.users() / (double) settings.seconds();
@@ -493,13 +493,38 @@ public final class StormBench {
         return Double.NaN;
     }
 
-    private static void awaitColdSpares(URI node, String admin, int spare) {
-        long deadline = System.nanoTime() + Duration.ofMinutes(30).toNanos();
+    /**
+     * Waits until the spares are ready, writing storm-spares.csv on the way: every 2 s the desktops under way and each
+     * node's mean pool-manager tick over those 2 s (NaN: no tick ended in them), to see what the spares waited for.
+     */
+    private static void awaitColdSpares(URI node, List<URI> management, String admin, int spare, Settings settings) {
+        long start = System.nanoTime();
+        long deadline = start + Duration.ofMinutes(30).toNanos();
+        StringBuilder rows = new StringBuilder("seconds,provisioning,starting,ready");
+        for (int i = 1; i <= management.size(); i++) {
+            rows.append(",node").append(i).append("TickMs");
+        }
+        rows.append('\n');
+        double[][] before = new double[management.size()][2]; // tick count and sum, seconds
         while (true) {
             JsonNode status = WarmAssignmentBench.get(node, "/api/v1/admin/pools/" + COLD + "/status", admin);
-            int ready = status.path("desktops").path("READY").asInt();
+            JsonNode byState = status.path("desktops");
+            int ready = byState.path("READY").asInt();
+            rows.append(String.format(Locale.ROOT, "%.1f,%d,%d,%d", (System.nanoTime() - start) / 1e9,
+                    byState.path("PROVISIONING").asInt(), byState.path("STARTING").asInt(), ready));
+            for (int i = 0; i < management.size(); i++) {
+                String metrics = WarmAssignmentBench.text(management.get(i).resolve("/q/metrics"));
+                double count = metric(metrics, "vdi_pool_manager_tick_seconds_count");
+                double sum = metric(metrics, "vdi_pool_manager_tick_seconds_sum");
+                double ticks = count - before[i][0];
+                rows.append(String.format(Locale.ROOT, ",%.0f", ticks > 0 ? 1000 * (sum - before[i][1]) / ticks
+                        : Double.NaN));
+                before[i] = new double[] {count, sum};
+            }
+            rows.append('\n');
             if (ready >= spare) {
                 System.out.printf("[bench] %d spare desktops ready in pool %s%n", ready, COLD);
+                write(settings, "storm-spares.csv", rows.toString());
                 return;
             }
             if (System.nanoTime() > deadline) {
