@@ -179,11 +179,15 @@ final class DesktopWork {
     private Entry apply(String id, Entry old, Entry next, Instant written) {
         Instant now = clock.instant();
         Instant at = written == null || written.isAfter(now) ? now : written;
+        boolean wasComing = old != null && old.comingSince() != null;
         if (next != null && next.coming()) { // still coming: it keeps the instant it became coming
-            next = next.since(old != null && old.comingSince() != null ? old.comingSince() : at);
-        }
-        if (old != null && old.comingSince() != null && next != null && next.ready()) {
-            of(next.poolId()).provisioningTime.observed(java.time.Duration.between(old.comingSince(), at));
+            next = next.since(wasComing ? old.comingSince() : at);
+            if (!wasComing) {
+                of(next.poolId()).provisioningTime.started(id, next.comingSince());
+            }
+        } else if (wasComing) { // ready now (a provisioning time), or failed or gone (none)
+            of(old.poolId()).provisioningTime.ended(id, old.comingSince(), next != null && next.ready()
+                    ? java.time.Duration.between(old.comingSince(), at) : null, now);
         }
         if (old != null) {
             change(id, old, -1);
