@@ -267,8 +267,9 @@ public interface BrokerConfig {
 
         /**
          * A desktop claimed for a session that never learned of it (its node died) is freed after this long (a node
-         * paused longer than this loses its claim rather than taking the desktop), and a new session whose request died before it joined the queue joins it after this long (or is ended, if its
-         * node died before it was even published as the user's session).
+         * paused longer than this loses its claim rather than taking the desktop), and a new session whose request
+         * died before it joined the queue joins it after this long (or is ended, if its node died before it was even
+         * published as the user's session).
          */
         @WithDefault("30s")
         Duration orphanGrace();

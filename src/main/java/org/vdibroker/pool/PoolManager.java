@@ -287,9 +287,9 @@ public class PoolManager {
                 || d.changedAt().isBefore(now.minus(ORPHAN_WINDOW))) {
             return;
         }
-        // fenced before it is freed: a claimer that only stalled can no longer write this desktop into its session
-        Optional<SessionState> session = sessions.get(d.sessionId()).filter(s -> d.id().equals(s.desktopId()))
-                .or(() -> sessions.fenceClaim(d.sessionId(), d.poolId(), d.id()));
+        // the session that holds the desktop; else fenced before the desktop is freed, so a claimer that only stalled
+        // can no longer write it into its session
+        Optional<SessionState> session = sessions.fenceClaim(d.sessionId(), d.poolId(), d.id());
         if (session.isEmpty()) {
             if (transitions.unclaimed(d, d.sessionId()).isPresent()) {
                 LOG.infof("Desktop %s was claimed for session %s that never got it; it is free again", d.id(),

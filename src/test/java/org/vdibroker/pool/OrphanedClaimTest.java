@@ -34,9 +34,7 @@ class OrphanedClaimTest {
 
     @Test
     void aClaimNoSessionKnowsIsReleased() {
-        Api.simulator("sim-orphan", 10, 50, 50);
-        Api.createPool(Api.pool("orphans", "floating", 1, 0, 1, "sim-orphan", List.of("/engineering")));
-        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("orphans", "READY") == 1);
+        poolWithOneReadyDesktop("orphans", "sim-orphan");
 
         DesktopState claimed = desktops.claim("orphans", "00000000-0000-0000-0000-00000000dead", "sub-ghost", "ghost",
                 false)
@@ -54,9 +52,7 @@ class OrphanedClaimTest {
      */
     @Test
     void aNewSessionThatClaimedFirstButWasNeverPublishedIsEnded() {
-        Api.simulator("sim-unpub", 10, 50, 50);
-        Api.createPool(Api.pool("unpub", "floating", 1, 0, 1, "sim-unpub", List.of("/engineering")));
-        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("unpub", "READY") == 1);
+        poolWithOneReadyDesktop("unpub", "sim-unpub");
 
         String sessionId = UUID.randomUUID().toString();
         DesktopState claimed = desktops.claim("unpub", sessionId, "sub-unpub", "unpub", false).orElseThrow();
@@ -80,9 +76,7 @@ class OrphanedClaimTest {
      */
     @Test
     void aClaimerThatStalledPastTheGraceCannotWriteTheFreedDesktopIntoItsSession() {
-        Api.simulator("sim-stall", 10, 50, 50);
-        Api.createPool(Api.pool("stall", "floating", 1, 0, 1, "sim-stall", List.of("/engineering")));
-        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("stall", "READY") == 1);
+        poolWithOneReadyDesktop("stall", "sim-stall");
         String sessionId = UUID.randomUUID().toString();
         Instant at = Instant.now();
         SessionState waiting = new SessionState(sessionId, "stall-unmanaged", "sub-stall", "stall",
@@ -106,9 +100,7 @@ class OrphanedClaimTest {
      */
     @Test
     void aNewSessionStalledPastTheGraceBeforeItsFirstWriteOpensWithoutTheFreedDesktop() {
-        Api.simulator("sim-stall-new", 10, 50, 50);
-        Api.createPool(Api.pool("stall-new", "floating", 1, 0, 1, "sim-stall-new", List.of("/engineering")));
-        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn("stall-new", "READY") == 1);
+        poolWithOneReadyDesktop("stall-new", "sim-stall-new");
 
         List<String> claimedFor = new java.util.ArrayList<>();
         String[] desktopOfFirst = new String[1];
@@ -143,5 +135,12 @@ class OrphanedClaimTest {
         assertThat(fence.status()).isEqualTo(SessionStatus.ENDED);
         assertThat(fence.endReason()).isEqualTo(SessionState.CLAIM_EXPIRED);
         assertThat(sessions.liveSession("stall-new", "sub-stall-new").map(SessionState::id)).contains(opened.id());
+    }
+
+    /** A floating pool of one desktop on a simulator of its own, once that desktop is ready. */
+    private static void poolWithOneReadyDesktop(String poolId, String simulatorId) {
+        Api.simulator(simulatorId, 10, 50, 50);
+        Api.createPool(Api.pool(poolId, "floating", 1, 0, 1, simulatorId, List.of("/engineering")));
+        await("ready desktop", Duration.ofSeconds(30), () -> Api.desktopsIn(poolId, "READY") == 1);
     }
 }
