@@ -254,6 +254,13 @@ public interface BrokerConfig {
         @WithDefault("50")
         int batchSize();
 
+        /**
+         * A pool's new desktops are created this many at a time (placed together, then each recorded and cloned by
+         * its hypervisor); the hypervisors' concurrency limits still bound the operations under way on each.
+         */
+        @WithDefault("8")
+        int createParallelism();
+
         /** A desktop that fails this many operations in a row is retired. */
         @WithDefault("3")
         int maxFailures();

@@ -2,6 +2,8 @@ package org.vdibroker.pool;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
@@ -36,27 +38,60 @@ public class Placement {
     DesktopService desktops;
 
     public Optional<Pool.Template> choose(Pool pool) {
-        Pool.Template best = null;
-        double bestScore = 0;
-        for (Pool.Template template : pool.templates()) {
-            Optional<Hypervisor> h = hypervisors.get(template.hypervisorId());
-            // empty while the hypervisor's circuit breaker is open
-            Optional<HypervisorDriver> driver = health.driver(template.hypervisorId());
-            if (h.isEmpty() || driver.isEmpty() || h.get().maintenance() || health.lost(h.get().id())
-                    || !backoff.allows(pool.id(), template.hypervisorId())) {
-                continue;
-            }
-            // counted from the live state, so operations this tick started are already included
-            if (desktops.operationsOn(h.get().id()) >= h.get().concurrencyLimit()) {
-                continue;
-            }
-            double score = freeShare(h.get(), driver.get(), pool);
-            if (score > bestScore) {
-                best = template;
-                bestScore = score;
-            }
+        return round(pool).choose();
+    }
+
+    /** Placement of several desktops of a pool at once, made one after another before any of them is created. */
+    public Round round(Pool pool) {
+        return new Round(pool);
+    }
+
+    /**
+     * The desktops placed so far in one round, counted on their hosts (they are not in the hypervisors' usage or the
+     * desktops' states yet), and each host's usage, read once per round.
+     */
+    public final class Round {
+        private final Pool pool;
+        private final Map<String, Optional<HostUsage>> usage = new HashMap<>();
+        private final Map<String, Integer> placed = new HashMap<>();
+
+        private Round(Pool pool) {
+            this.pool = pool;
         }
-        return Optional.ofNullable(best);
+
+        /** The template for the round's next desktop, counted on its host; empty when no host can take one more. */
+        public Optional<Pool.Template> choose() {
+            Pool.Template best = null;
+            double bestScore = 0;
+            for (Pool.Template template : pool.templates()) {
+                String hv = template.hypervisorId();
+                Optional<Hypervisor> h = hypervisors.get(hv);
+                // empty while the hypervisor's circuit breaker is open
+                Optional<HypervisorDriver> driver = health.driver(hv);
+                if (h.isEmpty() || driver.isEmpty() || h.get().maintenance() || health.lost(hv)
+                        || !backoff.allows(pool.id(), hv)) {
+                    continue;
+                }
+                int placedHere = placed.getOrDefault(hv, 0);
+                if (placedHere > 0 && backoff.failing(pool.id(), hv)) {
+                    continue; // its one trial is placed
+                }
+                // operations under way from the live state, plus the ones placed in this round
+                if (desktops.operationsOn(hv) + placedHere >= h.get().concurrencyLimit()) {
+                    continue;
+                }
+                Optional<HostUsage> used = usage.computeIfAbsent(hv, id -> usage(h.get(), driver.get()));
+                double score = used.map(u -> freeShare(h.get(), u, placedHere + 1, pool)).orElse(0.0);
+                if (score > bestScore) {
+                    best = template;
+                    bestScore = score;
+                }
+            }
+            if (best != null) {
+                placed.merge(best.hypervisorId(), 1, Integer::sum);
+            }
+            return Optional.ofNullable(best);
+        }
     }
 
     /**
@@ -99,12 +134,11 @@ public class Placement {
 
     /** What does not fit on {@code h} for one more desktop, or null when it fits. */
     private String misfit(Hypervisor h, HypervisorDriver driver, Pool pool) {
-        HostUsage usage;
-        try {
-            usage = driver.usage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-        } catch (Exception e) {
+        Optional<HostUsage> reported = usage(h, driver);
+        if (reported.isEmpty()) {
             return h.id() + " did not report its usage";
         }
+        HostUsage usage = reported.get();
         double cpuTotal = h.capacity().vcpus() * h.cpuOvercommit();
         double memTotal = h.capacity().memoryMb() * h.memoryOvercommit();
         StringBuilder b = new StringBuilder();
@@ -122,20 +156,25 @@ public class Placement {
         return b.isEmpty() ? null : h.id() + " has " + b;
     }
 
-    /** Smallest remaining share of vCPU, RAM and desktop slots after adding one desktop; 0 when it does not fit. */
-    private double freeShare(Hypervisor h, HypervisorDriver driver, Pool pool) {
-        HostUsage usage;
+    private static Optional<HostUsage> usage(Hypervisor h, HypervisorDriver driver) {
         try {
-            usage = driver.usage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            return Optional.of(driver.usage().toCompletableFuture().get(5, TimeUnit.SECONDS));
         } catch (Exception e) {
             LOG.debugf("Hypervisor %s did not report usage: %s", h.id(), e.getMessage());
-            return 0;
+            return Optional.empty();
         }
+    }
+
+    /**
+     * Smallest remaining share of vCPU, RAM and desktop slots once {@code added} more desktops of the pool are on the
+     * host; 0 when they do not fit.
+     */
+    private static double freeShare(Hypervisor h, HostUsage usage, int added, Pool pool) {
         double cpuTotal = h.capacity().vcpus() * h.cpuOvercommit();
         double memTotal = h.capacity().memoryMb() * h.memoryOvercommit();
-        double cpuFree = cpuTotal - usage.usedVcpus() - pool.desktopVcpus();
-        double memFree = memTotal - usage.usedMemoryMb() - pool.desktopMemoryMb();
-        double slotsFree = h.capacity().maxDesktops() - usage.desktops() - 1;
+        double cpuFree = cpuTotal - usage.usedVcpus() - (double) added * pool.desktopVcpus();
+        double memFree = memTotal - usage.usedMemoryMb() - (double) added * pool.desktopMemoryMb();
+        double slotsFree = h.capacity().maxDesktops() - usage.desktops() - added;
         if (cpuFree < 0 || memFree < 0 || slotsFree < 0) {
             return 0;
         }

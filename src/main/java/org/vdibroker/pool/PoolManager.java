@@ -9,25 +9,21 @@ import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.audit.AuditService;
 import org.vdibroker.cluster.KeyOwnership;
-import org.vdibroker.desktop.DesktopEntity;
 import org.vdibroker.desktop.DesktopInventory;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
@@ -37,7 +33,6 @@ import org.vdibroker.hypervisor.DriverCalls;
 import org.vdibroker.hypervisor.HypervisorDriver;
 import org.vdibroker.hypervisor.HypervisorException;
 import org.vdibroker.hypervisor.HypervisorHealth;
-import org.vdibroker.hypervisor.ProvisionSpec;
 import org.vdibroker.hypervisor.TaskRef;
 import org.vdibroker.hypervisor.TaskStatus;
 import org.vdibroker.security.AgentSecrets;
@@ -77,7 +72,7 @@ public class PoolManager {
     @Inject
     ProvisionBackoff backoff;
     @Inject
-    Placement placement;
+    DesktopCreation creation;
     @Inject
     SessionStore sessions;
     @Inject
@@ -104,12 +99,13 @@ public class PoolManager {
 
     Clock clock = Clock.systemUTC();
 
-    private final SecureRandom random = new SecureRandom();
     /** When this node asked for a desktop to be made ready, to measure provisioning times for ETAs. */
     private final Map<String, Instant> startedAt = new ConcurrentHashMap<>();
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
     /** Ticks of each pool on this node, to spread full reads of pools over ticks. */
     private final Map<String, Long> ticks = new ConcurrentHashMap<>();
+    /** No pool starts another wave of new desktops after this (its first wave of a tick always runs). */
+    private volatile Instant creationDeadline = Instant.MIN;
     private volatile boolean stopping;
 
     /** Early in shutdown: no new ticks once the caches are about to stop. */
@@ -133,6 +129,8 @@ public class PoolManager {
     }
 
     private void tickPools() {
+        // a tick that makes many desktops still ends after about one interval, so the ones it made move on
+        creationDeadline = clock.instant().plus(config.poolManager().interval());
         Collection<Pool> all = catalog.all();
         reconciler.startTick(all.size()); // bounds how many pools' reconcile rounds this tick starts
         for (Pool pool : all) {
@@ -257,7 +255,7 @@ public class PoolManager {
      * node) makes another secret and reverts again, so the secret never needs to outlive this call.
      */
     private Map<String, String> newAgentSecret(DesktopState d) {
-        String secret = HexFormat.of().formatHex(randomBytes());
+        String secret = AgentSecrets.newSecret();
         inventory.setAgentSecretHash(d.id(), AgentSecrets.hash(secret));
         return Map.of(AgentSecrets.METADATA_KEY, secret);
     }
@@ -325,7 +323,7 @@ public class PoolManager {
     private void onFailure(DesktopState d, String error, boolean retryable) {
         LOG.infof("Desktop %s (%s) operation failed: %s", d.id(), d.status(), error);
         if (d.status() == DesktopStatus.PROVISIONING || d.status() == DesktopStatus.STARTING) {
-            failedToProvision(d.poolId(), d.hypervisorId(), error);
+            creation.failedToProvision(d.poolId(), d.hypervisorId(), error);
         }
         if (d.status() == DesktopStatus.RETIRING) {
             if (d.failures() + 1 >= config.poolManager().maxFailures()) {
@@ -411,20 +409,8 @@ public class PoolManager {
             problems.cleared(pool.id(), "no-hypervisor");
         }
         long toCreate = Math.min(target - counted, config.poolManager().batchSize());
-        for (int i = 0; i < toCreate; i++) {
-            Optional<Pool.Template> where = placement.choose(pool);
-            if (where.isEmpty()) {
-                LOG.debugf("Pool %s: no hypervisor has room for another desktop", pool.id());
-                placement.whyNot(pool).ifPresent(p -> problems.noRoom(pool.id(), p));
-                return;
-            }
-            if (i == 0) {
-                problems.cleared(pool.id(), "no-capacity");
-                problems.cleared(pool.id(), "no-hypervisor");
-            }
-            if (!provision(pool, where.get())) {
-                return;
-            }
+        if (toCreate > 0) {
+            startedAt.putAll(creation.create(pool, toCreate, creationDeadline));
         }
     }
 
@@ -451,44 +437,6 @@ public class PoolManager {
                 }
             }
         }
-    }
-
-    private boolean provision(Pool pool, Pool.Template template) {
-        HypervisorDriver driver = health.driver(template.hypervisorId()).orElse(null);
-        if (driver == null) {
-            return false;
-        }
-        String id = UUID.randomUUID().toString();
-        String name = pool.id() + "-" + id.substring(0, 8);
-        String secret = HexFormat.of().formatHex(randomBytes());
-        DesktopEntity entity = new DesktopEntity();
-        entity.id = id;
-        entity.poolId = pool.id();
-        entity.hypervisorId = template.hypervisorId();
-        entity.name = name;
-        entity.publication = template.publication();
-        entity.agentSecretHash = AgentSecrets.hash(secret);
-        inventory.add(entity); // through the outbox: provisioning goes on while the database is down
-        try {
-            TaskRef task = call(driver.provision(new ProvisionSpec(name, template.templateRef(), pool.desktopVcpus(),
-                    pool.desktopMemoryMb(), Map.of("vdi.desktop-id", id, AgentSecrets.METADATA_KEY, secret))));
-            startedAt.put(id, clock.instant());
-            backoff.attempted(pool.id(), template.hypervisorId());
-            transitions.created(id, pool.id(), template.hypervisorId(), name, null, template.publication(), task);
-            audit.record("desktop.provisioning", "pool-manager", pool.id(), id, null, template.hypervisorId());
-            return true;
-        } catch (HypervisorException e) {
-            LOG.infof("Pool %s: provisioning on %s failed: %s", pool.id(), template.hypervisorId(), e.getMessage());
-            failedToProvision(pool.id(), template.hypervisorId(), e.getMessage());
-            inventory.retired(id);
-            return false;
-        }
-    }
-
-    /** Backs the template off and shows the pool's problem. */
-    private void failedToProvision(String poolId, String hypervisorId, String error) {
-        ProvisionBackoff.Failing f = backoff.failed(poolId, hypervisorId);
-        problems.failed(poolId, "hypervisor " + hypervisorId + ": " + error, f.failures(), f.nextAttemptAt().toString());
     }
 
     /**
@@ -527,12 +475,6 @@ public class PoolManager {
 
     private boolean abandoned(SessionState s, Instant now) {
         return s.lastSeenAt().plus(config.sessions().queueAbandonAfter()).isBefore(now);
-    }
-
-    private byte[] randomBytes() {
-        byte[] b = new byte[24];
-        random.nextBytes(b);
-        return b;
     }
 
     private void registerGauge(String poolId) {

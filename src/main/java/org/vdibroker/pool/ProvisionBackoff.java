@@ -38,6 +38,11 @@ public class ProvisionBackoff {
         return f == null || !clock.instant().isBefore(f.nextAttemptAt());
     }
 
+    /** Whether the template's provisions are failing: then it gets one trial at a time, however many are placed. */
+    public boolean failing(String poolId, String hypervisorId) {
+        return failing.containsKey(key(poolId, hypervisorId));
+    }
+
     /** A provision was issued; while the template is failing it is the one trial of this period. */
     public void attempted(String poolId, String hypervisorId) {
         failing.computeIfPresent(key(poolId, hypervisorId),

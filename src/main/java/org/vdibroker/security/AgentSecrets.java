@@ -3,6 +3,7 @@ package org.vdibroker.security;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.HexFormat;
 
 /**
@@ -14,7 +15,16 @@ public final class AgentSecrets {
     /** Key of the secret in the metadata given to the guest. */
     public static final String METADATA_KEY = "vdi.agent-secret";
 
+    private static final SecureRandom RANDOM = new SecureRandom();
+
     private AgentSecrets() {
+    }
+
+    /** A new secret for one desktop: 24 random bytes, hex. */
+    public static String newSecret() {
+        byte[] b = new byte[24];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
     }
 
     public static String hash(String secret) {

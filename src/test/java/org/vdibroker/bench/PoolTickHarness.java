@@ -40,6 +40,7 @@ import org.vdibroker.hypervisor.HypervisorService;
 import org.vdibroker.persistence.Database;
 import org.vdibroker.hypervisor.simulator.SimulatorDriverFactory;
 import org.vdibroker.pool.ArrivalForecast;
+import org.vdibroker.pool.DesktopCreation;
 import org.vdibroker.pool.Evacuations;
 import org.vdibroker.pool.LoginHistory;
 import org.vdibroker.pool.Placement;
@@ -180,8 +181,8 @@ final class PoolTickHarness {
         for (Class<?> type : List.of(Counters.class, KeyOwnership.class, DesktopTransitions.class,
                 DesktopService.class, SessionStore.class, TimeToDesktop.class, SessionService.class,
                 HypervisorHealth.class, ProvisionBackoff.class, ProvisionProblems.class, Placement.class,
-                Evacuations.class, PublicationRollout.class, SessionTimeouts.class, Reconciler.class,
-                AgentEventService.class, AgentCheckIns.class, SilentAgents.class, PoolManager.class)) {
+                DesktopCreation.class, Evacuations.class, PublicationRollout.class, SessionTimeouts.class,
+                Reconciler.class, AgentEventService.class, AgentCheckIns.class, SilentAgents.class, PoolManager.class)) {
             beans.putIfAbsent(type, type.getDeclaredConstructor().newInstance());
         }
         for (Object bean : List.copyOf(beans.values())) {

@@ -1,0 +1,120 @@
+package org.vdibroker.pool;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.vdibroker.testsupport.Api.await;
+
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.vdibroker.testsupport.Api;
+
+/**
+ * A tick's new desktops are placed together and created side by side (DesktopCreation): the desktops placed in one
+ * round count against their host's room, concurrency limit and back-off as if each had been created before the next
+ * was placed, and a tick past its deadline makes one wave per pool.
+ */
+@QuarkusTest
+class DesktopCreationTest {
+
+    @Inject
+    PoolCatalog catalog;
+    @Inject
+    Placement placement;
+    @Inject
+    ProvisionBackoff backoff;
+    @Inject
+    DesktopCreation creation;
+
+    @Test
+    void aRoundCountsItsDesktopsAgainstEachHostsRoomAndConcurrencyLimit() {
+        Api.simulator("sim-round-room", 3, 100, 50); // room for 3 desktops
+        Api.simulator("sim-round-busy", 100, 100, 50, 2); // 2 operations at a time
+        Api.createPool(twoHostPool("round", "sim-round-room", "sim-round-busy"));
+        Pool pool = catalog.get("round").orElseThrow();
+
+        Map<String, Long> placed = placeAll(placement.round(pool));
+        assertThat(placed).as("desktops placed per host in one round").isEqualTo(Map.of("sim-round-room", 3L,
+                "sim-round-busy", 2L));
+    }
+
+    @Test
+    void aRoundGivesAFailingTemplateOneTrial() {
+        Api.simulator("sim-round-failing", 100, 100, 50);
+        Api.createPool(Api.pool("round-failing", "floating", 0, 0, 10, "sim-round-failing", List.of("/engineering")));
+        Pool pool = catalog.get("round-failing").orElseThrow();
+        backoff.failed("round-failing", "sim-round-failing");
+        await("the back-off lets a trial through", Duration.ofSeconds(10),
+                () -> backoff.allows("round-failing", "sim-round-failing"));
+
+        assertThat(placeAll(placement.round(pool))).isEqualTo(Map.of("sim-round-failing", 1L));
+        backoff.succeeded("round-failing", "sim-round-failing");
+        // placement fills the host's room (100 desktops); the pool manager asks for no more than the pool wants
+        assertThat(placeAll(placement.round(pool))).isEqualTo(Map.of("sim-round-failing", 100L));
+    }
+
+    @Test
+    void aPoolLargerThanItsHostGetsWhatFitsWithoutRefusedProvisions() {
+        Api.simulator("sim-wave-room", 3, 100, 50);
+        Api.createPool(Api.pool("wave-room", "floating", 6, 0, 6, "sim-wave-room", List.of("/engineering")));
+        await("3 desktops ready", Duration.ofSeconds(30), () -> Api.desktopsIn("wave-room", "READY") == 3);
+        await("the pool reports no room", Duration.ofSeconds(30),
+                () -> "no-capacity".equals(status("wave-room").get("kind")));
+        assertThat(Api.desktops("wave-room")).hasSize(3);
+        // a wave placed past the host's room would have had provisions refused, and the template backed off
+        assertThat(backoff.failing("wave-room", "sim-wave-room")).as("template backing off").isFalse();
+    }
+
+    @Test
+    void aTickPastItsDeadlineMakesOneWaveAndOtherwiseAllItWasAskedFor() {
+        Api.simulator("sim-wave-direct", 100, 100, 50);
+        Map<String, Object> definition = new HashMap<>(Api.pool("wave-direct", "floating", 0, 0, 40,
+                "sim-wave-direct", List.of("/engineering")));
+        definition.put("enabled", false); // the pool manager makes none of its own, and retires none of these
+        Api.createPool(definition);
+        Pool pool = catalog.get("wave-direct").orElseThrow();
+
+        Map<String, Instant> late = creation.create(pool, 20, Instant.MIN);
+        assertThat(late).as("desktops made in one wave").hasSize(8); // create-parallelism's default
+        Map<String, Instant> inTime = creation.create(pool, 12, Instant.now().plusSeconds(60));
+        assertThat(inTime).hasSize(12);
+        assertThat(Api.desktops("wave-direct")).extracting(d -> d.get("id"))
+                .containsExactlyInAnyOrderElementsOf(union(late.keySet(), inTime.keySet()));
+    }
+
+    private static Map<String, Long> placeAll(Placement.Round round) {
+        List<String> hosts = new java.util.ArrayList<>();
+        for (Optional<Pool.Template> t = round.choose(); t.isPresent(); t = round.choose()) {
+            hosts.add(t.get().hypervisorId());
+            assertThat(hosts).as("placements in one round").hasSizeLessThanOrEqualTo(1000);
+        }
+        return hosts.stream().collect(Collectors.groupingBy(Function.identity(), Collectors.counting()));
+    }
+
+    private static Map<String, Object> twoHostPool(String id, String first, String second) {
+        Map<String, Object> pool = new HashMap<>(Api.pool(id, "floating", 0, 0, 100, first, List.of("/engineering")));
+        pool.put("templates", List.of(Map.of("hypervisorId", first, "templateRef", "tmpl-" + id),
+                Map.of("hypervisorId", second, "templateRef", "tmpl-" + id)));
+        return pool;
+    }
+
+    private static List<Object> union(java.util.Set<String> a, java.util.Set<String> b) {
+        List<Object> all = new java.util.ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static Map<String, Object> status(String poolId) {
+        Map<String, Object> problem = given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/pools/" + poolId
+                + "/status").then().statusCode(200).extract().jsonPath().getMap("problem");
+        return problem == null ? Map.of() : problem;
+    }
+}
