@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.cluster.CacheIndexes;
 import org.vdibroker.hypervisor.TaskRef;
+import org.vdibroker.testsupport.SettableClock;
 
 /**
  * The pool manager's index of desktops that need work: what an idle tick looks at instead of every desktop, so it
@@ -103,28 +104,28 @@ class DesktopWorkTest {
 
     @Test
     void desktopsUnderWayKeepWhenTheyStartedAndTheirTimeToReadyMakesThePoolsProvisioningTime() {
-        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(NOW);
-        work.clock = clockAt(now);
+        SettableClock clock = new SettableClock(NOW);
+        work.clock = clock;
         assertThat(work.of("p").provisioningTime.seconds()).as("none made yet").isEmpty();
         DesktopState made = desktop("n1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
         cache.put(made.id(), made);
-        now.set(NOW.plusSeconds(10));
-        DesktopState booting = next(made, DesktopStatus.STARTING, null, now.get());
+        clock.set(NOW.plusSeconds(10));
+        DesktopState booting = next(made, DesktopStatus.STARTING, null, clock.instant());
         cache.put(made.id(), booting);
         assertThat(work.of("p").coming).as("still the instant it started, not when its boot did")
                 .containsExactly(java.util.Map.entry("n1", NOW));
-        now.set(NOW.plusSeconds(20));
-        DesktopState ready = next(booting, DesktopStatus.READY, null, now.get());
+        clock.set(NOW.plusSeconds(20));
+        DesktopState ready = next(booting, DesktopStatus.READY, null, clock.instant());
         cache.put(made.id(), ready);
         cache.put(made.id(), ready); // the same value again (a replayed event) is not a second completion
         assertThat(work.of("p").coming).isEmpty();
         assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).isEqualTo(20.0);
 
         DesktopState second = next(desktop("n2", DesktopStatus.PROVISIONING, null, null),
-                DesktopStatus.PROVISIONING, null, now.get()); // started at +20 s
+                DesktopStatus.PROVISIONING, null, clock.instant()); // started at +20 s
         cache.put(second.id(), second);
-        now.set(NOW.plusSeconds(50));
-        cache.put(second.id(), next(second, DesktopStatus.READY, null, now.get()));
+        clock.set(NOW.plusSeconds(50));
+        cache.put(second.id(), next(second, DesktopStatus.READY, null, clock.instant()));
         assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).as("the mean of 20 s and 30 s")
                 .isCloseTo(25.0, org.assertj.core.data.Offset.offset(1e-9));
 
@@ -177,13 +178,12 @@ class DesktopWorkTest {
     /** A node whose events come late (a busy node, a long garbage collection) measures from the values' instants. */
     @Test
     void theProvisioningTimeComesFromTheDesktopsWritesNotFromWhenThisNodeSeesThem() {
-        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(
-                NOW.plusSeconds(8));
-        work.clock = clockAt(now);
+        SettableClock clock = new SettableClock(NOW.plusSeconds(8));
+        work.clock = clock;
         DesktopState made = desktop("n1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
         cache.put(made.id(), made); // written at NOW, seen 8 s later
         assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n1", NOW));
-        now.set(NOW.plusSeconds(31));
+        clock.set(NOW.plusSeconds(31));
         cache.put(made.id(), next(made, DesktopStatus.READY, null, NOW.plusSeconds(30)));
         assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).isEqualTo(30.0);
 
@@ -192,23 +192,6 @@ class DesktopWorkTest {
                 null, NOW.plusSeconds(90));
         cache.put(ahead.id(), ahead);
         assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n2", NOW.plusSeconds(31)));
-    }
-
-    /** A clock that reads {@code now}, which the test moves. */
-    private static java.time.Clock clockAt(java.util.concurrent.atomic.AtomicReference<Instant> now) {
-        return new java.time.Clock() {
-            public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
-            }
-
-            public java.time.Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            public Instant instant() {
-                return now.get();
-            }
-        };
     }
 
     private static DesktopState desktop(String id, DesktopStatus status, String sessionId, TaskRef task) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.Map;
 import org.vdibroker.security.AgentSecrets;
@@ -25,6 +24,7 @@ import org.vdibroker.hypervisor.TaskRef;
 import org.vdibroker.hypervisor.TaskStatus;
 import org.vdibroker.hypervisor.VmInfo;
 import org.vdibroker.hypervisor.hyperv.FakeHyperVModel.Vm;
+import org.vdibroker.testsupport.SettableClock;
 
 /**
  * The Hyper-V driver through winrm4j against {@link FakeHyperVHost}, a WS-Management server that keeps a model of a
@@ -109,7 +109,7 @@ class HyperVDriverTest {
 
     @Test
     void anotherNodePollsATaskFromTheVmState() {
-        MutableClock clock = new MutableClock();
+        SettableClock clock = new SettableClock(Instant.now());
         HyperVDriver other = driver(Map.of("shutdownTimeoutMs", "1000"), clock);
         try {
             TaskRef provision = await(driver.provision(spec("pool-a-00000002", Map.of())));
@@ -375,29 +375,4 @@ class HyperVDriverTest {
             Thread.currentThread().interrupt();
         }
     }
-
-    /** A clock the test moves forward, for deadlines. */
-    private static final class MutableClock extends Clock {
-        private volatile Instant now = Instant.now();
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
 }

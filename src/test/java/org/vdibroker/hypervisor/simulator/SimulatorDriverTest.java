@@ -11,11 +11,8 @@ import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -52,6 +49,7 @@ import org.vdibroker.hypervisor.TaskRef;
 import org.vdibroker.hypervisor.TaskStatus;
 import org.vdibroker.hypervisor.VmInfo;
 import org.vdibroker.hypervisor.VmInfo.PowerState;
+import org.vdibroker.testsupport.SettableClock;
 
 class SimulatorDriverTest {
 
@@ -60,7 +58,7 @@ class SimulatorDriverTest {
 
     private static EmbeddedCacheManager manager;
 
-    private final MutableClock clock = new MutableClock(T0);
+    private final SettableClock clock = new SettableClock(T0);
     private SimulatorDriverFactory factory;
     private SimulatorControl control;
 
@@ -593,35 +591,6 @@ class SimulatorDriverTest {
     private static Object deserialize(byte[] bytes) throws IOException, ClassNotFoundException {
         try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
             return in.readObject();
-        }
-    }
-
-    /** A clock the test moves by hand. */
-    private static final class MutableClock extends Clock {
-
-        private volatile Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        void advance(Duration duration) {
-            now = now.plus(duration);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
         }
     }
 }
