@@ -3,7 +3,6 @@ package org.vdibroker.desktop;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -170,9 +169,7 @@ public class DesktopService {
      * index, which saw it start): how far along the desktops the queue gets next are.
      */
     public double[] comingAges(String poolId) {
-        Instant now = work.clock.instant();
-        return work.of(poolId).coming.values().stream().sorted()
-                .mapToDouble(since -> Math.max(0, Duration.between(since, now).toMillis() / 1000.0)).toArray();
+        return work.of(poolId).provisioningTime.ages(work.clock.instant());
     }
 
     /** Desktops of a pool being cloned, booted or refreshed (from the local index). */

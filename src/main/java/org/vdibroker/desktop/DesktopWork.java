@@ -65,9 +65,10 @@ final class DesktopWork {
         final Map<String, Instant> confirmed = new ConcurrentHashMap<>();
         /** Desktops no session holds, by "hypervisor|publication". */
         final Map<String, Integer> unused = new ConcurrentHashMap<>();
-        /** Desktops being made or refreshed, with when this node first saw them coming. */
-        final Map<String, Instant> coming = new ConcurrentHashMap<>();
-        /** How long making or refreshing a desktop takes, from the start until it is ready. */
+        /**
+         * How long making or refreshing a desktop takes, from the start until it is ready; and the desktops being
+         * made or refreshed, with when each started.
+         */
         final ProvisioningTime provisioningTime = new ProvisioningTime();
     }
 
@@ -224,13 +225,6 @@ final class DesktopWork {
                 p.work.add(id);
             } else {
                 p.work.remove(id);
-            }
-        }
-        if (e.comingSince() != null) {
-            if (by > 0) {
-                p.coming.put(id, e.comingSince());
-            } else {
-                p.coming.remove(id, e.comingSince());
             }
         }
         if (e.claimedAt() != null) {

@@ -3,6 +3,8 @@ package org.vdibroker.desktop;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.NavigableMap;
 import java.util.NavigableSet;
 import java.util.OptionalDouble;
@@ -90,6 +92,19 @@ final class ProvisioningTime {
             return OptionalDouble.of(seconds);
         }
         return unsettled.values().stream().mapToDouble(Double::doubleValue).average();
+    }
+
+    /** Seconds since each desktop under way started, oldest first: how far along the next desktops are. */
+    synchronized double[] ages(Instant now) {
+        return underWay.stream().mapToDouble(s -> Math.max(0, Duration.between(s.at(), now).toMillis() / 1000.0))
+                .toArray();
+    }
+
+    /** The desktops under way and when each started, oldest first. */
+    synchronized Map<String, Instant> underWay() {
+        Map<String, Instant> all = new LinkedHashMap<>();
+        underWay.forEach(s -> all.put(s.id(), s.at()));
+        return all;
     }
 
     /** Desktops under way and completions held back: what this keeps in memory. */

@@ -112,13 +112,13 @@ class DesktopWorkTest {
         clock.set(NOW.plusSeconds(10));
         DesktopState booting = next(made, DesktopStatus.STARTING, null, clock.instant());
         cache.put(made.id(), booting);
-        assertThat(work.of("p").coming).as("still the instant it started, not when its boot did")
+        assertThat(work.of("p").provisioningTime.underWay()).as("still the instant it started, not when its boot did")
                 .containsExactly(java.util.Map.entry("n1", NOW));
         clock.set(NOW.plusSeconds(20));
         DesktopState ready = next(booting, DesktopStatus.READY, null, clock.instant());
         cache.put(made.id(), ready);
         cache.put(made.id(), ready); // the same value again (a replayed event) is not a second completion
-        assertThat(work.of("p").coming).isEmpty();
+        assertThat(work.of("p").provisioningTime.underWay()).isEmpty();
         assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).isEqualTo(20.0);
 
         DesktopState second = next(desktop("n2", DesktopStatus.PROVISIONING, null, null),
@@ -182,7 +182,7 @@ class DesktopWorkTest {
         work.clock = clock;
         DesktopState made = desktop("n1", DesktopStatus.PROVISIONING, null, new TaskRef("hv1", "t1", null));
         cache.put(made.id(), made); // written at NOW, seen 8 s later
-        assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n1", NOW));
+        assertThat(work.of("p").provisioningTime.underWay()).containsExactly(java.util.Map.entry("n1", NOW));
         clock.set(NOW.plusSeconds(31));
         cache.put(made.id(), next(made, DesktopStatus.READY, null, NOW.plusSeconds(30)));
         assertThat(work.of("p").provisioningTime.seconds().getAsDouble()).isEqualTo(30.0);
@@ -191,7 +191,8 @@ class DesktopWorkTest {
         DesktopState ahead = next(desktop("n2", DesktopStatus.PROVISIONING, null, null), DesktopStatus.PROVISIONING,
                 null, NOW.plusSeconds(90));
         cache.put(ahead.id(), ahead);
-        assertThat(work.of("p").coming).containsExactly(java.util.Map.entry("n2", NOW.plusSeconds(31)));
+        assertThat(work.of("p").provisioningTime.underWay())
+                .containsExactly(java.util.Map.entry("n2", NOW.plusSeconds(31)));
     }
 
     private static DesktopState desktop(String id, DesktopStatus status, String sessionId, TaskRef task) {
