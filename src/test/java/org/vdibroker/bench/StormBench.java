@@ -466,14 +466,11 @@ public final class StormBench {
         making.put("simulatorMeanSeconds", settings.meanSeconds());
         List<String> ticks = new ArrayList<>();
         for (int i = 0; i < management.size(); i++) {
-            String metrics = WarmAssignmentBench.text(management.get(i).resolve("/q/metrics"));
-            double count = metric(metrics, "vdi_pool_manager_tick_seconds_count");
-            double sum = metric(metrics, "vdi_pool_manager_tick_seconds_sum");
-            double max = metric(metrics, "vdi_pool_manager_tick_seconds_max");
-            making.put("node" + (i + 1) + "TickMeanMs", count > 0 ? 1000 * sum / count : Double.NaN);
-            making.put("node" + (i + 1) + "TickMaxMs", 1000 * max);
-            ticks.add(String.format(Locale.ROOT, "node %d mean %.0f ms, max %.0f ms", i + 1,
-                    count > 0 ? 1000 * sum / count : Double.NaN, 1000 * max));
+            Ticks t = Ticks.of(management.get(i));
+            making.put("node" + (i + 1) + "TickMeanMs", t.meanMsSince(Ticks.NONE));
+            making.put("node" + (i + 1) + "TickMaxMs", 1000 * t.maxSeconds());
+            ticks.add(String.format(Locale.ROOT, "node %d mean %.0f ms, max %.0f ms", i + 1, t.meanMsSince(Ticks.NONE),
+                    1000 * t.maxSeconds()));
         }
         report.put("spareMaking", making);
         String line = String.format(Locale.ROOT, "Spares made before the storm: provisioning time measured %.1f s"
@@ -481,6 +478,24 @@ public final class StormBench {
                 measured, settings.meanSeconds(), String.join("; ", ticks));
         System.out.println("[bench] " + line);
         report.markdown(line);
+    }
+
+    /** A node's pool-manager ticks since it started, from its metrics: how many, their total and longest time. */
+    private record Ticks(double count, double sumSeconds, double maxSeconds) {
+        static final Ticks NONE = new Ticks(0, 0, 0);
+
+        static Ticks of(URI management) {
+            String metrics = WarmAssignmentBench.text(management.resolve("/q/metrics"));
+            return new Ticks(metric(metrics, "vdi_pool_manager_tick_seconds_count"),
+                    metric(metrics, "vdi_pool_manager_tick_seconds_sum"),
+                    metric(metrics, "vdi_pool_manager_tick_seconds_max"));
+        }
+
+        /** The mean of the ticks that ended since {@code before}, in ms; NaN if none did. */
+        double meanMsSince(Ticks before) {
+            double ticks = count - before.count;
+            return ticks > 0 ? 1000 * (sumSeconds - before.sumSeconds) / ticks : Double.NaN;
+        }
     }
 
     /** The value of the first sample named exactly {@code name} in a Prometheus text exposition; NaN if none. */
@@ -505,7 +520,8 @@ public final class StormBench {
             rows.append(",node").append(i).append("TickMs");
         }
         rows.append('\n');
-        double[][] before = new double[management.size()][2]; // tick count and sum, seconds
+        Ticks[] before = new Ticks[management.size()];
+        Arrays.fill(before, Ticks.NONE);
         while (true) {
             JsonNode status = WarmAssignmentBench.get(node, "/api/v1/admin/pools/" + COLD + "/status", admin);
             JsonNode byState = status.path("desktops");
@@ -513,13 +529,9 @@ public final class StormBench {
             rows.append(String.format(Locale.ROOT, "%.1f,%d,%d,%d", (System.nanoTime() - start) / 1e9,
                     byState.path("PROVISIONING").asInt(), byState.path("STARTING").asInt(), ready));
             for (int i = 0; i < management.size(); i++) {
-                String metrics = WarmAssignmentBench.text(management.get(i).resolve("/q/metrics"));
-                double count = metric(metrics, "vdi_pool_manager_tick_seconds_count");
-                double sum = metric(metrics, "vdi_pool_manager_tick_seconds_sum");
-                double ticks = count - before[i][0];
-                rows.append(String.format(Locale.ROOT, ",%.0f", ticks > 0 ? 1000 * (sum - before[i][1]) / ticks
-                        : Double.NaN));
-                before[i] = new double[] {count, sum};
+                Ticks now = Ticks.of(management.get(i));
+                rows.append(String.format(Locale.ROOT, ",%.0f", now.meanMsSince(before[i])));
+                before[i] = now;
             }
             rows.append('\n');
             if (ready >= spare) {

@@ -567,31 +567,26 @@ public final class WarmAssignmentBench {
 
     /** The body of a GET without a token (the management interface's metrics), which must answer 200. */
     static String text(URI uri) {
-        try {
-            HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).GET()
-                    .build(), HttpResponse.BodyHandlers.ofString());
-            if (answer.statusCode() != 200) {
-                throw new IllegalStateException("GET " + uri + " answered " + answer.statusCode());
-            }
-            return answer.body();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return body(uri, null, Duration.ofSeconds(30));
     }
 
     static JsonNode get(URI node, String path, String token) {
+        return readJson(body(node.resolve(path), token, Duration.ofSeconds(120)));
+    }
+
+    /** The body of a GET, with the token when there is one, which must answer 200. */
+    private static String body(URI uri, String token, Duration timeout) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(timeout).GET();
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
         try {
-            HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(node.resolve(path))
-                    .timeout(Duration.ofSeconds(120)).header("Authorization", "Bearer " + token).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> answer = HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
             if (answer.statusCode() != 200) {
-                throw new IllegalStateException("GET " + path + " answered " + answer.statusCode() + ": "
+                throw new IllegalStateException("GET " + uri.getPath() + " answered " + answer.statusCode() + ": "
                         + answer.body());
             }
-            return JSON.readTree(answer.body());
+            return answer.body();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
