@@ -533,6 +533,11 @@ public final class WarmAssignmentBench {
         properties.put("quarkus.oidc.credentials.secret", "vdi-broker-demo-secret");
         // provision a large pool in minutes, not hours (50 per tick by default)
         properties.put("broker.pool-manager.batch-size", System.getProperty("bench.batch-size", "1000"));
+        // how many new desktops a node creates at a time (the broker's default unless set)
+        String parallelism = System.getProperty("bench.create-parallelism");
+        if (parallelism != null) {
+            properties.put("broker.pool-manager.create-parallelism", parallelism);
+        }
         properties.put("quarkus.log.category.\"org.infinispan.CLUSTER\".level", "WARN");
         return properties;
     }
