@@ -80,8 +80,7 @@ public final class StormBench {
                     .start()) {
                 BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
                 try (ClusterNodes cluster = WarmAssignmentBench.started(ClusterNodes.start("bench-storm", 3,
-                        WarmAssignmentBench.database(postgres, "bench_storm"), 14000, 17000,
-                        WarmAssignmentBench.nodeProperties()))) {
+                        WarmAssignmentBench.database(postgres, "bench_storm"), 14000, 17000, nodeProperties()))) {
                     cluster.awaitMembers(3, Duration.ofSeconds(600));
                     List<URI> nodes = cluster.nodes().stream().map(n -> URI.create(n.baseUri())).toList();
                     String admin = tokens.admin("bench-admin", 7200);
@@ -450,6 +449,17 @@ public final class StormBench {
                 "protocols", List.of("rdp"), "desktop", Map.of("vcpus", 1, "memoryMb", 512),
                 "templates", templates,
                 "entitlements", Map.of("groups", List.copyOf(GROUPS), "users", List.of())));
+    }
+
+    /**
+     * The nodes' settings: benchmark 1's, and queued sessions kept for the whole storm. The storm's users make one
+     * request each and do not poll their session as a waiting client does, so with the default abandon time (10 min)
+     * a cold storm whose queue takes longer (about 47 min at 10,000 users on 200 slots) would lose its last users.
+     */
+    private static Map<String, String> nodeProperties() {
+        Map<String, String> properties = WarmAssignmentBench.nodeProperties();
+        properties.put("broker.sessions.queue-abandon-after", "3h");
+        return properties;
     }
 
     /**
