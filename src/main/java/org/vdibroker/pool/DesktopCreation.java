@@ -82,9 +82,10 @@ public class DesktopCreation {
         stopping = true;
     }
 
+    /** Creations under way finish (a tick may be waiting for them); no new ones are taken. */
     @PreDestroy
     void stop() {
-        workers.shutdownNow();
+        workers.shutdown();
     }
 
     /**
