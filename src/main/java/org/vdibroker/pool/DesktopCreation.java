@@ -152,7 +152,7 @@ public class DesktopCreation {
                     made++;
                 }
             } catch (CompletionException e) {
-                // waits for the rest first: a desktop they created is still recorded in created
+                // the rest are waited for first, so no creation of this tick is still running when it goes on
                 thrown = e.getCause() instanceof RuntimeException r ? r : e;
             }
         }
