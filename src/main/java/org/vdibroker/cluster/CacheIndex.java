@@ -1,9 +1,13 @@
 package org.vdibroker.cluster;
 
 import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
@@ -26,19 +30,36 @@ import org.infinispan.notifications.cachelistener.event.Event;
  * through {@link CacheIndexes}, which applies the events in the order of the entries' versions. The events arrive
  * after the writes, so the index can lag for a moment: it finds candidates fast, and every decision is still made
  * by a conditional write on the entry itself.
+ *
+ * <p>An index with an order ({@code orderOf}) also walks the entries of an index key in that order, reading only as
+ * far as the caller goes (the head of a queue), and, when counted, says in O(log n) how many lie below a value.
  */
 public final class CacheIndex<V> {
 
     private final Function<V, String> indexKeyOf;
     private final ToLongFunction<V> orderOf;
+    private final boolean counted;
     private final Map<String, IndexKeys> byIndexKey = new ConcurrentHashMap<>();
     private final Map<String, String> indexKeyByEntry = new ConcurrentHashMap<>();
-    private final Map<String, OrderedCounts> orderByIndexKey = new ConcurrentHashMap<>();
-    private final Map<String, Long> orderByEntry = new ConcurrentHashMap<>();
+    private final Map<String, OrderedCounts> countsByIndexKey = new ConcurrentHashMap<>();
+    private final Map<String, NavigableSet<Placed>> sortedByIndexKey = new ConcurrentHashMap<>();
+    private final Map<String, Placed> placedByEntry = new ConcurrentHashMap<>();
 
-    CacheIndex(Function<V, String> indexKeyOf, ToLongFunction<V> orderOf) {
+    /** Where an entry stands in an ordered index: its index key, its order, and the entry key (the tie-breaker). */
+    private record Placed(String indexKey, long order, String entryKey) implements Comparable<Placed> {
+        private static final Comparator<Placed> ORDER = Comparator.comparingLong(Placed::order)
+                .thenComparing(Placed::entryKey);
+
+        @Override
+        public int compareTo(Placed other) {
+            return ORDER.compare(this, other);
+        }
+    }
+
+    CacheIndex(Function<V, String> indexKeyOf, ToLongFunction<V> orderOf, boolean counted) {
         this.indexKeyOf = indexKeyOf;
         this.orderOf = orderOf;
+        this.counted = counted;
     }
 
     /** One change of an entry: its new value, or null when it is gone and then {@code removed}, its last value. */
@@ -76,10 +97,43 @@ public final class CacheIndex<V> {
         return keys == null ? 0 : keys.size();
     }
 
-    /** How many entries under {@code indexKey} have an order below {@code order}; 0 without {@code orderOf}. */
+    /** How many entries under {@code indexKey} have an order below {@code order}; 0 unless counted. */
     public int countBelow(String indexKey, long order) {
-        OrderedCounts counts = orderByIndexKey.get(indexKey);
+        OrderedCounts counts = countsByIndexKey.get(indexKey);
         return counts == null ? 0 : counts.countBelow(order);
+    }
+
+    /**
+     * The entry keys under {@code indexKey} in ascending order (equal orders by entry key), found one at a time as
+     * the caller walks: taking the first k costs O(k log n), not a copy of them all. Weakly consistent: the walk sees
+     * changes made while it goes, or not. Empty without {@code orderOf}.
+     */
+    public Iterable<String> inOrder(String indexKey) {
+        return () -> keysOf(sorted(indexKey).iterator());
+    }
+
+    /** {@link #inOrder} up to (not including) {@code order}. */
+    public Iterable<String> inOrderBelow(String indexKey, long order) {
+        return () -> keysOf(sorted(indexKey).headSet(new Placed(indexKey, order, "")).iterator());
+    }
+
+    private NavigableSet<Placed> sorted(String indexKey) {
+        NavigableSet<Placed> sorted = sortedByIndexKey.get(indexKey);
+        return sorted == null ? Collections.emptyNavigableSet() : sorted;
+    }
+
+    private static Iterator<String> keysOf(Iterator<Placed> placed) {
+        return new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+                return placed.hasNext();
+            }
+
+            @Override
+            public String next() {
+                return placed.next().entryKey();
+            }
+        };
     }
 
     void update(String entryKey, V value) {
@@ -96,22 +150,26 @@ public final class CacheIndex<V> {
             byIndexKey.computeIfAbsent(newIndexKey, k -> new IndexKeys()).add(entryKey);
         }
         if (orderOf != null) {
-            updateOrder(entryKey, oldIndexKey, newIndexKey, value);
+            updateOrder(entryKey, newIndexKey == null ? null
+                    : new Placed(newIndexKey, orderOf.applyAsLong(value), entryKey));
         }
     }
 
-    private void updateOrder(String entryKey, String oldIndexKey, String newIndexKey, V value) {
-        if (oldIndexKey != null && !oldIndexKey.equals(newIndexKey)) {
-            Long oldOrder = orderByEntry.remove(entryKey);
-            OrderedCounts old = orderByIndexKey.get(oldIndexKey);
-            if (old != null && oldOrder != null) {
-                old.remove(oldOrder);
+    /** Moves the entry to its new place in the order (null: out of the index); one call at a time per entry. */
+    private void updateOrder(String entryKey, Placed now) {
+        Placed old = now == null ? placedByEntry.remove(entryKey) : placedByEntry.put(entryKey, now);
+        if (old != null && !old.equals(now)) {
+            sorted(old.indexKey()).remove(old);
+            OrderedCounts counts = countsByIndexKey.get(old.indexKey());
+            if (counts != null) {
+                counts.remove(old.order());
             }
         }
-        if (newIndexKey != null) {
-            long order = orderOf.applyAsLong(value);
-            orderByEntry.put(entryKey, order);
-            orderByIndexKey.computeIfAbsent(newIndexKey, k -> new OrderedCounts()).add(order);
+        if (now != null) {
+            sortedByIndexKey.computeIfAbsent(now.indexKey(), k -> new ConcurrentSkipListSet<>()).add(now);
+            if (counted) {
+                countsByIndexKey.computeIfAbsent(now.indexKey(), k -> new OrderedCounts()).add(now.order());
+            }
         }
     }
 

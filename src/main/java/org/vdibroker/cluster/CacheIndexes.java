@@ -70,15 +70,27 @@ public final class CacheIndexes<V> {
 
     /** An index by {@code indexKeyOf} (null: not in the index). */
     public CacheIndex<V> index(Function<V, String> indexKeyOf) {
-        return index(indexKeyOf, null);
+        return add(new CacheIndex<>(indexKeyOf, null, false));
     }
 
     /**
-     * An index that also counts the entries of each index key by {@code orderOf} (a value that never changes for an
-     * entry, e.g. a queue ticket), so {@link CacheIndex#countBelow} answers in O(log n).
+     * An index that also counts the entries of each index key by {@code orderOf}, so {@link CacheIndex#countBelow}
+     * answers in O(log n), and walks them in that order ({@link CacheIndex#inOrder}). The counts suit dense values
+     * that no two entries of an index key share, such as queue tickets.
      */
     public CacheIndex<V> index(Function<V, String> indexKeyOf, ToLongFunction<V> orderOf) {
-        CacheIndex<V> index = new CacheIndex<>(indexKeyOf, orderOf);
+        return add(new CacheIndex<>(indexKeyOf, orderOf, true));
+    }
+
+    /**
+     * An index that walks the entries of each index key in the order of {@code orderOf} ({@link CacheIndex#inOrder}),
+     * which may change with every write of an entry and be sparse, such as a time in milliseconds; not counted.
+     */
+    public CacheIndex<V> ordered(Function<V, String> indexKeyOf, ToLongFunction<V> orderOf) {
+        return add(new CacheIndex<>(indexKeyOf, orderOf, false));
+    }
+
+    private CacheIndex<V> add(CacheIndex<V> index) {
         follow(index::update);
         return index;
     }

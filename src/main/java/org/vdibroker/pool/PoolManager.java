@@ -13,7 +13,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -177,10 +176,9 @@ public class PoolManager {
         }
         timeouts.enforce(pool, sweep);
         silentAgents.enforce(pool);
-        List<SessionState> queue = sessions.queue(pool.id()); // read once, for assignments and housekeeping
-        Set<String> assigned = assignQueue(pool, queue);
+        assignQueue(pool);
         grow(pool);
-        housekeeping(pool, queue, assigned);
+        housekeeping(pool);
     }
 
     /** Whether this tick of the pool reads all its desktops: its first here, then every sweep-every ticks. */
@@ -365,19 +363,20 @@ public class PoolManager {
     }
 
     /** Ready desktops go to waiting sessions in queue order; returns the ids of the sessions served. */
-    private Set<String> assignQueue(Pool pool, List<SessionState> queue) {
-        Set<String> assigned = new HashSet<>();
+    /**
+     * Serves the pool's queue from its head while desktops are ready. A floating pool's walk stops at the first
+     * session it cannot serve, so a tick reads the few sessions it serves, not the queue; a dedicated pool's users
+     * each wait for their own desktop, so its walk goes on past them.
+     */
+    private void assignQueue(Pool pool) {
         if (!pool.dedicated() && desktops.readyCount(pool.id()) == 0) {
-            return assigned; // a claim looks for candidates in that same index: nothing for the head
+            return; // a claim looks for candidates in that same index: nothing for the head
         }
-        for (SessionState waiting : queue) {
-            if (sessionService.tryAssign(waiting, pool).isPresent()) {
-                assigned.add(waiting.id());
-            } else if (!pool.dedicated()) {
+        for (SessionState waiting : sessions.queueInOrder(pool.id())) {
+            if (sessionService.tryAssign(waiting, pool).isEmpty() && !pool.dedicated()) {
                 break; // nothing ready for the head, so nothing for those behind it either
             }
         }
-        return assigned;
     }
 
     /** Starts desktops so that SpareTarget's count is ready for newcomers beyond those waiting, within min and max. */
@@ -445,7 +444,7 @@ public class PoolManager {
      * served (or abandoned) like any other; one whose node died before it was even published is ended instead (the
      * user never learnt of it, and a second live session would break one session per user and pool).
      */
-    private void housekeeping(Pool pool, List<SessionState> queue, Set<String> assigned) {
+    private void housekeeping(Pool pool) {
         Instant now = clock.instant();
         Instant strandedBefore = now.minus(config.poolManager().orphanGrace());
         for (SessionState stranded : sessions.strandedArrivals(pool.id(), strandedBefore)) {
@@ -455,13 +454,11 @@ public class PoolManager {
                 endUnpublished(stranded.id(), s -> s.queueTicket() == 0);
             }
         }
-        for (SessionState s : queue) {
-            if (!assigned.contains(s.id()) && abandoned(s, now)) {
-                // read before this tick's assignments: the session's current state decides, in the write that ends it
-                sessionService.endIf(s.id(), current -> (current.status() == SessionStatus.QUEUED
-                        || current.status() == SessionStatus.PROVISIONING) && abandoned(current, now), "abandoned",
-                        "pool-manager");
-            }
+        for (SessionState s : sessions.queuedUnseenSince(pool.id(), now.minus(config.sessions().queueAbandonAfter()))) {
+            // the session's current state decides, in the write that ends it (this tick may have served it)
+            sessionService.endIf(s.id(), current -> (current.status() == SessionStatus.QUEUED
+                    || current.status() == SessionStatus.PROVISIONING) && abandoned(current, now), "abandoned",
+                    "pool-manager");
         }
     }
 

@@ -7,13 +7,16 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableSet;
+import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
@@ -47,6 +50,8 @@ public class SessionStore {
     private Cache<String, String> userSessions;
     private CacheIndex<SessionState> bySubject;
     private CacheIndex<SessionState> queuedByPool;
+    /** The queue again, by when each user last asked about their session: the abandoned ones come first. */
+    private CacheIndex<SessionState> queuedBySeen;
     private CacheIndex<SessionState> byStatus;
     /** New sessions that have neither a desktop nor a queue ticket yet (normally only during their request). */
     private CacheIndex<SessionState> arrivingByPool;
@@ -77,8 +82,8 @@ public class SessionStore {
         // one listener for all of them
         CacheIndexes<SessionState> indexes = CacheIndexes.of(sessions, SessionState::version);
         bySubject = indexes.index(SessionState::subject);
-        queuedByPool = indexes.index(s -> s.queueTicket() > 0 && waiting(s) ? s.poolId() : null,
-                SessionState::queueTicket);
+        queuedByPool = indexes.index(SessionStore::queuedPool, SessionState::queueTicket);
+        queuedBySeen = indexes.ordered(SessionStore::queuedPool, s -> s.lastSeenAt().toEpochMilli());
         arrivingByPool = indexes.index(s -> s.queueTicket() == 0 && waiting(s) ? s.poolId() : null);
         byStatus = indexes.index(s -> s.status().name());
         timeoutCandidatesByPool = indexes.index(s -> s.status() == SessionStatus.DISCONNECTED
@@ -245,6 +250,11 @@ public class SessionStore {
         return session.id().equals(userSessions.get(userKey(session)));
     }
 
+    /** The pool whose queue the session is in; null when it is not queued. */
+    private static String queuedPool(SessionState s) {
+        return s.queueTicket() > 0 && waiting(s) ? s.poolId() : null;
+    }
+
     private static boolean waiting(SessionState s) {
         return s.status() == SessionStatus.QUEUED || s.status() == SessionStatus.PROVISIONING;
     }
@@ -317,12 +327,59 @@ public class SessionStore {
         return collect(bySubject.get(subject));
     }
 
-    /** Waiting sessions of a pool in queue order. */
+    /** Waiting sessions of a pool in queue order, all of them (admins, tests). */
     public List<SessionState> queue(String poolId) {
-        List<SessionState> queued = collect(queuedByPool.get(poolId));
-        queued.removeIf(s -> s.queueTicket() == 0 || !waiting(s));
-        queued.sort(Comparator.comparingLong(SessionState::queueTicket));
+        List<SessionState> queued = new ArrayList<>();
+        queueInOrder(poolId).forEach(queued::add);
         return queued;
+    }
+
+    /**
+     * Waiting sessions of a pool in queue order, each read from the cache only when the walk reaches it: serving the
+     * head of a queue of thousands reads the few it serves, not the queue (the pool manager's tick did, every second).
+     */
+    public Iterable<SessionState> queueInOrder(String poolId) {
+        return () -> queued(queuedByPool.inOrder(poolId).iterator(), s -> true);
+    }
+
+    /**
+     * Waiting sessions of a pool whose users last asked about them before {@code before} (the abandoned ones), read
+     * from an index ordered by that time: a tick reads only these, however long the queue.
+     */
+    public List<SessionState> queuedUnseenSince(String poolId, Instant before) {
+        List<SessionState> unseen = new ArrayList<>();
+        queued(queuedBySeen.inOrderBelow(poolId, before.toEpochMilli()).iterator(),
+                s -> s.lastSeenAt().isBefore(before)).forEachRemaining(unseen::add);
+        return unseen;
+    }
+
+    /**
+     * The sessions of {@code ids} that are (still) queued and pass {@code filter}, read one at a time: the index
+     * follows the cache a moment behind, so a session that just left the queue is skipped here.
+     */
+    private Iterator<SessionState> queued(Iterator<String> ids, Predicate<SessionState> filter) {
+        return new Iterator<>() {
+            private SessionState next;
+
+            @Override
+            public boolean hasNext() {
+                while (next == null && ids.hasNext()) {
+                    SessionState s = sessions.get(ids.next());
+                    next = s != null && queuedPool(s) != null && filter.test(s) ? s : null;
+                }
+                return next != null;
+            }
+
+            @Override
+            public SessionState next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                SessionState s = next;
+                next = null;
+                return s;
+            }
+        };
     }
 
     /**

@@ -129,6 +129,37 @@ class QueuePositionTest {
         assertThat(sessions.liveSession("qunpub", "sub-qunpub-2")).isEmpty();
     }
 
+    /**
+     * A queued user who stops asking about their session for {@code queue-abandon-after} (10 min) leaves the queue,
+     * and those behind move up; a user who asked recently keeps their place. The tick finds them in an index ordered
+     * by when each user last asked, so it never reads the rest of the queue for it.
+     */
+    @Test
+    void aQueuedUserWhoStopsAskingLeavesTheQueue() {
+        String first = poolWithOneQueued("qgone");
+        String second = Api.requestDesktop(Tokens.user("qgone-2", "/engineering"), "qgone").then().statusCode(202)
+                .extract().jsonPath().getString("id");
+        String third = Api.requestDesktop(Tokens.user("qgone-3", "/engineering"), "qgone").then().statusCode(202)
+                .extract().jsonPath().getString("id");
+        // the first and the third last asked 11 minutes ago; the second 9 minutes ago
+        lastAsked(first, Duration.ofMinutes(11));
+        lastAsked(second, Duration.ofMinutes(9));
+        lastAsked(third, Duration.ofMinutes(11));
+
+        Api.await("the two who stopped asking gone", Duration.ofSeconds(30), () -> ended(first) && ended(third));
+        assertThat(sessions.get(first).orElseThrow().endReason()).isEqualTo("abandoned");
+        assertThat(sessions.queue("qgone")).extracting(SessionState::id).containsExactly(second);
+        var view = given().auth().oauth2(Tokens.user("qgone-2", "/engineering"))
+                .get("/api/v1/me/sessions/" + second).then().statusCode(200).extract().jsonPath();
+        assertThat(view.getString("state")).isEqualTo("QUEUED");
+        assertThat(view.getInt("queuePosition")).isEqualTo(1);
+    }
+
+    /** Writes the session as if its user had last asked about it {@code ago}. */
+    private void lastAsked(String sessionId, Duration ago) {
+        assertThat(sessions.update(sessionId, s -> s.seen(Instant.now().minus(ago)))).isPresent();
+    }
+
     private SessionState unpublished(String poolId, String subject, String user, Instant at) {
         SessionState s = new SessionState(UUID.randomUUID().toString(), poolId, subject, user, SessionStatus.QUEUED,
                 null, "rdp", 0, at, at, at, null, null, 1);

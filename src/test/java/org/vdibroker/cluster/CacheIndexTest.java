@@ -107,4 +107,63 @@ class CacheIndexTest {
                     .containsExactly("d1");
         }
     }
+
+    /** Values here are "pool:STATE:order:version"; a QUEUED one is in its pool's index. */
+    private static String queuedPool(String value) {
+        String[] parts = value.split(":");
+        return parts[1].equals("QUEUED") ? parts[0] : null;
+    }
+
+    private static long order(String value) {
+        return Long.parseLong(value.split(":")[2]);
+    }
+
+    @Test
+    void anOrderedIndexWalksItsEntriesInOrderAsTheyMove() throws Exception {
+        try (DefaultCacheManager manager = new DefaultCacheManager(new GlobalConfigurationBuilder().build())) {
+            manager.defineConfiguration("c", new ConfigurationBuilder().build());
+            CacheIndexes<String> indexes = CacheIndexes.of(manager.getCache("c"), CacheIndexTest::version);
+            CacheIndex<String> bySeen = indexes.ordered(CacheIndexTest::queuedPool, CacheIndexTest::order);
+            CacheIndex<String> byTicket = indexes.index(CacheIndexTest::queuedPool, CacheIndexTest::order);
+            indexes.start();
+
+            indexes.changed("s1", "a:QUEUED:30:1", null);
+            indexes.changed("s2", "a:QUEUED:10:1", null);
+            indexes.changed("s3", "a:QUEUED:20:1", null);
+            indexes.changed("s4", "a:READY:5:1", null);
+            assertThat(bySeen.inOrder("a")).containsExactly("s2", "s3", "s1");
+            assertThat(bySeen.inOrderBelow("a", 25)).containsExactly("s2", "s3");
+            assertThat(bySeen.inOrderBelow("a", 10)).isEmpty();
+            assertThat(byTicket.countBelow("a", 25)).isEqualTo(2);
+            assertThat(bySeen.countBelow("a", 25)).as("not counted").isZero();
+
+            // s2 moves to the end of the order, s3 leaves the index, s1 goes to another index key
+            indexes.changed("s2", "a:QUEUED:40:2", null);
+            assertThat(bySeen.inOrder("a")).containsExactly("s3", "s1", "s2");
+            indexes.changed("s3", "a:READY:20:2", null);
+            indexes.changed("s1", "b:QUEUED:30:2", null);
+            assertThat(bySeen.inOrder("a")).containsExactly("s2");
+            assertThat(bySeen.inOrder("b")).containsExactly("s1");
+            assertThat(byTicket.countBelow("a", 100)).isEqualTo(1);
+            assertThat(byTicket.countBelow("b", 100)).isEqualTo(1);
+            indexes.changed("s1", null, "b:QUEUED:30:2");
+            assertThat(bySeen.inOrder("b")).isEmpty();
+            assertThat(bySeen.inOrder("none")).isEmpty();
+
+            // a walk takes what it needs and never fails on a change made while it goes
+            for (int i = 0; i < 100; i++) {
+                indexes.changed("q" + i, "c:QUEUED:" + (1000 + i) + ":1", null);
+            }
+            var walk = bySeen.inOrder("c").iterator();
+            assertThat(walk.next()).isEqualTo("q0");
+            indexes.changed("q1", null, "c:QUEUED:1001:1");
+            indexes.changed("first", "c:QUEUED:1:1", null);
+            List<String> rest = new ArrayList<>();
+            walk.forEachRemaining(rest::add);
+            rest.remove("q1"); // weakly consistent: the walk may have held it already
+            assertThat(rest).containsExactlyElementsOf(
+                    java.util.stream.IntStream.range(2, 100).mapToObj(i -> "q" + i).toList());
+            assertThat(bySeen.inOrder("c").iterator().next()).isEqualTo("first");
+        }
+    }
 }
