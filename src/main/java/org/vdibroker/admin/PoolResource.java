@@ -133,10 +133,8 @@ public class PoolResource {
             pools.get(poolId); // 404 for an unknown pool
         }
         java.util.Optional<org.vdibroker.pool.ProvisionProblem> problem = provisionProblems.of(poolId);
-        java.util.Map<String, Long> byState = new java.util.TreeMap<>();
-        desktops.ofPool(poolId).forEach(d -> byState.merge(d.status().name(), 1L, Long::sum));
         return new org.vdibroker.pool.PoolStatus(poolId, problem.isPresent() ? "blocked" : "ok", problem.orElse(null),
-                byState, sessionStore.queueLength(poolId), provisioningSeconds(poolId));
+                desktops.countsByStatus(poolId), sessionStore.queueLength(poolId), provisioningSeconds(poolId));
     }
 
     /** The measured provisioning time, to a tenth of a second; null before any desktop of the pool became ready. */

@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
@@ -115,6 +117,16 @@ public class DesktopService {
     /** Desktops of the pool that count towards its size (from the local index: an estimate, exact once quiet). */
     public int countedCount(String poolId) {
         return work.of(poolId).counted.get();
+    }
+
+    /**
+     * How many of the pool's desktops are in each state, by state name in alphabetical order, without the states
+     * none is in (from the local index, so an admin polling a pool of thousands reads none of them).
+     */
+    public Map<String, Long> countsByStatus(String poolId) {
+        Map<String, Long> counts = new TreeMap<>();
+        work.of(poolId).byStatus.forEach((status, n) -> counts.put(status.name(), (long) n));
+        return counts;
     }
 
     /** Desktops of the pool held by a session or kept for an owner (from the local index). */

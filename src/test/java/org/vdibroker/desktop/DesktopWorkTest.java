@@ -48,6 +48,7 @@ class DesktopWorkTest {
         cache.put("d1", provisioning);
         assertThat(work.of("p").work).containsExactly("d1");
         assertThat(work.of("p").counted.get()).isEqualTo(1);
+        assertThat(work.of("p").byStatus).containsExactly(java.util.Map.entry(DesktopStatus.PROVISIONING, 1));
         assertThat(work.onHypervisors("p", List.of("hv1", "hv2"))).as("found by its hypervisor").containsExactly("d1");
         assertThat(work.onHypervisors("p", List.of("hv2"))).isEmpty();
 
@@ -60,6 +61,10 @@ class DesktopWorkTest {
         DesktopState claimed = next(ready, DesktopStatus.ASSIGNED, "s1", NOW.minusSeconds(60));
         cache.put("d1", claimed);
         assertThat(work.of("p").held.get()).isEqualTo(1);
+        cache.put("d2", desktop("d2", DesktopStatus.READY, null, null));
+        assertThat(work.of("p").byStatus).containsOnly(java.util.Map.entry(DesktopStatus.ASSIGNED, 1),
+                java.util.Map.entry(DesktopStatus.READY, 1));
+        cache.remove("d2");
         assertThat(work.anyUnused("p", (hv, publication) -> true)).as("held by a session").isFalse();
         assertThat(work.claims("p", NOW.minusSeconds(600), NOW.minusSeconds(30))).containsExactly("d1");
         assertThat(work.claims("p", NOW.minusSeconds(600), NOW.minusSeconds(120))).as("too recent").isEmpty();
@@ -75,6 +80,7 @@ class DesktopWorkTest {
         assertThat(work.onHypervisors("p", List.of("hv1"))).isEmpty();
         assertThat(work.of("p").byHypervisor).as("no empty sets left behind").isEmpty();
         assertThat(work.of("p").held.get()).isZero();
+        assertThat(work.of("p").byStatus).as("no state of none left behind").isEmpty();
         assertThat(work.anyUnused("p", (hv, publication) -> true)).isFalse();
     }
 

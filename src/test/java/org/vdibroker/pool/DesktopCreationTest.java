@@ -88,6 +88,16 @@ class DesktopCreationTest {
         assertThat(inTime).hasSize(12);
         assertThat(Api.desktops("wave-direct")).extracting(d -> d.get("id"))
                 .containsExactlyInAnyOrderElementsOf(union(late.keySet(), inTime.keySet()));
+        // the pool's status counts them by state from the node's index, as the list shows them (both read again
+        // until they agree: the desktops move on meanwhile)
+        Api.await("the status counts every desktop", java.time.Duration.ofSeconds(10), () -> {
+            Map<String, Long> listed = Api.desktops("wave-direct").stream()
+                    .collect(Collectors.groupingBy(d -> (String) d.get("state"), Collectors.counting()));
+            Map<String, Long> counted = given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/pools/wave-direct/status")
+                    .then().statusCode(200).extract().jsonPath().<String, Number>getMap("desktops").entrySet()
+                    .stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().longValue()));
+            return listed.values().stream().mapToLong(Long::longValue).sum() == 20 && listed.equals(counted);
+        });
     }
 
     private static Map<String, Long> placeAll(Placement.Round round) {
