@@ -60,8 +60,12 @@ public class SessionAdminResource {
             }
         }
         SessionStatus filter = wanted;
-        return sessions.all().stream()
-                .filter(s -> filter == null ? s.status().live() : s.status() == filter)
+        // by the state index: the ended sessions (kept a while) and those in other states are not read
+        java.util.stream.Stream<SessionState> candidates = filter != null ? sessions.inState(filter).stream()
+                : java.util.Arrays.stream(SessionStatus.values()).filter(SessionStatus::live)
+                        .flatMap(live -> sessions.inState(live).stream());
+        return candidates
+                .filter(s -> filter == null ? s.status().live() : s.status() == filter) // the index is a moment behind
                 .filter(s -> pool == null || s.poolId().equals(pool))
                 .filter(s -> user == null || user.equals(s.user())) // a claim fence has no user
                 .sorted(java.util.Comparator.comparing(SessionState::createdAt))

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.NavigableSet;
 import java.util.NoSuchElementException;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -430,6 +431,14 @@ public class SessionStore {
     /** How many sessions this node knows in the given state. */
     public int countIn(SessionStatus status) {
         return byStatus.size(status.name());
+    }
+
+    /**
+     * The sessions in {@code status}, found by this node's index (read in one batch), so an admin asking for those
+     * waiting reads neither those with a desktop nor the ended ones.
+     */
+    public List<SessionState> inState(SessionStatus status) {
+        return new ArrayList<>(sessions.getAdvancedCache().getAll(Set.copyOf(byStatus.get(status.name()))).values());
     }
 
     /** Every session this node knows, for admins and housekeeping. */

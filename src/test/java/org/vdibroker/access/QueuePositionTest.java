@@ -153,6 +153,16 @@ class QueuePositionTest {
                 .get("/api/v1/me/sessions/" + second).then().statusCode(200).extract().jsonPath();
         assertThat(view.getString("state")).isEqualTo("QUEUED");
         assertThat(view.getInt("queuePosition")).isEqualTo(1);
+        // what admins see: the live sessions, or those in one state
+        assertThat(adminList("pool=qgone")).containsExactly(second);
+        assertThat(adminList("pool=qgone&state=queued")).containsExactly(second);
+        assertThat(adminList("pool=qgone&state=ENDED")).containsExactlyInAnyOrder(first, third);
+        assertThat(adminList("pool=qgone&state=READY")).isEmpty();
+    }
+
+    private static List<String> adminList(String query) {
+        return given().auth().oauth2(Api.ADMIN).get("/api/v1/admin/sessions?" + query).then().statusCode(200)
+                .extract().jsonPath().getList("id", String.class);
     }
 
     /** Writes the session as if its user had last asked about it {@code ago}. */

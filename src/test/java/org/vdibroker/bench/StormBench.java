@@ -138,7 +138,8 @@ public final class StormBench {
         Map<Long, Long> etaOf = new ConcurrentHashMap<>();
         Map<Long, Integer> positionOf = new ConcurrentHashMap<>();
         Map<Long, Double> servedAt = new ConcurrentHashMap<>(); // seconds after the user's arrival
-        Map<String, Long> userOfSession = new ConcurrentHashMap<>();
+        Map<Long, Long> answeredAt = new ConcurrentHashMap<>(); // System.nanoTime of a queued user's answer
+        Set<Long> gone = ConcurrentHashMap.newKeySet(); // queued users whose session ended without a desktop
         long start = System.nanoTime();
         // who waited: sampled every second from the storm's start (a desktop handed out during the storm counts when
         // it was, not when the storm is over) until every queued session has one, or far past the lower bound
@@ -156,12 +157,18 @@ public final class StormBench {
             while ((!arrived.get() || servedAt.keySet().stream().filter(sessionOf::containsKey).count()
                     < sessionOf.size() && emptyQueue < 3) && (System.nanoTime() - start) / 1e9 < bound) {
                 double now = (System.nanoTime() - start) / 1e9;
-                JsonNode sessions;
+                // who still waits: the queued sessions only (the admin list reads them by its state index), so a
+                // sample costs the nodes less as the queue drains instead of more as desktops are handed out
+                JsonNode queued;
                 try {
-                    sessions = WarmAssignmentBench.get(first, "/api/v1/admin/sessions?pool=" + COLD, admin);
+                    queued = WarmAssignmentBench.get(first, "/api/v1/admin/sessions?state=QUEUED&pool=" + COLD,
+                            admin);
                 } catch (RuntimeException e) { // a slow answer on a loaded machine: the next sample catches up
                     System.out.println("[bench] sessions not read this second: " + e);
-                    sessions = JSON.createArrayNode();
+                    queued = null;
+                }
+                if (queued != null) {
+                    served(queued, now, sessionOf, answeredAt, servedAt, gone, users, first, rate);
                 }
                 try {
                     JsonNode status = WarmAssignmentBench.get(first, "/api/v1/admin/pools/" + COLD + "/status", admin);
@@ -187,15 +194,7 @@ public final class StormBench {
                 } catch (RuntimeException e) {
                     System.out.println("[bench] pool status not read this second: " + e);
                 }
-                boolean waiting = sessions.isEmpty();
-                for (JsonNode session : sessions) {
-                    waiting |= Set.of("QUEUED", "PROVISIONING").contains(session.path("state").asText());
-                    Long i = userOfSession.get(session.path("id").asText());
-                    if (i != null && !servedAt.containsKey(i) && Set.of("READY", "CONNECTED", "DISCONNECTED")
-                            .contains(session.path("state").asText())) {
-                        servedAt.put(i, now - i / rate);
-                    }
-                }
+                boolean waiting = queued == null || !queued.isEmpty();
                 emptyQueue = arrived.get() && !waiting ? emptyQueue + 1 : 0;
                 sleep(Math.max(0, 1000 - (long) (((System.nanoTime() - start) / 1e9 - now) * 1000)));
             }
@@ -218,7 +217,7 @@ public final class StormBench {
                             if (body.hasNonNull("etaSeconds")) {
                                 etaOf.put(i, body.path("etaSeconds").asLong());
                             }
-                            userOfSession.put(body.path("id").asText(), i);
+                            answeredAt.put(i, System.nanoTime());
                             sessionOf.put(i, body.path("id").asText());
                         }
                     });
@@ -414,6 +413,37 @@ public final class StormBench {
             bins.add(bin);
         });
         return bins;
+    }
+
+    /**
+     * Marks as served at {@code now} the queued users no longer in {@code queued} (the admin list of the pool's
+     * QUEUED sessions) whose session has a desktop, asked as its user would; only users answered a second before the
+     * sample, so a session the answering node's index has not taken in yet is not taken for one that left.
+     */
+    private static void served(JsonNode queued, double now, Map<Long, String> sessionOf, Map<Long, Long> answeredAt,
+            Map<Long, Double> servedAt, Set<Long> gone, String[] users, URI node, double rate) {
+        Set<String> waiting = new java.util.HashSet<>();
+        queued.forEach(session -> waiting.add(session.path("id").asText()));
+        long settled = System.nanoTime() - 1_000_000_000L;
+        for (Map.Entry<Long, String> user : sessionOf.entrySet()) {
+            long i = user.getKey();
+            if (servedAt.containsKey(i) || gone.contains(i) || waiting.contains(user.getValue())
+                    || answeredAt.getOrDefault(i, Long.MAX_VALUE) > settled) {
+                continue;
+            }
+            String state;
+            try {
+                state = WarmAssignmentBench.get(node, "/api/v1/me/sessions/" + user.getValue(), users[(int) i])
+                        .path("state").asText();
+            } catch (RuntimeException e) {
+                continue; // asked again at the next sample
+            }
+            if (Set.of("READY", "CONNECTED", "DISCONNECTED").contains(state)) {
+                servedAt.put(i, now - i / rate);
+            } else if ("ENDED".equals(state)) {
+                gone.add(i);
+            }
+        }
     }
 
     /** A sorted sample as percentile to value at the percentiles runs keep (for the chart; no raw samples). */
