@@ -362,7 +362,6 @@ public class PoolManager {
         }
     }
 
-    /** Ready desktops go to waiting sessions in queue order; returns the ids of the sessions served. */
     /**
      * Serves the pool's queue from its head while desktops are ready. A floating pool's walk stops at the first
      * session it cannot serve, so a tick reads the few sessions it serves, not the queue; a dedicated pool's users
