@@ -77,6 +77,19 @@ public final class ScaleOfStateBench {
                 userSessions.put("heap-pool|" + s.subject(), s.id());
             }
             long perSession = (retainedHeap() - before) / HEAP_COUNT;
+            // a queued session is also in the queue's two orders (by ticket, counted, and by when its user last asked)
+            before = retainedHeap();
+            List<String> queued = new ArrayList<>(HEAP_COUNT); // the ids, which the sessions hold anyway
+            for (int i = 0; i < HEAP_COUNT; i++) {
+                SessionState s = session("heap-queue", "queued-" + i, SessionStatus.QUEUED, i + 1, now.plusMillis(i));
+                sessions.put(s.id(), s);
+                userSessions.put("heap-queue|" + s.subject(), s.id());
+                queued.add(s.id());
+            }
+            long perQueuedSession = (retainedHeap() - before) / HEAP_COUNT;
+            for (String id : queued) {
+                userSessions.remove("heap-queue|" + sessions.remove(id).subject());
+            }
             before = retainedHeap();
             for (int i = 0; i < HEAP_COUNT; i++) {
                 String id = UUID.randomUUID().toString();
@@ -94,14 +107,17 @@ public final class ScaleOfStateBench {
             long perToken = (retainedHeap() - before) / HEAP_COUNT;
             java.lang.ref.Reference.reachabilityFence(held);
             report.put("heapBytesPerSession", perSession);
+            report.put("heapBytesPerQueuedSession", perQueuedSession);
             report.put("heapBytesPerDesktop", perDesktop);
             report.put("heapBytesPerVerifiedToken", perToken);
-            System.out.printf(Locale.ROOT, "[bench] heap per session %d B, per desktop %d B, per verified token %d B"
-                    + " (uptime load %.2f)%n", perSession, perDesktop, perToken,
+            System.out.printf(Locale.ROOT, "[bench] heap per session %d B (queued %d B), per desktop %d B, per verified"
+                    + " token %d B (uptime load %.2f)%n", perSession, perQueuedSession, perDesktop, perToken,
                     ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
             md.append("| state | heap per entry (bytes, after GC) | target |\n|---|---|---|\n");
             md.append(String.format(Locale.ROOT, "| session (sessions + user-sessions entries, SessionStore "
                     + "indexes) | %d | <= 2048 |%n", perSession));
+            md.append(String.format(Locale.ROOT, "| queued session (the same, and the queue's two orders) | %d |"
+                    + " <= 2048 |%n", perQueuedSession));
             md.append(String.format(Locale.ROOT, "| desktop (desktops cache entry, DesktopService indexes) | %d |"
                     + " <= 2048 |%n", perDesktop));
             md.append(String.format(Locale.ROOT, "| verified token (VerifiedTokens entry: a Keycloak-shaped token and"
