@@ -2,13 +2,16 @@ package org.vdibroker.access;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.smallrye.faulttolerance.api.RetryWhen;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Optional;
+import org.eclipse.microprofile.faulttolerance.Retry;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.api.ProblemException;
+import org.vdibroker.cluster.PeerStopping;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.pool.Pool;
@@ -86,7 +89,14 @@ public class DesktopRequestService {
                 .toList();
     }
 
-    /** Returns the caller's session for the pool: the existing live one, or a new one (assigned or queued). */
+    /**
+     * Returns the caller's session for the pool: the existing live one, or a new one (assigned or queued). Asked again
+     * when a node that held a copy of a key was shutting down (it refuses writes until it has left the view, a moment
+     * later): each step is safe to repeat, as after a node's death between two writes (the user's live session is
+     * found again; a claim or a session left half-written is given back by the pool manager).
+     */
+    @Retry(maxRetries = 5, delay = 300, jitter = 100, maxDuration = 10_000)
+    @RetryWhen(exception = PeerStopping.class)
     public SessionState request(Caller caller, String poolId, String protocol, String idempotencyKey) {
         Timer.Sample sample = Timer.start(meters);
         try {
