@@ -61,10 +61,8 @@ public class SessionAdminResource {
         }
         SessionStatus filter = wanted;
         // by the state index: the ended sessions (kept a while) and those in other states are not read
-        java.util.stream.Stream<SessionState> candidates = filter != null ? sessions.inState(filter).stream()
-                : java.util.Arrays.stream(SessionStatus.values()).filter(SessionStatus::live)
-                        .flatMap(live -> sessions.inState(live).stream());
-        return candidates
+        return sessions.inStates(filter != null ? List.of(filter)
+                : java.util.Arrays.stream(SessionStatus.values()).filter(SessionStatus::live).toList()).stream()
                 .filter(s -> filter == null ? s.status().live() : s.status() == filter) // the index is a moment behind
                 .filter(s -> pool == null || s.poolId().equals(pool))
                 .filter(s -> user == null || user.equals(s.user())) // a claim fence has no user

@@ -2,7 +2,6 @@ package org.vdibroker.cluster;
 
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.NavigableSet;
 import java.util.Set;
@@ -109,31 +108,18 @@ public final class CacheIndex<V> {
      * changes made while it goes, or not. Empty without {@code orderOf}.
      */
     public Iterable<String> inOrder(String indexKey) {
-        return () -> keysOf(sorted(indexKey).iterator());
+        return () -> sorted(indexKey).stream().map(Placed::entryKey).iterator();
     }
 
     /** {@link #inOrder} up to (not including) {@code order}. */
     public Iterable<String> inOrderBelow(String indexKey, long order) {
-        return () -> keysOf(sorted(indexKey).headSet(new Placed(indexKey, order, "")).iterator());
+        return () -> sorted(indexKey).headSet(new Placed(indexKey, order, "")).stream().map(Placed::entryKey)
+                .iterator();
     }
 
     private NavigableSet<Placed> sorted(String indexKey) {
         NavigableSet<Placed> sorted = sortedByIndexKey.get(indexKey);
         return sorted == null ? Collections.emptyNavigableSet() : sorted;
-    }
-
-    private static Iterator<String> keysOf(Iterator<Placed> placed) {
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return placed.hasNext();
-            }
-
-            @Override
-            public String next() {
-                return placed.next().entryKey();
-            }
-        };
     }
 
     void update(String entryKey, V value) {

@@ -25,22 +25,22 @@ import org.vdibroker.cluster.CacheIndexes;
 final class DesktopWork {
 
     /** What one desktop contributes to its pool's figures. */
-    private record Entry(String poolId, String hypervisorId, int publication, DesktopStatus status, boolean counted,
-            boolean held, boolean work, Instant claimedAt, boolean unused, boolean ready, long version, boolean coming,
+    private record Entry(String poolId, String hypervisorId, int publication, DesktopStatus status, boolean held,
+            boolean work, Instant claimedAt, boolean unused, boolean ready, long version, boolean coming,
             Instant comingSince) {
 
         static Entry of(DesktopState d) {
             boolean work = d.task() != null || DesktopService.coming(d) || d.status() == DesktopStatus.FAILED
                     || d.status() == DesktopStatus.RETIRING;
             Instant claimedAt = d.status() == DesktopStatus.ASSIGNED && d.sessionId() != null ? d.changedAt() : null;
-            return new Entry(d.poolId(), d.hypervisorId(), d.publication(), d.status(), d.status().counted(),
+            return new Entry(d.poolId(), d.hypervisorId(), d.publication(), d.status(),
                     d.status().held() || d.owner() != null, work, claimedAt, d.sessionId() == null,
                     d.status() == DesktopStatus.READY && d.sessionId() == null, d.version(),
                     DesktopService.coming(d), null); // since when it is coming: set by apply, which knows the old
         }
 
         Entry since(Instant when) {
-            return new Entry(poolId, hypervisorId, publication, status, counted, held, work, claimedAt, unused, ready,
+            return new Entry(poolId, hypervisorId, publication, status, held, work, claimedAt, unused, ready,
                     version, coming, when);
         }
 
@@ -217,7 +217,7 @@ final class DesktopWork {
             }
         }
         p.byStatus.merge(e.status(), by, (a, b) -> a + b == 0 ? null : a + b);
-        if (e.counted()) {
+        if (e.status().counted()) { // a desktop's state says whether it counts towards the pool's size
             p.counted.addAndGet(by);
         }
         if (e.held()) {

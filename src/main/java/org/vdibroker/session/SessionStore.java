@@ -6,19 +6,20 @@ import jakarta.inject.Inject;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
-import java.util.Iterator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableSet;
-import java.util.NoSuchElementException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListSet;
-import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import java.util.stream.StreamSupport;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.cluster.CacheIndex;
@@ -340,7 +341,7 @@ public class SessionStore {
      * head of a queue of thousands reads the few it serves, not the queue (the pool manager's tick did, every second).
      */
     public Iterable<SessionState> queueInOrder(String poolId) {
-        return () -> queued(queuedByPool.inOrder(poolId).iterator(), s -> true);
+        return () -> queued(queuedByPool.inOrder(poolId)).iterator();
     }
 
     /**
@@ -348,39 +349,17 @@ public class SessionStore {
      * from an index ordered by that time: a tick reads only these, however long the queue.
      */
     public List<SessionState> queuedUnseenSince(String poolId, Instant before) {
-        List<SessionState> unseen = new ArrayList<>();
-        queued(queuedBySeen.inOrderBelow(poolId, before.toEpochMilli()).iterator(),
-                s -> s.lastSeenAt().isBefore(before)).forEachRemaining(unseen::add);
-        return unseen;
+        return queued(queuedBySeen.inOrderBelow(poolId, before.toEpochMilli()))
+                .filter(s -> s.lastSeenAt().isBefore(before)).toList();
     }
 
     /**
-     * The sessions of {@code ids} that are (still) queued and pass {@code filter}, read one at a time: the index
+     * The sessions of {@code ids} that are (still) queued, read one at a time as the stream is consumed: the index
      * follows the cache a moment behind, so a session that just left the queue is skipped here.
      */
-    private Iterator<SessionState> queued(Iterator<String> ids, Predicate<SessionState> filter) {
-        return new Iterator<>() {
-            private SessionState next;
-
-            @Override
-            public boolean hasNext() {
-                while (next == null && ids.hasNext()) {
-                    SessionState s = sessions.get(ids.next());
-                    next = s != null && queuedPool(s) != null && filter.test(s) ? s : null;
-                }
-                return next != null;
-            }
-
-            @Override
-            public SessionState next() {
-                if (!hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                SessionState s = next;
-                next = null;
-                return s;
-            }
-        };
+    private Stream<SessionState> queued(Iterable<String> ids) {
+        return StreamSupport.stream(ids.spliterator(), false).map(sessions::get)
+                .filter(s -> s != null && queuedPool(s) != null);
     }
 
     /**
@@ -434,11 +413,13 @@ public class SessionStore {
     }
 
     /**
-     * The sessions in {@code status}, found by this node's index (read in one batch), so an admin asking for those
+     * The sessions in these states, found by this node's index (read in one batch), so an admin asking for those
      * waiting reads neither those with a desktop nor the ended ones.
      */
-    public List<SessionState> inState(SessionStatus status) {
-        return new ArrayList<>(sessions.getAdvancedCache().getAll(Set.copyOf(byStatus.get(status.name()))).values());
+    public List<SessionState> inStates(Collection<SessionStatus> states) {
+        Set<String> ids = new HashSet<>();
+        states.forEach(status -> ids.addAll(byStatus.get(status.name())));
+        return new ArrayList<>(sessions.getAdvancedCache().getAll(ids).values());
     }
 
     /** Every session this node knows, for admins and housekeeping. */
