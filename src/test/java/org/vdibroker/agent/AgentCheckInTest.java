@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.vdibroker.hypervisor.simulator.SimulatorControl;
 import org.vdibroker.security.AgentSecrets;
@@ -67,28 +68,40 @@ class AgentCheckInTest {
                     && readyDesktop().isPresent();
         });
         assertThat(secrets).as("the first secret and one new one per refresh").hasSize(3);
-        // the audit trail reaches the database through the outbox, and in a long test run other pools' events
-        // crowd it: read every page, and allow the outbox a moment
-        List<String> expected = List.of("desktop.agent-silent refresh 1 of 2", "desktop.agent-silent refresh 2 of 2",
-                "desktop.failed agent-silent");
-        await("the silent desktop's audit trail", Duration.ofSeconds(20), () -> auditOf(first).containsAll(expected));
         JsonPath status = status();
         assertThat(status.getString("problem.kind")).isEqualTo("agent-silent");
         assertThat(status.getString("problem.detail")).contains("did not check in");
 
         // the replacement's agent checks in (as a real agent would, it keeps trying with the secret in its guest):
-        // the problem is cleared, and from then on the desktop is left alone with its secret
-        String second = readyDesktop().orElseThrow();
-        String secondVm = (String) Api.desktop(pool, second).get("vmRef");
+        // the problem is cleared, and from then on the desktop is left alone with its secret. The replacement is
+        // silent too until then, so on a slow machine its own grace may already have refreshed or replaced it: each
+        // try speaks for the pool's ready desktop of the moment, with the secret its guest holds now.
+        AtomicReference<String> second = new AtomicReference<>();
         await("problem cleared", Duration.ofSeconds(30), () -> {
-            given().header("Authorization", "Desktop " + guestSecret(secondVm)).contentType("application/json")
-                    .body("{\"type\":\"heartbeat\"}").post("/api/v1/agent/desktops/" + second + "/events");
+            Api.desktops(pool).stream().filter(d -> "READY".equals(d.get("state"))).findFirst().ifPresent(d -> {
+                String id = (String) d.get("id");
+                String vm = (String) d.get("vmRef");
+                try {
+                    given().header("Authorization", "Desktop " + guestSecret(vm)).contentType("application/json")
+                            .body("{\"type\":\"heartbeat\"}").post("/api/v1/agent/desktops/" + id + "/events");
+                    second.set(id);
+                } catch (IllegalArgumentException deleted) {
+                    // retired meanwhile: the next try takes the next ready desktop
+                }
+            });
             return status().getString("problem.kind") == null;
         });
+        String secondVm = (String) Api.desktop(pool, second.get()).get("vmRef");
         String secret = guestSecret(secondVm);
         Thread.sleep(Duration.ofMillis(4500).toMillis()); // two graces and the pool manager's ticks, all quiet
-        assertThat(Api.desktop(pool, second).get("state")).isEqualTo("READY");
+        assertThat(Api.desktop(pool, second.get()).get("state")).isEqualTo("READY");
         assertThat(guestSecret(secondVm)).isEqualTo(secret);
+
+        // the audit trail reaches the database through the outbox, and in a long test run other pools' events
+        // crowd it: read every page, and allow the outbox a moment (last, so the wait cannot run out a grace above)
+        List<String> expected = List.of("desktop.agent-silent refresh 1 of 2", "desktop.agent-silent refresh 2 of 2",
+                "desktop.failed agent-silent");
+        await("the silent desktop's audit trail", Duration.ofSeconds(20), () -> auditOf(first).containsAll(expected));
     }
 
     /** The audit entries of one desktop as "kind detail", from every page of the audit trail. */
