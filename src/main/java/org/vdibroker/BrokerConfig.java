@@ -255,10 +255,11 @@ public interface BrokerConfig {
         int batchSize();
 
         /**
-         * A pool's new desktops are created this many at a time (placed together, then each recorded and cloned by
-         * its hypervisor); the hypervisors' concurrency limits still bound the operations under way on each.
+         * New desktops are created this many at a time per node, on threads of their own that the pool manager's
+         * tick does not wait for (each creation mostly waits: on its hypervisor's clone call and on cluster writes);
+         * the hypervisors' concurrency limits still bound the operations under way on each.
          */
-        @WithDefault("8")
+        @WithDefault("32")
         int createParallelism();
 
         /** A desktop that fails this many operations in a row is retired. */

@@ -114,6 +114,14 @@ public class DesktopService {
         return read(readyByPool.get(poolId));
     }
 
+    /**
+     * Whether the local index counts this desktop yet: a desktop just written on this node reaches it a moment later
+     * (the index follows the cache's events), and until then only its writer knows to count it.
+     */
+    public boolean indexed(String id) {
+        return work.knows(id);
+    }
+
     /** Desktops of the pool that count towards its size (from the local index: an estimate, exact once quiet). */
     public int countedCount(String poolId) {
         return work.of(poolId).counted.get();

@@ -104,6 +104,11 @@ final class DesktopWork {
                 : apply(k, old, value == null ? null : Entry.of(value), value == null ? null : value.changedAt()));
     }
 
+    /** Whether a desktop's write has reached these figures (the cache's events come a moment after the write). */
+    boolean knows(String id) {
+        return entries.containsKey(id);
+    }
+
     /**
      * Corrects the pool's figures from a full read of its desktops (a missed or reordered cache event): every read
      * desktop is applied unless a newer version is indexed already, and indexed desktops the read did not see are

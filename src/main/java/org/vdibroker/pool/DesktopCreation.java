@@ -1,5 +1,6 @@
 package org.vdibroker.pool;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
@@ -16,15 +17,20 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Predicate;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.audit.AuditService;
+import org.vdibroker.cluster.KeyOwnership;
 import org.vdibroker.desktop.DesktopEntity;
 import org.vdibroker.desktop.DesktopInventory;
+import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopTransitions;
 import org.vdibroker.hypervisor.DriverCalls;
 import org.vdibroker.hypervisor.HypervisorDriver;
@@ -37,8 +43,10 @@ import org.vdibroker.security.AgentSecrets;
 /**
  * Creates a pool's new desktops: places each (Placement), records it, asks its hypervisor to clone it and writes it
  * PROVISIONING. Each creation waits on the hypervisor's answer and on a few cluster writes (about 100 ms on a busy
- * cluster of simulators), so they run {@code create-parallelism} at a time, in waves placed together: one after
- * another, a tick making 200 spares took 16 s, and no other desktop of the node moved on meanwhile.
+ * cluster of simulators, seconds on a saturated one), so they run {@code create-parallelism} at a time on their own
+ * threads, and the pool manager's tick does not wait for them: when it did (a wave of 8 per tick), a cold storm's
+ * saturated nodes made about one desktop a second while 200 hypervisor slots stood free. A desktop placed but not yet
+ * written is counted here, against its pool's target and its host's room, until the desktops' states show it.
  */
 @Singleton
 public class DesktopCreation {
@@ -61,11 +69,25 @@ public class DesktopCreation {
     ProvisionProblems problems;
     @Inject
     AuditService audit;
+    @Inject
+    KeyOwnership ownership;
+    @Inject
+    MeterRegistry meters;
+    @Inject
+    DesktopService desktops;
 
     Clock clock = Clock.systemUTC();
 
     private ExecutorService workers;
     private volatile boolean stopping;
+    /** Desktops placed on this node and not yet written (or given up), per pool and per hypervisor. */
+    private final Map<String, Integer> placedByPool = new ConcurrentHashMap<>();
+    private final Map<String, Integer> placedByHypervisor = new ConcurrentHashMap<>();
+    /** Desktops written here that the local index may not count yet, by id; they leave once it does. */
+    private final Map<String, Written> unseen = new ConcurrentHashMap<>();
+
+    private record Written(String poolId, String hypervisorId, Instant at) {
+    }
 
     @PostConstruct
     void start() {
@@ -77,89 +99,121 @@ public class DesktopCreation {
         });
     }
 
-    /** Early in shutdown, with the pool manager: no new waves once the caches are about to stop. */
+    /** Early in shutdown, with the pool manager: creations not begun yet are dropped once the caches are to stop. */
     void onStop(@Observes @Priority(1) ShutdownEvent event) {
         stopping = true;
     }
 
-    /** Creations under way finish (a tick may be waiting for them); no new ones are taken. */
+    /** Creations under way finish; those not begun see {@code stopping} and give up their place. */
     @PreDestroy
     void stop() {
         workers.shutdown();
     }
 
     /**
-     * Creates up to {@code count} desktops of the pool, a wave of {@code create-parallelism} at a time, starting no
-     * wave after {@code deadline} but the first (so every pool gets some each tick). Stops at the first failed
-     * provision (the template backs off) and when no hypervisor has room; the next tick goes on. Returns each desktop
-     * created and when it was asked for.
+     * Starts up to {@code count} new desktops of the pool and returns without waiting for them: places them in one
+     * round, counting those this node placed earlier and is still creating, and hands them to the creation threads.
+     * A creation that begins after this node stopped managing the pool, or after its template began to back off
+     * (another provision on it failed), gives up its place; the next tick places again. {@code created} learns each
+     * desktop created and when. The returned stage completes with all of them (in placement order).
      */
-    Map<String, Instant> create(Pool pool, long count, Instant deadline) {
-        Map<String, Instant> created = new LinkedHashMap<>();
-        long left = count;
-        while (left > 0 && !stopping && (created.isEmpty() || clock.instant().isBefore(deadline))) {
-            int wanted = (int) Math.min(left, parallelism());
-            List<Pool.Template> wave = place(pool, wanted);
-            if (!wave.isEmpty() && created.isEmpty()) {
-                problems.cleared(pool.id(), "no-capacity");
-                problems.cleared(pool.id(), "no-hypervisor");
-            }
-            int made = run(pool, wave, created);
-            if (wave.size() < wanted) {
-                LOG.debugf("Pool %s: no hypervisor has room for another desktop", pool.id());
-                placement.whyNot(pool).ifPresent(p -> problems.noRoom(pool.id(), p));
-                return created;
-            }
-            if (made < wave.size()) {
-                return created; // a provision failed: its template backs off, and the next tick places again
-            }
-            left -= made;
+    CompletableFuture<Map<String, Instant>> create(Pool pool, long count, BiConsumer<String, Instant> created) {
+        List<Pool.Template> placed = place(pool, count);
+        if (!placed.isEmpty()) {
+            problems.cleared(pool.id(), "no-capacity");
+            problems.cleared(pool.id(), "no-hypervisor");
         }
-        return created;
+        if (placed.size() < count) {
+            LOG.debugf("Pool %s: no hypervisor has room for another desktop", pool.id());
+            placement.whyNot(pool).ifPresent(p -> problems.noRoom(pool.id(), p));
+        }
+        List<CompletableFuture<Optional<Map.Entry<String, Instant>>>> calls = new ArrayList<>(placed.size());
+        for (Pool.Template template : placed) {
+            placedByPool.merge(pool.id(), 1, DesktopCreation::add);
+            placedByHypervisor.merge(template.hypervisorId(), 1, DesktopCreation::add);
+            try {
+                calls.add(CompletableFuture.supplyAsync(() -> begin(pool, template, created), workers));
+            } catch (RejectedExecutionException shuttingDown) {
+                given(pool.id(), template.hypervisorId());
+            }
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(x -> {
+            Map<String, Instant> all = new LinkedHashMap<>();
+            calls.forEach(c -> c.join().ifPresent(e -> all.put(e.getKey(), e.getValue())));
+            return all;
+        });
     }
 
-    /** Where the wave's desktops go, placed one after another against the same usage figures. */
-    private List<Pool.Template> place(Pool pool, int wanted) {
-        Placement.Round round = placement.round(pool);
-        List<Pool.Template> wave = new ArrayList<>(wanted);
-        for (int i = 0; i < wanted; i++) {
+    /** Desktops of the pool this node placed and has not written yet: they count towards the pool's size. */
+    int placed(String poolId) {
+        return placedByPool.getOrDefault(poolId, 0) + unseen(w -> w.poolId().equals(poolId));
+    }
+
+    /** Desktops this node placed on the hypervisor that its usage and the desktops' states may not show yet. */
+    private int placedOn(String hypervisorId) {
+        return placedByHypervisor.getOrDefault(hypervisorId, 0) + unseen(w -> w.hypervisorId().equals(hypervisorId));
+    }
+
+    /**
+     * Desktops written here for which {@code test} holds that the local index does not count yet; those it counts
+     * leave (and any older than a minute: a desktop deleted before its event came is never counted).
+     */
+    private int unseen(Predicate<Written> test) {
+        Instant stale = clock.instant().minusSeconds(60);
+        unseen.entrySet().removeIf(e -> desktops.indexed(e.getKey()) || e.getValue().at().isBefore(stale));
+        return (int) unseen.values().stream().filter(test).count();
+    }
+
+    /** Where the desktops go, placed one after another against the same usage figures. */
+    private List<Pool.Template> place(Pool pool, long count) {
+        Placement.Round round = placement.round(pool, this::placedOn);
+        List<Pool.Template> placed = new ArrayList<>();
+        for (long i = 0; i < count; i++) {
             Optional<Pool.Template> where = round.choose();
             if (where.isEmpty()) {
                 break;
             }
-            wave.add(where.get());
+            placed.add(where.get());
         }
-        return wave;
+        return placed;
     }
 
-    /** Creates the wave's desktops side by side; returns how many were created, adding them to {@code created}. */
-    private int run(Pool pool, List<Pool.Template> wave, Map<String, Instant> created) {
-        if (wave.size() == 1) { // no hand-over to another thread for a single desktop
-            return provision(pool, wave.get(0)).map(id -> {
-                created.put(id, clock.instant());
-                return 1;
-            }).orElse(0);
-        }
-        List<CompletableFuture<Optional<String>>> calls = wave.stream()
-                .map(t -> CompletableFuture.supplyAsync(() -> provision(pool, t), workers)).toList();
-        int made = 0;
-        RuntimeException thrown = null;
-        for (CompletableFuture<Optional<String>> call : calls) {
-            try {
-                Optional<String> id = call.join();
-                if (id.isPresent()) {
-                    created.put(id.get(), clock.instant());
-                    made++;
-                }
-            } catch (CompletionException e) {
-                // the rest are waited for first, so no creation of this tick is still running when it goes on
-                thrown = e.getCause() instanceof RuntimeException r ? r : e;
+    /** One creation on a creation thread: the desktop and when it was written, or empty when it was not made. */
+    private Optional<Map.Entry<String, Instant>> begin(Pool pool, Pool.Template template,
+            BiConsumer<String, Instant> created) {
+        try {
+            if (stopping || !ownership.isPrimaryOwner(pool.id()) || !backoff.allows(pool.id(),
+                    template.hypervisorId())) {
+                return Optional.empty();
             }
+            Optional<String> id = provision(pool, template);
+            if (id.isEmpty()) {
+                return Optional.empty();
+            }
+            Instant at = clock.instant();
+            unseen.put(id.get(), new Written(pool.id(), template.hypervisorId(), at));
+            created.accept(id.get(), at);
+            return Optional.of(Map.entry(id.get(), at));
+        } catch (RuntimeException e) {
+            // no tick waits for this creation: count it as the tick's failure would have been
+            LOG.warnf(e, "Pool manager: creating a desktop of pool %s on %s failed", pool.id(),
+                    template.hypervisorId());
+            meters.counter("vdi.pool.manager.failures", "pool", pool.id()).increment();
+            return Optional.empty();
+        } finally {
+            given(pool.id(), template.hypervisorId());
         }
-        if (thrown != null) {
-            throw thrown;
-        }
-        return made;
+    }
+
+    /** A placed desktop was written (the desktops' states count it now) or given up. */
+    private void given(String poolId, String hypervisorId) {
+        placedByPool.merge(poolId, -1, DesktopCreation::add);
+        placedByHypervisor.merge(hypervisorId, -1, DesktopCreation::add);
+    }
+
+    /** A count's change, atomic in the map's merge; a count back at 0 leaves the map. */
+    private static Integer add(Integer count, Integer by) {
+        return count + by == 0 ? null : count + by;
     }
 
     /** Creates one desktop on the template's hypervisor; its id, or empty when the hypervisor refused or failed. */

@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToIntFunction;
 import org.jboss.logging.Logger;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.hypervisor.HostUsage;
@@ -43,20 +44,32 @@ public class Placement {
 
     /** Placement of several desktops of a pool at once, made one after another before any of them is created. */
     public Round round(Pool pool) {
-        return new Round(pool);
+        return round(pool, hv -> 0);
     }
 
     /**
-     * The desktops placed so far in one round, counted on their hosts (they are not in the hypervisors' usage or the
-     * desktops' states yet), and each host's usage, read once per round.
+     * As {@link #round(Pool)}, counting {@code placedBefore} desktops on each hypervisor that earlier rounds placed
+     * and whose creation has not reached the hypervisor's usage or the desktops' states yet.
+     */
+    public Round round(Pool pool, ToIntFunction<String> placedBefore) {
+        return new Round(pool, placedBefore);
+    }
+
+    /**
+     * The desktops placed so far in one round (and in earlier rounds, still being created), counted on their hosts
+     * (they are not in the hypervisors' usage or the desktops' states yet), and each host's usage, read once per round.
      */
     public final class Round {
         private final Pool pool;
         private final Map<String, Optional<HostUsage>> usage = new HashMap<>();
         private final Map<String, Integer> placed = new HashMap<>();
+        /** Each host's desktops placed by earlier rounds and still being created, read once per round. */
+        private final Map<String, Integer> before = new HashMap<>();
+        private final ToIntFunction<String> placedBefore;
 
-        private Round(Pool pool) {
+        private Round(Pool pool, ToIntFunction<String> placedBefore) {
             this.pool = pool;
+            this.placedBefore = placedBefore;
         }
 
         /** The template for the round's next desktop, counted on its host; empty when no host can take one more. */
@@ -72,11 +85,12 @@ public class Placement {
                         || !backoff.allows(pool.id(), hv)) {
                     continue;
                 }
-                int placedHere = placed.getOrDefault(hv, 0);
-                if (placedHere > 0 && backoff.failing(pool.id(), hv)) {
+                int placedNow = placed.getOrDefault(hv, 0);
+                if (placedNow > 0 && backoff.failing(pool.id(), hv)) {
                     continue; // its one trial is placed
                 }
-                // operations under way from the live state, plus the ones placed in this round
+                int placedHere = placedNow + before.computeIfAbsent(hv, placedBefore::applyAsInt);
+                // operations under way from the live state, plus the ones placed in this round and still being created
                 if (desktops.operationsOn(hv) + placedHere >= h.get().concurrencyLimit()) {
                     continue;
                 }

@@ -103,8 +103,6 @@ public class PoolManager {
     private final Set<String> gauged = ConcurrentHashMap.newKeySet();
     /** Ticks of each pool on this node, to spread full reads of pools over ticks. */
     private final Map<String, Long> ticks = new ConcurrentHashMap<>();
-    /** No pool starts another wave of new desktops after this (its first wave of a tick always runs). */
-    private volatile Instant creationDeadline = Instant.MIN;
     private volatile boolean stopping;
 
     /** Early in shutdown: no new ticks once the caches are about to stop. */
@@ -128,8 +126,6 @@ public class PoolManager {
     }
 
     private void tickPools() {
-        // a tick that makes many desktops still ends after about one interval, so the ones it made move on
-        creationDeadline = clock.instant().plus(config.poolManager().interval());
         Collection<Pool> all = catalog.all();
         reconciler.startTick(all.size()); // bounds how many pools' reconcile rounds this tick starts
         for (Pool pool : all) {
@@ -395,6 +391,7 @@ public class PoolManager {
             counted = desktops.countedCount(pool.id()); // none leaving: the index's counts are the same
             held = desktops.heldCount(pool.id());
         }
+        counted += creation.placed(pool.id()); // placed by this node, still being created
         long waiting = sessions.queueLength(pool.id());
         long wanted = Math.max(pool.minSize(), held + waiting + spareTarget.spare(pool, clock.instant()));
         long target = Math.min(wanted, pool.maxSize());
@@ -408,7 +405,7 @@ public class PoolManager {
         }
         long toCreate = Math.min(target - counted, config.poolManager().batchSize());
         if (toCreate > 0) {
-            startedAt.putAll(creation.create(pool, toCreate, creationDeadline));
+            creation.create(pool, toCreate, startedAt::put); // the tick goes on while they are created
         }
     }
 

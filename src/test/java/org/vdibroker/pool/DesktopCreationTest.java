@@ -12,6 +12,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
@@ -20,7 +23,7 @@ import org.vdibroker.testsupport.Api;
 /**
  * A tick's new desktops are placed together and created side by side (DesktopCreation): the desktops placed in one
  * round count against their host's room, concurrency limit and back-off as if each had been created before the next
- * was placed, and a tick past its deadline makes one wave per pool.
+ * was placed, and so do those of earlier rounds still being created.
  */
 @QuarkusTest
 class DesktopCreationTest {
@@ -74,20 +77,18 @@ class DesktopCreationTest {
     }
 
     @Test
-    void aTickPastItsDeadlineMakesOneWaveAndOtherwiseAllItWasAskedFor() {
+    void aPoolsDesktopsAreCreatedSideBySideAndAllOfThemAreMade() throws Exception {
         Api.simulator("sim-wave-direct", 100, 100, 50);
-        Map<String, Object> definition = new HashMap<>(Api.pool("wave-direct", "floating", 0, 0, 40,
-                "sim-wave-direct", List.of("/engineering")));
-        definition.put("enabled", false); // the pool manager makes none of its own, and retires none of these
-        Api.createPool(definition);
-        Pool pool = catalog.get("wave-direct").orElseThrow();
+        Pool pool = disabledPool("wave-direct", "sim-wave-direct", 40);
 
-        Map<String, Instant> late = creation.create(pool, 20, Instant.MIN);
-        assertThat(late).as("desktops made in one wave").hasSize(8); // create-parallelism's default
-        Map<String, Instant> inTime = creation.create(pool, 12, Instant.now().plusSeconds(60));
-        assertThat(inTime).hasSize(12);
+        Map<String, Instant> told = new ConcurrentHashMap<>();
+        Map<String, Instant> made = creation.create(pool, 20, told::put).get(60, TimeUnit.SECONDS);
+        assertThat(made).hasSize(20);
+        assertThat(told).as("each desktop made is told as it is made").isEqualTo(made);
         assertThat(Api.desktops("wave-direct")).extracting(d -> d.get("id"))
-                .containsExactlyInAnyOrderElementsOf(union(late.keySet(), inTime.keySet()));
+                .containsExactlyInAnyOrderElementsOf(made.keySet());
+        await("the index counts them, and the creation no longer does", Duration.ofSeconds(10),
+                () -> creation.placed("wave-direct") == 0);
         // the pool's status counts them by state from the node's index, as the list shows them (both read again
         // until they agree: the desktops move on meanwhile)
         Api.await("the status counts every desktop", java.time.Duration.ofSeconds(10), () -> {
@@ -98,6 +99,33 @@ class DesktopCreationTest {
                     .stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().longValue()));
             return listed.values().stream().mapToLong(Long::longValue).sum() == 20 && listed.equals(counted);
         });
+    }
+
+    /**
+     * The caller does not wait for its creations, so the next tick places again while they are made: the ones still
+     * being created count against their host's room (and their pool's size) until the desktops' states show them.
+     */
+    @Test
+    void desktopsStillBeingCreatedCountAgainstTheirHostsRoom() throws Exception {
+        Api.simulator("sim-wave-busy", 3, 100, 50); // room for 3 desktops
+        Pool pool = disabledPool("wave-busy", "sim-wave-busy", 10);
+
+        CompletableFuture<Map<String, Instant>> first = creation.create(pool, 5, (id, at) -> { });
+        CompletableFuture<Map<String, Instant>> second = creation.create(pool, 5, (id, at) -> { });
+        int made = first.get(60, TimeUnit.SECONDS).size() + second.get(60, TimeUnit.SECONDS).size();
+        assertThat(made).as("desktops made by both rounds").isEqualTo(3);
+        assertThat(Api.desktops("wave-busy")).hasSize(3);
+        // a round that placed past the room would have had provisions refused, and the template backed off
+        assertThat(backoff.failing("wave-busy", "sim-wave-busy")).as("template backing off").isFalse();
+    }
+
+    /** A pool the pool manager leaves alone (it makes none of its own, and retires none of the test's). */
+    private Pool disabledPool(String id, String hypervisorId, int max) {
+        Map<String, Object> definition = new HashMap<>(Api.pool(id, "floating", 0, 0, max, hypervisorId,
+                List.of("/engineering")));
+        definition.put("enabled", false);
+        Api.createPool(definition);
+        return catalog.get(id).orElseThrow();
     }
 
     private static Map<String, Long> placeAll(Placement.Round round) {
@@ -114,12 +142,6 @@ class DesktopCreationTest {
         pool.put("templates", List.of(Map.of("hypervisorId", first, "templateRef", "tmpl-" + id),
                 Map.of("hypervisorId", second, "templateRef", "tmpl-" + id)));
         return pool;
-    }
-
-    private static List<Object> union(java.util.Set<String> a, java.util.Set<String> b) {
-        List<Object> all = new java.util.ArrayList<>(a);
-        all.addAll(b);
-        return all;
     }
 
     private static Map<String, Object> status(String poolId) {
