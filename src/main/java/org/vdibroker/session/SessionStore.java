@@ -252,6 +252,24 @@ public class SessionStore {
         return session.id().equals(userSessions.get(userKey(session)));
     }
 
+    /**
+     * Of these claims (desktop id by session id), the sessions that hold their claim for good: the session names the
+     * desktop, and is ended or published as its user's session. Read in two batches, so the pool manager confirms a
+     * storm's claims without two reads each; the others go through {@link #fenceClaim} one by one.
+     */
+    public Set<String> holdingTheirClaims(Map<String, String> desktopBySession) {
+        Map<String, SessionState> read = sessions.getAdvancedCache().getAll(desktopBySession.keySet());
+        List<SessionState> holding = read.values().stream()
+                .filter(s -> s.desktopId() != null && s.desktopId().equals(desktopBySession.get(s.id()))).toList();
+        Set<String> live = holding.stream().filter(s -> s.status().live()).map(SessionStore::userKey)
+                .collect(java.util.stream.Collectors.toSet());
+        Map<String, String> published = live.isEmpty() ? Map.of() : userSessions.getAdvancedCache().getAll(live);
+        Set<String> held = new HashSet<>();
+        holding.stream().filter(s -> !s.status().live() || s.id().equals(published.get(userKey(s))))
+                .forEach(s -> held.add(s.id()));
+        return held;
+    }
+
     /** The pool whose queue the session is in; null when it is not queued. */
     private static String queuedPool(SessionState s) {
         return s.queueTicket() > 0 && waiting(s) ? s.poolId() : null;
