@@ -22,55 +22,58 @@ final class GuardedDriver implements HypervisorDriver {
 
     private final HypervisorDriver delegate;
     private final HypervisorHealth.Tracker tracker;
+    private final boolean background;
 
-    GuardedDriver(HypervisorDriver delegate, HypervisorHealth.Tracker tracker) {
+    /** {@code background}: the pool manager's calls, started on threads of their own rather than the worker pool. */
+    GuardedDriver(HypervisorDriver delegate, HypervisorHealth.Tracker tracker, boolean background) {
         this.delegate = delegate;
         this.tracker = tracker;
+        this.background = background;
     }
 
     @Override
     public CompletionStage<HostUsage> usage() {
-        return guarded(tracker, delegate::usage);
+        return guarded(tracker, background, delegate::usage);
     }
 
     @Override
     public CompletionStage<List<VmInfo>> listVms(String namePrefix) {
-        return guarded(tracker, () -> delegate.listVms(namePrefix));
+        return guarded(tracker, background, () -> delegate.listVms(namePrefix));
     }
 
     @Override
     public CompletionStage<TaskRef> provision(ProvisionSpec spec) {
-        return guarded(tracker, () -> delegate.provision(spec));
+        return guarded(tracker, background, () -> delegate.provision(spec));
     }
 
     @Override
     public CompletionStage<TaskRef> powerOn(String vmRef) {
-        return guarded(tracker, () -> delegate.powerOn(vmRef));
+        return guarded(tracker, background, () -> delegate.powerOn(vmRef));
     }
 
     @Override
     public CompletionStage<TaskRef> powerOff(String vmRef) {
-        return guarded(tracker, () -> delegate.powerOff(vmRef));
+        return guarded(tracker, background, () -> delegate.powerOff(vmRef));
     }
 
     @Override
     public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
-        return guarded(tracker, () -> delegate.revert(vmRef, guestMetadata));
+        return guarded(tracker, background, () -> delegate.revert(vmRef, guestMetadata));
     }
 
     @Override
     public CompletionStage<TaskRef> delete(String vmRef) {
-        return guarded(tracker, () -> delegate.delete(vmRef));
+        return guarded(tracker, background, () -> delegate.delete(vmRef));
     }
 
     @Override
     public CompletionStage<TaskStatus> pollTask(TaskRef task) {
-        return guarded(tracker, () -> delegate.pollTask(task));
+        return guarded(tracker, background, () -> delegate.pollTask(task));
     }
 
     @Override
     public CompletionStage<ConsoleAddress> consoleAddress(String vmRef, String protocol) {
-        return guarded(tracker, () -> delegate.consoleAddress(vmRef, protocol));
+        return guarded(tracker, background, () -> delegate.consoleAddress(vmRef, protocol));
     }
 
     /** The driver belongs to the registry, which closes it. */
@@ -79,14 +82,15 @@ final class GuardedDriver implements HypervisorDriver {
     }
 
     /** One call through the hypervisor's breaker and timeout, telling the tracker whether it was answered. */
-    static <T> CompletionStage<T> guarded(HypervisorHealth.Tracker tracker, Supplier<CompletionStage<T>> call) {
+    static <T> CompletionStage<T> guarded(HypervisorHealth.Tracker tracker, boolean background,
+            Supplier<CompletionStage<T>> call) {
         // a call started inside a database transaction carries it onto the breaker's threads (context
         // propagation), and the commit can race them (Narayana: "multiple threads active"); read first, then call
         assert !org.vdibroker.persistence.Database.inTransaction()
                 : "hypervisor " + tracker.hypervisorId + " called inside a database transaction";
         CompletionStage<T> stage;
         try {
-            stage = tracker.guard.get(call, stageType());
+            stage = tracker.start(background, () -> tracker.guard.get(call, stageType()));
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }

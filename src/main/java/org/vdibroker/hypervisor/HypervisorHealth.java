@@ -4,8 +4,10 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.common.annotation.NonBlocking;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
+import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -18,10 +20,17 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 
@@ -49,23 +58,38 @@ public class HypervisorHealth {
     Clock clock = Clock.systemUTC();
 
     private final Map<String, Tracker> trackers = new ConcurrentHashMap<>();
+    private final CallStarter starter = new CallStarter();
     private volatile boolean stopping;
 
     /** Early in shutdown: no more probes once the caches (the simulator's hosts among them) are about to stop. */
     void onStop(@Observes @Priority(1) ShutdownEvent event) {
         stopping = true;
+        starter.close();
     }
 
     /**
-     * The hypervisor's driver with every call guarded by its circuit breaker and timeout; empty when there is no
-     * driver or while its breaker is open (callers skip the hypervisor this tick).
+     * The hypervisor's driver for a user's request, with every call guarded by its circuit breaker and timeout; empty
+     * when there is no driver or while its breaker is open. Its answers continue under the request's Vert.x context.
      */
     public Optional<HypervisorDriver> driver(String hypervisorId) {
+        return guarded(hypervisorId, false);
+    }
+
+    /**
+     * The same for background work (the pool manager's, the probes): its calls never start behind users' requests
+     * on the worker pool nor on an event loop (see {@link CallStarter}); same breaker and timeout. Empty while the
+     * breaker is open (the pool manager skips the hypervisor this tick).
+     */
+    public Optional<HypervisorDriver> backgroundDriver(String hypervisorId) {
+        return guarded(hypervisorId, true);
+    }
+
+    private Optional<HypervisorDriver> guarded(String hypervisorId, boolean background) {
         Tracker tracker = tracker(hypervisorId);
         if (tracker.breaker == CircuitBreakerState.OPEN) {
             return Optional.empty();
         }
-        return registry.driver(hypervisorId).map(raw -> new GuardedDriver(raw, tracker));
+        return registry.driver(hypervisorId).map(raw -> new GuardedDriver(raw, tracker, background));
     }
 
     /**
@@ -74,7 +98,7 @@ public class HypervisorHealth {
      */
     public <T> java.util.concurrent.CompletionStage<T> guard(String hypervisorId,
             java.util.function.Supplier<java.util.concurrent.CompletionStage<T>> call) {
-        return GuardedDriver.guarded(tracker(hypervisorId), call);
+        return GuardedDriver.guarded(tracker(hypervisorId), false, call);
     }
 
     /** Whether the circuit breaker of the hypervisor is open: recent calls failed and new ones are refused. */
@@ -101,9 +125,13 @@ public class HypervisorHealth {
         return lost;
     }
 
-    /** Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers. */
+    /**
+     * Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers: on
+     * the event loop, not behind the requests queued on the worker pool (the calls start on background threads).
+     */
     @Scheduled(every = "${broker.pool-manager.health-interval}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @NonBlocking
     void probe() {
         if (stopping) {
             return;
@@ -122,7 +150,7 @@ public class HypervisorHealth {
                 continue;
             }
             // through the guard even while the breaker is open: that is how it learns the host is back
-            new GuardedDriver(raw.get(), tracker).usage().whenComplete((usage, error) -> tracker.probing.set(false));
+            new GuardedDriver(raw.get(), tracker, true).usage().whenComplete((usage, error) -> tracker.probing.set(false));
         }
     }
 
@@ -138,7 +166,8 @@ public class HypervisorHealth {
                 // SmallRye's default on a Vert.x thread: the call runs as a task on the caller's context and its
                 // answer comes back as another. Started on the caller's thread instead (measured faster), a driver
                 // that blocks inside its call (the simulator reads and writes a replicated cache synchronously)
-                // would hold that thread, an event loop among them, and a timeout could not end the wait
+                // would hold that thread, an event loop among them, and a timeout could not end the wait (the pool
+                // manager's calls start elsewhere: see CallStarter)
                 .withTimeout().duration(config.poolManager().callTimeout().toMillis(), ChronoUnit.MILLIS).done()
                 .withCircuitBreaker()
                 .requestVolumeThreshold(config.poolManager().breakerRequests())
@@ -177,6 +206,44 @@ public class HypervisorHealth {
         return cause;
     }
 
+    /**
+     * Where a guarded call starts. SmallRye starts a call made under a Vert.x context as a task of that context,
+     * and delivers its answer as another: on a worker thread (a blocking request's) both wait for the application's
+     * worker pool, behind every request queued there, and on an event loop both run on it. That keeps a request's
+     * call and answer under the request's context, as they must be. Background work needs no context and must neither
+     * wait behind a storm of requests nor run a driver that blocks (the simulator's cluster writes) on an event loop:
+     * a background call made under a context (the health probe's, on the event loop) starts on one of a few threads
+     * of its own, which have none, so SmallRye starts it right there and the answer comes on the driver's thread. A
+     * background caller on a plain thread (the pool manager's tick, a creation) starts it on that thread.
+     */
+    final class CallStarter {
+        /** A thread is held only while a driver sends a call (a little longer by a driver that blocks). */
+        private static final int THREADS = 4;
+        private final ThreadPoolExecutor backgroundThreads;
+
+        CallStarter() {
+            AtomicInteger count = new AtomicInteger();
+            backgroundThreads = new ThreadPoolExecutor(THREADS, THREADS, 60, TimeUnit.SECONDS,
+                    new LinkedBlockingQueue<>(), task -> {
+                        Thread t = new Thread(task, "hypervisor-call-" + count.incrementAndGet());
+                        t.setDaemon(true);
+                        return t;
+                    });
+            backgroundThreads.allowCoreThreadTimeOut(true); // none while no probe is due
+        }
+
+        <T> CompletionStage<T> start(boolean background, Supplier<CompletionStage<T>> guarded) {
+            if (!background || Vertx.currentContext() == null) {
+                return guarded.get();
+            }
+            return CompletableFuture.supplyAsync(guarded, backgroundThreads).thenCompose(stage -> stage);
+        }
+
+        void close() {
+            backgroundThreads.shutdown();
+        }
+    }
+
     /** What this node knows of one hypervisor: its breaker, and when it last answered or first stopped answering. */
     final class Tracker {
         final String hypervisorId;
@@ -188,6 +255,11 @@ public class HypervisorHealth {
 
         Tracker(String hypervisorId) {
             this.hypervisorId = hypervisorId;
+        }
+
+        /** Starts {@code guarded} (a {@code guard.get}) where its kind of caller should: see {@link CallStarter}. */
+        <T> CompletionStage<T> start(boolean background, Supplier<CompletionStage<T>> guarded) {
+            return starter.start(background, guarded);
         }
 
         void answered() {

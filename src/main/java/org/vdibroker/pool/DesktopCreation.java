@@ -118,6 +118,7 @@ public class DesktopCreation {
      * desktop created and when. The returned stage completes with all of them (in placement order).
      */
     CompletableFuture<Map<String, Instant>> create(Pool pool, long count, BiConsumer<String, Instant> created) {
+        forgetIndexed();
         List<Pool.Template> placed = place(pool, count);
         if (!placed.isEmpty()) {
             problems.cleared(pool.id(), "no-capacity");
@@ -144,8 +145,12 @@ public class DesktopCreation {
         });
     }
 
-    /** Desktops of the pool this node placed and has not written yet: they count towards the pool's size. */
+    /**
+     * Desktops of the pool this node placed and has not written yet, or written but not yet in the index: they count
+     * towards the pool's size.
+     */
     int placed(String poolId) {
+        forgetIndexed();
         return placedByPool.getOrDefault(poolId, 0) + unseen(w -> w.poolId().equals(poolId));
     }
 
@@ -154,14 +159,15 @@ public class DesktopCreation {
         return placedByHypervisor.getOrDefault(hypervisorId, 0) + unseen(w -> w.hypervisorId().equals(hypervisorId));
     }
 
-    /**
-     * Desktops written here for which {@code test} holds that the local index does not count yet; those it counts
-     * leave (and any older than a minute: a desktop deleted before its event came is never counted).
-     */
+    /** Desktops written here for which {@code test} holds and that the local index may not count yet. */
     private int unseen(Predicate<Written> test) {
+        return (int) unseen.values().stream().filter(test).count();
+    }
+
+    /** Those the index counts leave, and any older than a minute (a desktop deleted before its event came). */
+    private void forgetIndexed() {
         Instant stale = clock.instant().minusSeconds(60);
         unseen.entrySet().removeIf(e -> desktops.indexed(e.getKey()) || e.getValue().at().isBefore(stale));
-        return (int) unseen.values().stream().filter(test).count();
     }
 
     /** Where the desktops go, placed one after another against the same usage figures. */
@@ -218,7 +224,7 @@ public class DesktopCreation {
 
     /** Creates one desktop on the template's hypervisor; its id, or empty when the hypervisor refused or failed. */
     private Optional<String> provision(Pool pool, Pool.Template template) {
-        HypervisorDriver driver = health.driver(template.hypervisorId()).orElse(null);
+        HypervisorDriver driver = health.backgroundDriver(template.hypervisorId()).orElse(null);
         if (driver == null) {
             return Optional.empty();
         }
@@ -233,6 +239,7 @@ public class DesktopCreation {
         entity.publication = template.publication();
         entity.agentSecretHash = AgentSecrets.hash(secret);
         inventory.add(entity); // through the outbox: provisioning goes on while the database is down
+        Instant issuedAt = clock.instant();
         try {
             TaskRef task = DriverCalls.await(driver.provision(new ProvisionSpec(name, template.templateRef(),
                     pool.desktopVcpus(), pool.desktopMemoryMb(), Map.of("vdi.desktop-id", id,
@@ -243,15 +250,15 @@ public class DesktopCreation {
             return Optional.of(id);
         } catch (HypervisorException e) {
             LOG.infof("Pool %s: provisioning on %s failed: %s", pool.id(), template.hypervisorId(), e.getMessage());
-            failedToProvision(pool.id(), template.hypervisorId(), e.getMessage());
+            failedToProvision(pool.id(), template.hypervisorId(), issuedAt, e.getMessage());
             inventory.retired(id);
             return Optional.empty();
         }
     }
 
-    /** A provision or a first start failed: backs the template off and shows the pool's problem. */
-    void failedToProvision(String poolId, String hypervisorId, String error) {
-        ProvisionBackoff.Failing f = backoff.failed(poolId, hypervisorId);
+    /** A provision or a first start, issued at {@code issuedAt}, failed: backs the template off, shows the problem. */
+    void failedToProvision(String poolId, String hypervisorId, Instant issuedAt, String error) {
+        ProvisionBackoff.Failing f = backoff.failed(poolId, hypervisorId, issuedAt);
         problems.failed(poolId, "hypervisor " + hypervisorId + ": " + error, f.failures(), f.nextAttemptAt().toString());
     }
 

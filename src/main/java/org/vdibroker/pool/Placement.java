@@ -80,7 +80,7 @@ public class Placement {
                 String hv = template.hypervisorId();
                 Optional<Hypervisor> h = hypervisors.get(hv);
                 // empty while the hypervisor's circuit breaker is open
-                Optional<HypervisorDriver> driver = health.driver(hv);
+                Optional<HypervisorDriver> driver = health.backgroundDriver(hv);
                 if (h.isEmpty() || driver.isEmpty() || h.get().maintenance() || health.lost(hv)
                         || !backoff.allows(pool.id(), hv)) {
                     continue;
@@ -118,7 +118,7 @@ public class Placement {
         for (Pool.Template template : pool.templates()) {
             String hv = template.hypervisorId();
             Optional<Hypervisor> h = hypervisors.get(hv);
-            Optional<HypervisorDriver> driver = health.driver(hv);
+            Optional<HypervisorDriver> driver = health.backgroundDriver(hv);
             if (!backoff.allows(pool.id(), hv) || h.isPresent() && desktops.operationsOn(hv) >= h.get()
                     .concurrencyLimit()) {
                 return Optional.empty();

@@ -3,8 +3,12 @@ package org.vdibroker.pool;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quarkus.arc.Arc;
+import io.quarkus.arc.ManagedContext;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
+import io.smallrye.common.annotation.NonBlocking;
+import jakarta.annotation.PreDestroy;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -19,6 +23,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.audit.AuditService;
@@ -104,24 +112,58 @@ public class PoolManager {
     /** Ticks of each pool on this node, to spread full reads of pools over ticks. */
     private final Map<String, Long> ticks = new ConcurrentHashMap<>();
     private volatile boolean stopping;
+    /** The tick's own thread: a scheduled method would start on the worker pool, behind every request queued there. */
+    private final ExecutorService tickThread = Executors.newSingleThreadExecutor(task -> {
+        Thread t = new Thread(task, "vdi-pool-manager-tick");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean ticking = new AtomicBoolean();
 
     /** Early in shutdown: no new ticks once the caches are about to stop. */
     void onStop(@Observes @Priority(1) ShutdownEvent event) {
         stopping = true;
     }
 
+    @PreDestroy
+    void stop() {
+        tickThread.shutdown();
+    }
+
+    /**
+     * Hands the tick to its own thread and returns (on the event loop: it does not wait for anything). A tick still
+     * running when the next is due is not doubled: the next is skipped.
+     */
     @Scheduled(every = "${broker.pool-manager.interval}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+    @NonBlocking
     void tick() {
-        if (stopping) {
+        if (stopping || !ticking.compareAndSet(false, true)) {
             return;
         }
+        try {
+            tickThread.execute(this::runTick);
+        } catch (RejectedExecutionException shuttingDown) {
+            ticking.set(false);
+        }
+    }
+
+    /** One tick, in a request context of its own as a scheduled method would have. */
+    private void runTick() {
+        ManagedContext requestContext = Arc.container().requestContext();
+        requestContext.activate();
         // how long this node's tick over the pools it manages takes: each step of a desktop waits for the next tick
         Timer.Sample sample = Timer.start(meters);
         try {
-            tickPools();
+            if (!stopping) {
+                tickPools();
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "Pool manager tick failed");
         } finally {
             sample.stop(meters.timer("vdi.pool.manager.tick"));
+            requestContext.terminate();
+            ticking.set(false);
         }
     }
 
@@ -210,7 +252,7 @@ public class PoolManager {
 
     private void advance(DesktopState d, Pool pool) {
         // guarded by the hypervisor's circuit breaker; empty while it is open
-        Optional<HypervisorDriver> driver = health.driver(d.hypervisorId());
+        Optional<HypervisorDriver> driver = health.backgroundDriver(d.hypervisorId());
         if (driver.isEmpty()) {
             return;
         }
@@ -307,12 +349,27 @@ public class PoolManager {
         }
     }
 
-    /** Polls the desktop's task and runs {@code next} when it succeeded; failures count towards retirement. */
+    /**
+     * Polls the desktop's task and runs {@code next} when it succeeded; failures count towards retirement. A poll
+     * that got no answer in time says nothing of the task (a slow or overloaded hypervisor may still be cloning):
+     * the desktop waits for the next tick, and the silence counts against the hypervisor's circuit breaker, and,
+     * if it lasts {@code host-lost-after}, makes the hypervisor lost with its desktops.
+     */
     private void whenDone(DesktopState d, HypervisorDriver driver, java.util.function.Consumer<TaskStatus> next) {
         if (d.task() == null) {
             return;
         }
-        TaskStatus status = call(driver.pollTask(d.task()));
+        TaskStatus status;
+        try {
+            status = call(driver.pollTask(d.task()));
+        } catch (HypervisorException e) {
+            if (e.unreachable()) {
+                LOG.debugf("Desktop %s (%s): its task's poll got no answer (%s); asked again next tick", d.id(),
+                        d.status(), e.getMessage());
+                return;
+            }
+            throw e;
+        }
         switch (status.state()) {
             case SUCCEEDED -> next.accept(status);
             case FAILED -> {
@@ -330,7 +387,8 @@ public class PoolManager {
     private void onFailure(DesktopState d, String error, boolean retryable) {
         LOG.infof("Desktop %s (%s) operation failed: %s", d.id(), d.status(), error);
         if (d.status() == DesktopStatus.PROVISIONING || d.status() == DesktopStatus.STARTING) {
-            creation.failedToProvision(d.poolId(), d.hypervisorId(), error);
+            // the desktop changed last when its clone or its start was issued
+            creation.failedToProvision(d.poolId(), d.hypervisorId(), d.changedAt(), error);
         }
         if (d.status() == DesktopStatus.RETIRING) {
             if (d.failures() + 1 >= config.poolManager().maxFailures()) {
@@ -430,7 +488,7 @@ public class PoolManager {
                 return;
             }
             if (d.status() == DesktopStatus.READY && d.owner() == null && d.sessionId() == null) {
-                Optional<HypervisorDriver> driver = health.driver(d.hypervisorId());
+                Optional<HypervisorDriver> driver = health.backgroundDriver(d.hypervisorId());
                 if (driver.isPresent()) {
                     Optional<DesktopState> retiring = transitions.retiring(d, null);
                     if (retiring.isPresent()) {

@@ -26,8 +26,11 @@ public class ProvisionBackoff {
 
     Clock clock = Clock.systemUTC();
 
-    /** How many provisions or starts failed in a row, and when the next trial may be issued. */
-    public record Failing(int failures, Instant nextAttemptAt) {
+    /**
+     * How many provisions or starts failed in a row, when the next trial may be issued, and when the last counted
+     * failure was learned.
+     */
+    public record Failing(int failures, Instant nextAttemptAt, Instant lastFailedAt) {
     }
 
     private final Map<String, Failing> failing = new ConcurrentHashMap<>();
@@ -46,13 +49,20 @@ public class ProvisionBackoff {
     /** A provision was issued; while the template is failing it is the one trial of this period. */
     public void attempted(String poolId, String hypervisorId) {
         failing.computeIfPresent(key(poolId, hypervisorId),
-                (k, f) -> new Failing(f.failures(), clock.instant().plus(delay(f.failures()))));
+                (k, f) -> new Failing(f.failures(), clock.instant().plus(delay(f.failures())), f.lastFailedAt()));
     }
 
-    /** A provision or a start (a desktop counts as provisioned once it runs) failed. */
-    public Failing failed(String poolId, String hypervisorId) {
-        Failing f = failing.merge(key(poolId, hypervisorId), new Failing(1, clock.instant().plus(delay(1))),
-                (old, first) -> new Failing(old.failures() + 1, clock.instant().plus(delay(old.failures() + 1))));
+    /**
+     * A provision or a start (a desktop counts as provisioned once it runs), issued at {@code issuedAt}, failed. Only
+     * an attempt issued after the last counted failure counts: those issued side by side before anyone knew the
+     * template failed (a pool's round of creations) are one failure, not one each, so a burst of them does not send
+     * the back-off to its maximum at once.
+     */
+    public Failing failed(String poolId, String hypervisorId, Instant issuedAt) {
+        Instant now = clock.instant();
+        Failing f = failing.merge(key(poolId, hypervisorId), new Failing(1, now.plus(delay(1)), now),
+                (old, first) -> issuedAt.isBefore(old.lastFailedAt()) ? old
+                        : new Failing(old.failures() + 1, now.plus(delay(old.failures() + 1)), now));
         LOG.infof("Pool %s: provisions on %s failed %d time(s) in a row; next attempt not before %s", poolId,
                 hypervisorId, f.failures(), f.nextAttemptAt());
         return f;

@@ -231,7 +231,8 @@ public class Reconciler {
         Map<String, HypervisorDriver> drivers = new LinkedHashMap<>();
         Map<String, List<VmInfo>> listed = new HashMap<>();
         for (String hypervisorId : hypervisorIds) {
-            HypervisorDriver driver = health.lost(hypervisorId) ? null : health.driver(hypervisorId).orElse(null);
+            HypervisorDriver driver = health.lost(hypervisorId) ? null
+                    : health.backgroundDriver(hypervisorId).orElse(null);
             if (driver == null) {
                 continue; // not answering: nothing it says can be trusted until it does
             }

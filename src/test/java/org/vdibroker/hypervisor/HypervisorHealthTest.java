@@ -26,7 +26,7 @@ class HypervisorHealthTest {
 
     @Test
     void callsToAHangingHypervisorTimeOutAndItIsLost() {
-        HypervisorDriver hanging = new GuardedDriver(new HangingDriver(), health.tracker("hangs"));
+        HypervisorDriver hanging = new GuardedDriver(new HangingDriver(), health.tracker("hangs"), false);
         Instant start = Instant.now();
         ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
                 () -> hanging.usage().toCompletableFuture().get());
@@ -46,13 +46,53 @@ class HypervisorHealthTest {
             public CompletionStage<TaskRef> delete(String vmRef) {
                 return CompletableFuture.failedFuture(new HypervisorException("No VM " + vmRef, false));
             }
-        }, health.tracker("refuses"));
+        }, health.tracker("refuses"), false);
         for (int i = 0; i < 20; i++) {
             refusing.delete("vm-x").toCompletableFuture().exceptionally(e -> null).join();
         }
         assertThat(health.breakerOpen("refuses")).isFalse();
         assertThat(health.lost("refuses")).isFalse();
         assertThat(health.driver("refuses")).as("no such hypervisor in the registry").isEmpty();
+    }
+
+    /**
+     * Background calls made under a Vert.x context (the probes', on the event loop) start on threads of their own,
+     * neither behind users' requests queued on the worker pool nor on the event loop; a request's call starts on the
+     * worker pool as before; a background caller on a plain thread starts its call there. All count against the one
+     * breaker.
+     */
+    @Test
+    void backgroundCallsStartOnThreadsOfTheirOwn() throws Exception {
+        Map<String, String> startedOn = new java.util.concurrent.ConcurrentHashMap<>();
+        HypervisorHealth.Tracker tracker = health.tracker("threads");
+        class Recording extends HangingDriver {
+            @Override
+            public CompletionStage<TaskRef> delete(String vmRef) {
+                startedOn.put(vmRef, Thread.currentThread().getName());
+                return CompletableFuture.failedFuture(HypervisorException.unreachable("silent", null));
+            }
+        }
+        HypervisorDriver background = new GuardedDriver(new Recording(), tracker, true);
+        HypervisorDriver request = new GuardedDriver(new Recording(), tracker, false);
+        // a Vert.x context on a worker thread, as a blocking request runs
+        io.vertx.core.impl.ContextInternal tick = ((io.vertx.core.impl.VertxInternal) vertx)
+                .createEventLoopContext().duplicate();
+        CompletableFuture<Void> both = new CompletableFuture<>();
+        tick.executeBlocking(() -> {
+            CompletableFuture.allOf(
+                    background.delete("from-background").toCompletableFuture().exceptionally(e -> null),
+                    request.delete("from-request").toCompletableFuture().exceptionally(e -> null))
+                    .whenComplete((v, e) -> both.complete(null));
+            return null;
+        }, false);
+        both.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(startedOn.get("from-background")).startsWith("hypervisor-call-");
+        assertThat(startedOn.get("from-request")).doesNotStartWith("hypervisor-call-");
+        // a background caller on a plain thread of its own (a creation's) starts its call right there
+        background.delete("from-creation").toCompletableFuture().exceptionally(e -> null).join();
+        assertThat(startedOn.get("from-creation")).isEqualTo(Thread.currentThread().getName());
+        await("both silences counted: the hypervisor is seen unanswering", Duration.ofSeconds(5),
+                () -> tracker.unansweredSince != null);
     }
 
     /**
@@ -66,7 +106,7 @@ class HypervisorHealthTest {
             public CompletionStage<TaskRef> delete(String vmRef) {
                 return CompletableFuture.completedFuture(null);
             }
-        }, health.tracker("in-tx"));
+        }, health.tracker("in-tx"), false);
         // QuarkusTransaction wraps what the block threw
         org.assertj.core.api.Assertions.assertThatThrownBy(
                 () -> io.quarkus.narayana.jta.QuarkusTransaction.requiringNew().run(() -> driver.delete("vm-x")))
@@ -92,7 +132,7 @@ class HypervisorHealthTest {
             public CompletionStage<ConsoleAddress> consoleAddress(String vmRef, String protocol) {
                 return late;
             }
-        }, health.tracker("answers"));
+        }, health.tracker("answers"), false);
         // as a blocking REST method runs: on a worker thread, under its request's duplicated event-loop context
         io.vertx.core.impl.ContextInternal request = ((io.vertx.core.impl.VertxInternal) vertx)
                 .createEventLoopContext().duplicate();

@@ -49,12 +49,27 @@ class DesktopCreationTest {
                 "sim-round-busy", 2L));
     }
 
+    /** A round's creations issued side by side, failing one after another, are one failure of the template. */
+    @Test
+    void failuresOfProvisionsIssuedTogetherCountOnce() {
+        Instant issued = Instant.now();
+        assertThat(backoff.failed("burst", "sim-burst", issued).failures()).isEqualTo(1);
+        ProvisionBackoff.Failing sameBurst = backoff.failed("burst", "sim-burst", issued);
+        assertThat(sameBurst.failures()).as("issued before the first failure was known").isEqualTo(1);
+        // the trial issued after it is a failure of its own, and doubles the wait
+        ProvisionBackoff.Failing trial = backoff.failed("burst", "sim-burst", sameBurst.lastFailedAt());
+        assertThat(trial.failures()).isEqualTo(2);
+        assertThat(trial.nextAttemptAt()).isAfter(sameBurst.nextAttemptAt());
+        backoff.succeeded("burst", "sim-burst");
+        assertThat(backoff.failing("burst", "sim-burst")).isFalse();
+    }
+
     @Test
     void aRoundGivesAFailingTemplateOneTrial() {
         Api.simulator("sim-round-failing", 100, 100, 50);
         Api.createPool(Api.pool("round-failing", "floating", 0, 0, 10, "sim-round-failing", List.of("/engineering")));
         Pool pool = catalog.get("round-failing").orElseThrow();
-        backoff.failed("round-failing", "sim-round-failing");
+        backoff.failed("round-failing", "sim-round-failing", Instant.now());
         await("the back-off lets a trial through", Duration.ofSeconds(10),
                 () -> backoff.allows("round-failing", "sim-round-failing"));
 

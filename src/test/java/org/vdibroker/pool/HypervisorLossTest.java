@@ -154,7 +154,8 @@ class HypervisorLossTest {
 
         PoolSizingTest.sleep(12_000);
         long attempts = provisionAttempts("backoff");
-        // with back-off (1 s doubling to 4 s in tests, one trial at a time): the first 3, then about one every 4 s.
+        // with back-off (1 s doubling to 4 s in tests, one trial at a time): the first 3 (issued together, one
+        // failure), then trials after 1, 2, 4 and 4 s: at most 7.
         // With the delays set to 1 ms (one trial per tick) this measured 10; with none, 3 every tick or two.
         System.out.printf("HypervisorLossTest: %d provision attempts in 12 s on a failing template%n", attempts);
         assertThat(attempts).as("provision attempts in 12 s").isBetween(3L, 8L);
@@ -165,9 +166,30 @@ class HypervisorLossTest {
                 () -> Api.desktopsIn("backoff", "READY") == 3);
     }
 
+    @Test
+    void aTaskPollThatGetsNoAnswerLeavesTheDesktopForTheNextTick() {
+        Api.simulator("sim-no-answer", 10, 4000, 50);
+        Api.createPool(Api.pool("no-answer", "floating", 1, 0, 1, "sim-no-answer", List.of("/engineering")));
+        await("the desktop is being cloned", Duration.ofSeconds(15),
+                () -> Api.desktopsIn("no-answer", "PROVISIONING") == 1);
+
+        // a tick or two of polls (every 1 s) get no answer; host-lost-after (3 s from the last answer) is not reached
+        simulator.setUnreachable("sim-no-answer", true);
+        PoolSizingTest.sleep(1_500);
+        simulator.setUnreachable("sim-no-answer", false);
+
+        await("the same desktop ready once its clone is done", Duration.ofSeconds(20),
+                () -> Api.desktopsIn("no-answer", "READY") == 1);
+        assertThat(auditCount("no-answer", "desktop.failed")).as("a silent poll does not fail the desktop").isZero();
+        assertThat(provisionAttempts("no-answer")).as("nor does the template back off and clone again").isEqualTo(1);
+    }
+
     private long provisionAttempts(String poolId) {
-        return audit.page(0, 1000).stream()
-                .filter(e -> poolId.equals(e.poolId()) && "desktop.provisioning".equals(e.kind())).count();
+        return auditCount(poolId, "desktop.provisioning");
+    }
+
+    private long auditCount(String poolId, String kind) {
+        return audit.page(0, 1000).stream().filter(e -> poolId.equals(e.poolId()) && kind.equals(e.kind())).count();
     }
 
     private static JsonPath session(String token, String sessionId) {
