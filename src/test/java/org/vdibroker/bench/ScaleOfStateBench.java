@@ -125,7 +125,7 @@ public final class ScaleOfStateBench {
                     perToken));
 
             // the walk a pool-manager tick made before this issue: every desktop of every pool, read through the cache
-            // (DesktopService.ofPool), then whole ticks (PoolManager.tick) over the same steady state
+            // (DesktopService.ofPool), then whole ticks (PoolManager.tickHere) over the same steady state
             int pools = 100;
             int hypervisorCount = 1000;
             Steady steady = steadyState(harness, pools, hypervisorCount, now);
