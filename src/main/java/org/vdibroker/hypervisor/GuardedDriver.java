@@ -24,7 +24,7 @@ final class GuardedDriver implements HypervisorDriver {
     private final HypervisorHealth.Tracker tracker;
     private final boolean background;
 
-    /** {@code background}: the pool manager's calls, started on threads of their own rather than the worker pool. */
+    /** {@code background}: calls of background work, started as {@link HypervisorHealth#backgroundDriver} says. */
     GuardedDriver(HypervisorDriver delegate, HypervisorHealth.Tracker tracker, boolean background) {
         this.delegate = delegate;
         this.tracker = tracker;

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
-import io.smallrye.common.annotation.NonBlocking;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
 import io.vertx.core.Vertx;
@@ -125,13 +124,9 @@ public class HypervisorHealth {
         return lost;
     }
 
-    /**
-     * Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers: on
-     * the event loop, not behind the requests queued on the worker pool (the calls start on background threads).
-     */
+    /** Asks every hypervisor that has been quiet since the last probe for its usage, without waiting for answers. */
     @Scheduled(every = "${broker.pool-manager.health-interval}", delayed = "1s",
             concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
-    @NonBlocking
     void probe() {
         if (stopping) {
             return;
@@ -208,13 +203,13 @@ public class HypervisorHealth {
 
     /**
      * Where a guarded call starts. SmallRye starts a call made under a Vert.x context as a task of that context,
-     * and delivers its answer as another: on a worker thread (a blocking request's) both wait for the application's
-     * worker pool, behind every request queued there, and on an event loop both run on it. That keeps a request's
-     * call and answer under the request's context, as they must be. Background work needs no context and must neither
-     * wait behind a storm of requests nor run a driver that blocks (the simulator's cluster writes) on an event loop:
-     * a background call made under a context (the health probe's, on the event loop) starts on one of a few threads
-     * of its own, which have none, so SmallRye starts it right there and the answer comes on the driver's thread. A
-     * background caller on a plain thread (the pool manager's tick, a creation) starts it on that thread.
+     * and delivers its answer as another: on a worker thread (a blocking request's, a scheduled method's) both wait
+     * for the application's worker pool, behind every request queued there. That keeps a request's call and answer
+     * under the request's context, as they must be. Background work needs no context and must not wait behind a
+     * storm of requests: a background call made under a context (the pool manager's tick, the health probe, both
+     * scheduled methods on worker threads) starts on one of a few threads of its own, which have none, so SmallRye
+     * starts it right there and the answer comes on the driver's thread. A background caller on a plain thread (a
+     * creation's) starts it on that thread.
      */
     final class CallStarter {
         /** A thread is held only while a driver sends a call (a little longer by a driver that blocks). */
@@ -229,7 +224,7 @@ public class HypervisorHealth {
                         t.setDaemon(true);
                         return t;
                     });
-            backgroundThreads.allowCoreThreadTimeOut(true); // none while no probe is due
+            backgroundThreads.allowCoreThreadTimeOut(true); // none while idle
         }
 
         <T> CompletionStage<T> start(boolean background, Supplier<CompletionStage<T>> guarded) {

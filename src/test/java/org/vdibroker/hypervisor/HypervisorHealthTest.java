@@ -56,8 +56,8 @@ class HypervisorHealthTest {
     }
 
     /**
-     * Background calls made under a Vert.x context (the probes', on the event loop) start on threads of their own,
-     * neither behind users' requests queued on the worker pool nor on the event loop; a request's call starts on the
+     * Background calls made under a Vert.x context (the pool manager's tick and the probes run on worker threads) start
+     * on threads of their own, not behind users' requests queued on the worker pool; a request's call starts on the
      * worker pool as before; a background caller on a plain thread starts its call there. All count against the one
      * breaker.
      */
@@ -74,7 +74,7 @@ class HypervisorHealthTest {
         }
         HypervisorDriver background = new GuardedDriver(new Recording(), tracker, true);
         HypervisorDriver request = new GuardedDriver(new Recording(), tracker, false);
-        // a Vert.x context on a worker thread, as a blocking request runs
+        // a Vert.x context on a worker thread, as the tick and a blocking request run
         io.vertx.core.impl.ContextInternal tick = ((io.vertx.core.impl.VertxInternal) vertx)
                 .createEventLoopContext().duplicate();
         CompletableFuture<Void> both = new CompletableFuture<>();
