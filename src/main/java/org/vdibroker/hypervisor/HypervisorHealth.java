@@ -145,7 +145,8 @@ public class HypervisorHealth {
                 continue;
             }
             // through the guard even while the breaker is open: that is how it learns the host is back
-            new GuardedDriver(raw.get(), tracker, true).usage().whenComplete((usage, error) -> tracker.probing.set(false));
+            new GuardedDriver(raw.get(), tracker, true).usage()
+                    .whenComplete((usage, error) -> tracker.probing.set(false));
         }
     }
 

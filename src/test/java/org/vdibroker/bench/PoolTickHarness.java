@@ -61,8 +61,8 @@ import org.vdibroker.session.TimeToDesktop;
 
 /**
  * The broker's pool manager and the beans a tick calls, wired by hand outside CDI on one cache manager, so benchmark 4
- * can time whole ticks ({@code PoolManager.tickHere}) over 100,000 desktops without starting Quarkus. The real beans run
- * (pool manager, reconciler, rollout, evacuations, timeouts, placement, session service and store, desktop service
+ * can time whole ticks ({@code PoolManager.tickHere}) over 100,000 desktops without starting Quarkus. The real beans
+ * run (pool manager, reconciler, rollout, evacuations, timeouts, placement, session service and store, desktop service
  * and transitions, hypervisor health with its guards) against real simulator drivers. Only what needs the database is
  * replaced: the pool catalog and hypervisor registry hand out fixed definitions, the desktop inventory lists no rows
  * and writes nothing, and the audit log counts records instead of storing them (a steady state must record none).
@@ -227,9 +227,9 @@ final class PoolTickHarness {
     }
 
     /**
-     * One whole tick, as the tick's thread runs it; returns its duration in nanoseconds. Throws if the tick failed for any
-     * pool (the pool manager logs such a failure and counts it, and goes on with the next pool): the time of a tick
-     * that did nothing measures nothing.
+     * One whole tick, as the scheduled method runs it; returns its duration in nanoseconds. Throws if the tick failed
+     * for any pool (the pool manager logs such a failure and counts it, and goes on with the next pool): the time of a
+     * tick that did nothing measures nothing.
      */
     long tick() throws Exception {
         Method tick = PoolManager.class.getDeclaredMethod("tickHere");
