@@ -22,6 +22,9 @@ import org.vdibroker.session.SessionStore;
  * opens {@link ConsoleProxy#PATH} with it; the ticket is also the console's one-time password where the hypervisor
  * sets one.
  */
+// blocking: it reads and writes the session and ticket caches (remote in a cluster) and calls the hypervisor,
+// whose calls start on the caller's thread
+@io.smallrye.common.annotation.Blocking
 @Path("/api/v1/console/sessions/{sessionId}/ticket")
 @RolesAllowed(Roles.USER)
 @Produces(MediaType.APPLICATION_JSON)

@@ -1,10 +1,13 @@
 package org.vdibroker.hypervisor;
 
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.util.TypeLiteral;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.eclipse.microprofile.faulttolerance.exceptions.CircuitBreakerOpenException;
 import org.eclipse.microprofile.faulttolerance.exceptions.TimeoutException;
@@ -24,7 +27,7 @@ final class GuardedDriver implements HypervisorDriver {
     private final HypervisorHealth.Tracker tracker;
     private final boolean background;
 
-    /** {@code background}: calls of background work, started as {@link HypervisorHealth#backgroundDriver} says. */
+    /** {@code background}: calls of background work, answered as {@link HypervisorHealth#backgroundDriver} says. */
     GuardedDriver(HypervisorDriver delegate, HypervisorHealth.Tracker tracker, boolean background) {
         this.delegate = delegate;
         this.tracker = tracker;
@@ -81,16 +84,26 @@ final class GuardedDriver implements HypervisorDriver {
     public void close() {
     }
 
-    /** One call through the hypervisor's breaker and timeout, telling the tracker whether it was answered. */
+    /**
+     * One call through the hypervisor's breaker and timeout, telling the tracker whether it was answered. The call
+     * starts on the caller's thread (see the guard in {@link HypervisorHealth}); an answer there at once continues
+     * there. A late answer (a driver's event loop, the guard's timer) to a request continues under the request's
+     * Vert.x context, on a worker if the request was on one, so the request's next steps may block as before; a late
+     * answer to background work continues where it came, since its caller waits for it anyway.
+     */
     static <T> CompletionStage<T> guarded(HypervisorHealth.Tracker tracker, boolean background,
             Supplier<CompletionStage<T>> call) {
         // a call started inside a database transaction carries it onto the breaker's threads (context
         // propagation), and the commit can race them (Narayana: "multiple threads active"); read first, then call
         assert !org.vdibroker.persistence.Database.inTransaction()
                 : "hypervisor " + tracker.hypervisorId + " called inside a database transaction";
+        Context caller = background ? null : Vertx.currentContext();
+        boolean onEventLoop = Context.isOnEventLoopThread();
+        Thread callerThread = Thread.currentThread();
+        AtomicBoolean returning = new AtomicBoolean(true);
         CompletionStage<T> stage;
         try {
-            stage = tracker.start(background, () -> tracker.guard.get(call, stageType()));
+            stage = tracker.guard.get(call, stageType());
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }
@@ -102,12 +115,25 @@ final class GuardedDriver implements HypervisorDriver {
             } else if (!(cause instanceof CircuitBreakerOpenException)) {
                 tracker.unanswered(String.valueOf(cause.getMessage()));
             }
-            if (cause == null) {
-                result.complete(value);
+            Runnable settle = () -> {
+                if (cause == null) {
+                    result.complete(value);
+                } else {
+                    result.completeExceptionally(translate(tracker, cause));
+                }
+            };
+            if (caller == null || returning.get() && Thread.currentThread() == callerThread) {
+                settle.run();
+            } else if (onEventLoop) {
+                caller.runOnContext(v -> settle.run());
             } else {
-                result.completeExceptionally(translate(tracker, cause));
+                caller.executeBlocking(() -> {
+                    settle.run();
+                    return null;
+                }, false);
             }
         });
+        returning.set(false);
         return result;
     }
 

@@ -6,7 +6,6 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.faulttolerance.api.CircuitBreakerState;
 import io.smallrye.faulttolerance.api.Guard;
-import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -19,16 +18,11 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
@@ -57,13 +51,11 @@ public class HypervisorHealth {
     Clock clock = Clock.systemUTC();
 
     private final Map<String, Tracker> trackers = new ConcurrentHashMap<>();
-    private final CallStarter starter = new CallStarter();
     private volatile boolean stopping;
 
     /** Early in shutdown: no more probes once the caches (the simulator's hosts among them) are about to stop. */
     void onStop(@Observes @Priority(1) ShutdownEvent event) {
         stopping = true;
-        starter.close();
     }
 
     /**
@@ -75,9 +67,10 @@ public class HypervisorHealth {
     }
 
     /**
-     * The same for background work (the pool manager's, the probes): its calls never start behind users' requests
-     * on the worker pool nor on an event loop (see {@link CallStarter}); same breaker and timeout. Empty while the
-     * breaker is open (the pool manager skips the hypervisor this tick).
+     * The same for background work (the pool manager's, the probes), whose callers wait for the answer themselves:
+     * an answer continues on the thread that brought it, never handed back to the caller's Vert.x context, where it
+     * would wait behind users' requests queued on the worker pool. Same breaker and timeout. Empty while the breaker
+     * is open (the pool manager skips the hypervisor this tick).
      */
     public Optional<HypervisorDriver> backgroundDriver(String hypervisorId) {
         return guarded(hypervisorId, true);
@@ -95,8 +88,7 @@ public class HypervisorHealth {
      * Runs one call of an optional ability (console ticket, guest address, console link) through the hypervisor's
      * circuit breaker and timeout, like every call of {@link #driver}'s.
      */
-    public <T> java.util.concurrent.CompletionStage<T> guard(String hypervisorId,
-            java.util.function.Supplier<java.util.concurrent.CompletionStage<T>> call) {
+    public <T> CompletionStage<T> guard(String hypervisorId, Supplier<CompletionStage<T>> call) {
         return GuardedDriver.guarded(tracker(hypervisorId), false, call);
     }
 
@@ -159,11 +151,13 @@ public class HypervisorHealth {
         Duration delay = config.poolManager().breakerDelay();
         tracker.guard = Guard.create()
                 .withDescription("hypervisor " + hypervisorId)
-                // SmallRye's default on a Vert.x thread: the call runs as a task on the caller's context and its
-                // answer comes back as another. Started on the caller's thread instead (measured faster), a driver
-                // that blocks inside its call (the simulator reads and writes a replicated cache synchronously)
-                // would hold that thread, an event loop among them, and a timeout could not end the wait (the pool
-                // manager's calls start elsewhere: see CallStarter)
+                // every call starts on its caller's thread (an executor that runs the task in place). SmallRye's default
+                // on a Vert.x thread runs the call as a task of the caller's context and delivers its answer as
+                // another: on a worker thread two waits on the worker pool, behind every request queued there (the
+                // pool manager's polls waited for them in a storm, and a request's connection check paid four hops).
+                // Where a late answer continues is GuardedDriver's business. A caller on an event loop must not call a
+                // driver that blocks (none does so on one: requests are blocking methods)
+                .withThreadOffload(true).withThreadOffloadExecutor(Runnable::run)
                 .withTimeout().duration(config.poolManager().callTimeout().toMillis(), ChronoUnit.MILLIS).done()
                 .withCircuitBreaker()
                 .requestVolumeThreshold(config.poolManager().breakerRequests())
@@ -202,44 +196,6 @@ public class HypervisorHealth {
         return cause;
     }
 
-    /**
-     * Where a guarded call starts. SmallRye starts a call made under a Vert.x context as a task of that context,
-     * and delivers its answer as another: on a worker thread (a blocking request's, a scheduled method's) both wait
-     * for the application's worker pool, behind every request queued there. That keeps a request's call and answer
-     * under the request's context, as they must be. Background work needs no context and must not wait behind a
-     * storm of requests: a background call made under a context (the pool manager's tick, the health probe, both
-     * scheduled methods on worker threads) starts on one of a few threads of its own, which have none, so SmallRye
-     * starts it right there and the answer comes on the driver's thread. A background caller on a plain thread (a
-     * creation's) starts it on that thread.
-     */
-    final class CallStarter {
-        /** A thread is held only while a driver sends a call (a little longer by a driver that blocks). */
-        private static final int THREADS = 4;
-        private final ThreadPoolExecutor backgroundThreads;
-
-        CallStarter() {
-            AtomicInteger count = new AtomicInteger();
-            backgroundThreads = new ThreadPoolExecutor(THREADS, THREADS, 60, TimeUnit.SECONDS,
-                    new LinkedBlockingQueue<>(), task -> {
-                        Thread t = new Thread(task, "hypervisor-call-" + count.incrementAndGet());
-                        t.setDaemon(true);
-                        return t;
-                    });
-            backgroundThreads.allowCoreThreadTimeOut(true); // none while idle
-        }
-
-        <T> CompletionStage<T> start(boolean background, Supplier<CompletionStage<T>> guarded) {
-            if (!background || Vertx.currentContext() == null) {
-                return guarded.get();
-            }
-            return CompletableFuture.supplyAsync(guarded, backgroundThreads).thenCompose(stage -> stage);
-        }
-
-        void close() {
-            backgroundThreads.shutdown();
-        }
-    }
-
     /** What this node knows of one hypervisor: its breaker, and when it last answered or first stopped answering. */
     final class Tracker {
         final String hypervisorId;
@@ -251,11 +207,6 @@ public class HypervisorHealth {
 
         Tracker(String hypervisorId) {
             this.hypervisorId = hypervisorId;
-        }
-
-        /** Starts {@code guarded} (a {@code guard.get}) where its kind of caller should: see {@link CallStarter}. */
-        <T> CompletionStage<T> start(boolean background, Supplier<CompletionStage<T>> guarded) {
-            return starter.start(background, guarded);
         }
 
         void answered() {

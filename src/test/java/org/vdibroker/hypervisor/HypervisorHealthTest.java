@@ -56,20 +56,26 @@ class HypervisorHealthTest {
     }
 
     /**
-     * Background calls made under a Vert.x context (the pool manager's tick and the probes run on worker threads) start
-     * on threads of their own, not behind users' requests queued on the worker pool; a request's call starts on the
-     * worker pool as before; a background caller on a plain thread starts its call there. All count against the one
-     * breaker.
+     * Every call starts on its caller's thread: under a Vert.x context on a worker thread (a blocking request, the pool
+     * manager's tick) it does not wait for the worker pool behind queued requests; a background caller on a plain
+     * thread (a creation's) starts it there too. A late answer to background work continues on the thread that
+     * brought it, not handed back to the caller's context. All calls count against the one breaker.
      */
     @Test
-    void backgroundCallsStartOnThreadsOfTheirOwn() throws Exception {
+    void callsStartOnTheCallersThread() throws Exception {
         Map<String, String> startedOn = new java.util.concurrent.ConcurrentHashMap<>();
         HypervisorHealth.Tracker tracker = health.tracker("threads");
+        CompletableFuture<TaskRef> late = new CompletableFuture<>();
         class Recording extends HangingDriver {
             @Override
             public CompletionStage<TaskRef> delete(String vmRef) {
                 startedOn.put(vmRef, Thread.currentThread().getName());
                 return CompletableFuture.failedFuture(HypervisorException.unreachable("silent", null));
+            }
+
+            @Override
+            public CompletionStage<TaskRef> powerOff(String vmRef) {
+                return late;
             }
         }
         HypervisorDriver background = new GuardedDriver(new Recording(), tracker, true);
@@ -77,17 +83,25 @@ class HypervisorHealthTest {
         // a Vert.x context on a worker thread, as the tick and a blocking request run
         io.vertx.core.impl.ContextInternal tick = ((io.vertx.core.impl.VertxInternal) vertx)
                 .createEventLoopContext().duplicate();
+        CompletableFuture<String> workerThread = new CompletableFuture<>();
+        CompletableFuture<String> lateAnswerOn = new CompletableFuture<>();
         CompletableFuture<Void> both = new CompletableFuture<>();
         tick.executeBlocking(() -> {
+            workerThread.complete(Thread.currentThread().getName());
             CompletableFuture.allOf(
                     background.delete("from-background").toCompletableFuture().exceptionally(e -> null),
                     request.delete("from-request").toCompletableFuture().exceptionally(e -> null))
                     .whenComplete((v, e) -> both.complete(null));
+            background.powerOff("vm-late").thenRun(() -> lateAnswerOn.complete(Thread.currentThread().getName()));
             return null;
         }, false);
         both.get(10, java.util.concurrent.TimeUnit.SECONDS);
-        assertThat(startedOn.get("from-background")).startsWith("hypervisor-call-");
-        assertThat(startedOn.get("from-request")).doesNotStartWith("hypervisor-call-");
+        String worker = workerThread.get();
+        assertThat(startedOn.get("from-background")).isEqualTo(worker);
+        assertThat(startedOn.get("from-request")).isEqualTo(worker);
+        Thread answering = new Thread(() -> late.complete(new TaskRef("h", "t", "vm-late")), "driver-answer");
+        answering.start();
+        assertThat(lateAnswerOn.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("driver-answer");
         // a background caller on a plain thread of its own (a creation's) starts its call right there
         background.delete("from-creation").toCompletableFuture().exceptionally(e -> null).join();
         assertThat(startedOn.get("from-creation")).isEqualTo(Thread.currentThread().getName());
@@ -159,6 +173,8 @@ class HypervisorHealthTest {
         Where atOnceWhere = atOnce.get(5, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(atOnceWhere.context()).isSameAs(request);
         assertThat(atOnceWhere.eventLoop()).isFalse();
+        assertThat(atOnceWhere.thread()).as("an answer there at once continues without a hop").isSameAs(
+                callerWhere.thread());
 
         Thread answering = new Thread(() -> late.complete(new ConsoleAddress("vnc", "127.0.0.1", 5900)),
                 "driver-answer");

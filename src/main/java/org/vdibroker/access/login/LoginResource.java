@@ -17,6 +17,9 @@ import java.util.concurrent.CompletionStage;
  * {@code POST /api/v1/login} and {@code POST /api/v1/login/refresh} for thin clients (no authentication): the broker
  * performs Keycloak's password or refresh grant and returns Keycloak's token response. JSON or form bodies.
  */
+// blocking: the attempt limits are cache operations (remote in a cluster); the identity provider's answer comes
+// back without holding a thread
+@io.smallrye.common.annotation.Blocking
 @Path("/api/v1/login")
 @PermitAll
 public class LoginResource {
