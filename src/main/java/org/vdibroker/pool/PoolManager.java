@@ -312,7 +312,7 @@ public class PoolManager {
                 LOG.infof("Desktop %s was claimed for session %s that never got it; it is free again", d.id(),
                         d.sessionId());
             }
-        } else if (session.get().status().live() && !sessions.published(session.get())) {
+        } else if (!sessions.holdsClaim(session.get(), d.id())) { // it names the desktop: unpublished
             endUnpublished(d.sessionId(), s -> d.id().equals(s.desktopId()));
         } else {
             desktops.claimConfirmed(d);

@@ -253,21 +253,34 @@ public class SessionStore {
     }
 
     /**
-     * Of these claims (desktop id by session id), the sessions that hold their claim for good: the session names the
-     * desktop, and is ended or published as its user's session. Read in two batches, so the pool manager confirms a
-     * storm's claims without two reads each; the others go through {@link #fenceClaim} one by one.
+     * Whether the session holds its claim of {@code desktopId} for good: it names the desktop, and is ended or
+     * published as its user's session. A live session that names it but was never published is not served (see
+     * {@link #published}); the pool manager ends it.
+     */
+    public boolean holdsClaim(SessionState session, String desktopId) {
+        return holds(session, desktopId, session.status().live() ? userSessions.get(userKey(session)) : null);
+    }
+
+    /**
+     * {@link #holdsClaim} for many claims (desktop id by session id), read in two batches, so the pool manager
+     * confirms a storm's claims without two reads each: the ids of the sessions that hold theirs. The others go
+     * through {@link #fenceClaim} one by one.
      */
     public Set<String> holdingTheirClaims(Map<String, String> desktopBySession) {
         Map<String, SessionState> read = sessions.getAdvancedCache().getAll(desktopBySession.keySet());
-        List<SessionState> holding = read.values().stream()
-                .filter(s -> s.desktopId() != null && s.desktopId().equals(desktopBySession.get(s.id()))).toList();
-        Set<String> live = holding.stream().filter(s -> s.status().live()).map(SessionStore::userKey)
+        Set<String> live = read.values().stream().filter(s -> s.status().live()).map(SessionStore::userKey)
                 .collect(java.util.stream.Collectors.toSet());
         Map<String, String> published = live.isEmpty() ? Map.of() : userSessions.getAdvancedCache().getAll(live);
         Set<String> held = new HashSet<>();
-        holding.stream().filter(s -> !s.status().live() || s.id().equals(published.get(userKey(s))))
+        read.values().stream().filter(s -> holds(s, desktopBySession.get(s.id()), published.get(userKey(s))))
                 .forEach(s -> held.add(s.id()));
         return held;
+    }
+
+    /** The one rule of {@link #holdsClaim}: {@code publishedId} is the session {@code user-sessions} names. */
+    private static boolean holds(SessionState session, String desktopId, String publishedId) {
+        return desktopId != null && desktopId.equals(session.desktopId())
+                && (!session.status().live() || session.id().equals(publishedId));
     }
 
     /** The pool whose queue the session is in; null when it is not queued. */
