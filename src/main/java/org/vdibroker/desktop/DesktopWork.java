@@ -7,8 +7,10 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiPredicate;
 import org.infinispan.Cache;
@@ -59,10 +61,14 @@ final class DesktopWork {
         /** How many of the pool's desktops are in each state (what the pool's status shows, without reading them). */
         final Map<DesktopStatus, Integer> byStatus = new ConcurrentHashMap<>();
         final Set<String> work = ConcurrentHashMap.newKeySet();
-        final Map<String, Instant> claims = new ConcurrentHashMap<>();
         /**
-         * Claims the orphaned-claim check found their session holds (by the claim's time): not read again, so a tick
-         * reads the claims that became old enough since the last one, not every claim of the last minutes.
+         * Claims not yet confirmed, oldest first: a tick reads only those of the orphan check's window, not every
+         * claim of the last minutes (25,000 after a storm, every second).
+         */
+        final NavigableSet<Claim> claims = new ConcurrentSkipListSet<>();
+        /**
+         * Claims the orphaned-claim check found their session holds (by the claim's time): not put back into
+         * {@link #claims} when the same value is applied again (a sweep re-applies every desktop).
          */
         final Map<String, Instant> confirmed = new ConcurrentHashMap<>();
         /** Desktops no session holds, by "hypervisor|publication". */
@@ -72,6 +78,15 @@ final class DesktopWork {
          * made or refreshed, with when each started.
          */
         final ProvisioningTime provisioningTime = new ProvisioningTime();
+    }
+
+    /** A claim (a desktop ASSIGNED to a session) by when it was made, then by desktop id. */
+    record Claim(Instant at, String id) implements Comparable<Claim> {
+        @Override
+        public int compareTo(Claim other) {
+            int byTime = at.compareTo(other.at);
+            return byTime != 0 ? byTime : id.compareTo(other.id);
+        }
     }
 
     private final Cache<String, DesktopState> desktops;
@@ -154,27 +169,24 @@ final class DesktopWork {
      * are dropped.
      */
     List<String> claims(String poolId, Instant from, Instant to) {
+        NavigableSet<Claim> claims = of(poolId).claims;
+        // older than the window: such a claim only comes back with a new write, which is a new event
+        claims.headSet(new Claim(from, ""), false).clear();
         List<String> ids = new ArrayList<>();
-        PoolFigures p = of(poolId);
-        p.claims.forEach((id, at) -> {
-            if (at.isBefore(from)) {
-                p.claims.remove(id, at); // it can only come back with a new write, which is a new event
-            } else if (!at.isAfter(to) && !at.equals(p.confirmed.get(id))) {
-                ids.add(id);
+        for (Claim c : claims) {
+            if (c.at().isAfter(to)) {
+                break;
             }
-        });
-        // a confirmation lasts as long as its claim: a new write to the desktop is a new claim or none
-        p.confirmed.forEach((id, at) -> {
-            if (!at.equals(p.claims.get(id))) {
-                p.confirmed.remove(id, at);
-            }
-        });
+            ids.add(c.id());
+        }
         return ids;
     }
 
     /** The claim of desktop {@code id} made at {@code claimedAt} is held by its session: {@link #claims} skips it. */
     void confirmed(String poolId, String id, Instant claimedAt) {
-        of(poolId).confirmed.put(id, claimedAt);
+        PoolFigures p = of(poolId);
+        p.confirmed.put(id, claimedAt);
+        p.claims.remove(new Claim(claimedAt, id));
     }
 
     /**
@@ -199,6 +211,9 @@ final class DesktopWork {
         }
         if (old != null) {
             change(id, old, -1);
+            if (next == null) {
+                of(old.poolId()).confirmed.remove(id);
+            }
         }
         if (next != null) {
             change(id, next, +1);
@@ -236,11 +251,15 @@ final class DesktopWork {
             }
         }
         if (e.claimedAt() != null) {
-            if (by > 0) {
-                p.claims.put(id, e.claimedAt());
-            } else {
-                p.claims.remove(id);
+            Claim claim = new Claim(e.claimedAt(), id);
+            if (by < 0) {
+                p.claims.remove(claim);
+            } else if (!e.claimedAt().equals(p.confirmed.get(id))) {
+                p.confirmed.remove(id); // a new write is a new claim (or none): the confirmation was of the last one
+                p.claims.add(claim);
             }
+        } else if (by > 0) {
+            p.confirmed.remove(id);
         }
         if (e.unused()) {
             p.unused.merge(e.placement(), by, (a, b) -> a + b == 0 ? null : a + b);
