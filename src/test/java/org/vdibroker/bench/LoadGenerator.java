@@ -103,12 +103,15 @@ public final class LoadGenerator implements AutoCloseable {
         long deadline = start + maxDuration.toNanos();
         CountDownLatch done = new CountDownLatch(clients);
         AtomicLong lastAnswer = new AtomicLong(start);
+        // when each phase ran, to cut a profile of the nodes (JFR) to one phase; the results print at the end
+        System.out.printf("[bench] %s, %d clients: from %s%n", name, clients, java.time.Instant.now());
         for (int c = 0; c < clients; c++) {
             vertx.runOnContext(ignored -> closedStep(next, maxRequests, deadline, requests, histogram, counts, onAnswer,
                     done, lastAnswer));
         }
         await(done, maxDuration.plusSeconds(60));
         double seconds = (lastAnswer.get() - start) / 1e9;
+        System.out.printf("[bench] %s, %d clients: until %s%n", name, clients, java.time.Instant.now());
         return counts.result(name, "closed", clients, 0, seconds, histogram);
     }
 
