@@ -50,13 +50,13 @@ public class UserLimits {
 
     @PostConstruct
     void init() {
-        init(caches.<String, Long>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache(),
+        init(caches.<String, Object>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache(),
                 caches.<String, HashMap<String, Long>>getCache(CacheNames.EVENT_STREAM_SLOTS).getAdvancedCache(),
                 config.requests().perUser(), STREAM_LEASE);
     }
 
     /** Also for tests that give two nodes' caches to two instances. */
-    void init(AdvancedCache<String, Long> counts, AdvancedCache<String, HashMap<String, Long>> slots,
+    void init(AdvancedCache<String, Object> counts, AdvancedCache<String, HashMap<String, Long>> slots,
             BrokerConfig.Requests.PerUser limits, Duration lease) {
         desktopRequests = new ClusterWindowLimiter(counts, "desktop-request", limits.desktopRequests(),
                 limits.window());

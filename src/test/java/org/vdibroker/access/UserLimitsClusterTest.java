@@ -45,7 +45,7 @@ class UserLimitsClusterTest {
 
     private static UserLimits limits(DefaultCacheManager node, Duration lease) {
         UserLimits limits = new UserLimits();
-        limits.init(node.<String, Long>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache(),
+        limits.init(node.<String, Object>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache(),
                 node.<String, HashMap<String, Long>>getCache(CacheNames.EVENT_STREAM_SLOTS).getAdvancedCache(),
                 perUser(), lease);
         return limits;

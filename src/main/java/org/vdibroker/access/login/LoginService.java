@@ -76,7 +76,8 @@ public class LoginService {
                 .build();
         tokenEndpoint = URI.create(login.tokenEndpoint().orElseGet(() -> authServerUrl.filter(s -> !s.isBlank())
                 .orElse(config.keycloak().url() + "/realms/" + config.keycloak().realm()) + "/protocol/openid-connect/token"));
-        AdvancedCache<String, Long> counts = caches.<String, Long>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache();
+        AdvancedCache<String, Object> counts = caches.<String, Object>getCache(CacheNames.LOGIN_LIMITS)
+                .getAdvancedCache();
         BrokerConfig.Login.RateLimit limits = login.rateLimit();
         perUser = new ClusterWindowLimiter(counts, "user", limits.perUser(), limits.window());
         perAddress = new ClusterWindowLimiter(counts, "address", limits.perAddress(), limits.window());

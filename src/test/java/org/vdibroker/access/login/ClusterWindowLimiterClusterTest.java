@@ -33,8 +33,8 @@ class ClusterWindowLimiterClusterTest {
         NODES.clear(); // a rerun of a failed test starts afresh
     }
 
-    private static AdvancedCache<String, Long> cache(DefaultCacheManager node) {
-        return node.<String, Long>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache();
+    private static AdvancedCache<String, Object> cache(DefaultCacheManager node) {
+        return node.<String, Object>getCache(CacheNames.LOGIN_LIMITS).getAdvancedCache();
     }
 
     @Test
@@ -57,7 +57,7 @@ class ClusterWindowLimiterClusterTest {
         assertThat(first.tryAcquire("alice")).isPositive();
         assertThat(second.tryAcquire("alice")).isPositive();
         // one copy: each count lives on one node, and the other reaches it there
-        String key = "user|" + System.currentTimeMillis() / window.toMillis() + "|alice";
+        String key = first.key("alice");
         assertThat(cache(NODES.get(0)).getDistributionManager().getCacheTopology().getDistribution(key).writeOwners())
                 .hasSize(1);
     }
