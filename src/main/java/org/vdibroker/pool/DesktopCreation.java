@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -86,7 +87,13 @@ public class DesktopCreation {
     /** Desktops written here that the local index may not count yet, by id; they leave once it does. */
     private final Map<String, Written> unseen = new ConcurrentHashMap<>();
 
-    private record Written(String poolId, String hypervisorId, Instant at) {
+    /**
+     * Names of the desktops whose VM this node is creating and whose desktop is not written yet: the reconciler must
+     * not take such a VM for an unknown one (and retire it, if the pool says so) while its provision call runs.
+     */
+    final Set<String> naming = ConcurrentHashMap.newKeySet();
+
+    private record Written(String poolId, String hypervisorId, String name, Instant at) {
     }
 
     @PostConstruct
@@ -196,8 +203,7 @@ public class DesktopCreation {
             if (id.isEmpty()) {
                 return Optional.empty();
             }
-            Instant at = clock.instant();
-            unseen.put(id.get(), new Written(pool.id(), template.hypervisorId(), at));
+            Instant at = unseen.get(id.get()).at();
             created.accept(id.get(), at);
             return Optional.of(Map.entry(id.get(), at));
         } catch (RuntimeException e) {
@@ -240,12 +246,14 @@ public class DesktopCreation {
         entity.agentSecretHash = AgentSecrets.hash(secret);
         inventory.add(entity); // through the outbox: provisioning goes on while the database is down
         Instant issuedAt = clock.instant();
+        naming.add(name);
         try {
             TaskRef task = DriverCalls.await(driver.provision(new ProvisionSpec(name, template.templateRef(),
                     pool.desktopVcpus(), pool.desktopMemoryMb(), Map.of("vdi.desktop-id", id,
                             AgentSecrets.METADATA_KEY, secret))), config.poolManager().callTimeout().plusSeconds(1));
             backoff.attempted(pool.id(), template.hypervisorId());
             transitions.created(id, pool.id(), template.hypervisorId(), name, null, template.publication(), task);
+            unseen.put(id, new Written(pool.id(), template.hypervisorId(), name, clock.instant()));
             audit.record("desktop.provisioning", "pool-manager", pool.id(), id, null, template.hypervisorId());
             return Optional.of(id);
         } catch (HypervisorException e) {
@@ -253,7 +261,17 @@ public class DesktopCreation {
             failedToProvision(pool.id(), template.hypervisorId(), issuedAt, e.getMessage());
             inventory.retired(id);
             return Optional.empty();
+        } finally {
+            naming.remove(name); // written (and in unseen until indexed) or failed
         }
+    }
+
+    /**
+     * Whether this node is making the desktop named {@code name}: its provision call runs, or it is written but the
+     * index may not show it yet. Its VM may already be listed by the hypervisor.
+     */
+    boolean making(String name) {
+        return naming.contains(name) || unseen.values().stream().anyMatch(w -> w.name().equals(name));
     }
 
     /** A provision or a first start, issued at {@code issuedAt}, failed: backs the template off, shows the problem. */

@@ -66,6 +66,9 @@ public class Reconciler {
     private static final Duration ROW_GRACE = Duration.ofMinutes(2);
 
     @Inject
+    DesktopCreation creation;
+
+    @Inject
     BrokerConfig config;
     @Inject
     DesktopService desktops;
@@ -283,7 +286,8 @@ public class Reconciler {
             if (budget <= 0) {
                 return;
             }
-            if (matched.contains(vm.vmRef()) || liveNames.contains(vm.name()) || vm.power() == PowerState.UNKNOWN) {
+            if (matched.contains(vm.vmRef()) || liveNames.contains(vm.name()) || vm.power() == PowerState.UNKNOWN
+                    || creation.making(vm.name())) { // a VM whose desktop is being written is not unknown
                 continue;
             }
             if (rows == null) {

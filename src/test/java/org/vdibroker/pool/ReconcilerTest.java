@@ -29,6 +29,9 @@ class ReconcilerTest {
     @Inject
     HypervisorRegistry hypervisors;
 
+    @Inject
+    DesktopCreation creation;
+
     @Test
     void vmDeletedBehindTheBrokersBackIsReplacedAndItsUserTold() {
         Api.simulator("sim-vanish", 10, 50, 50);
@@ -99,6 +102,31 @@ class ReconcilerTest {
         assertThat(vms("sim-retire", "")).extracting(VmInfo::vmRef).contains(ignored, notThePools);
         assertThat(Api.desktops("retire")).isEmpty();
         assertThat(Api.desktops("ignore")).isEmpty();
+    }
+
+    /**
+     * A VM whose desktop this node is still making (its provision call runs, or the desktop is written but not yet
+     * in the index, and its inventory row still in the outbox) is not unknown: a pool that retires unknown VMs leaves
+     * it alone; once nobody makes it, it is unknown.
+     */
+    @Test
+    void aVmWhoseDesktopIsBeingMadeIsNotRetiredAsUnknown() {
+        Api.simulator("sim-making", 10, 50, 50);
+        Map<String, Object> making = new HashMap<>(Api.pool("making", "floating", 0, 0, 2, "sim-making",
+                List.of("/engineering")));
+        making.put("unknownVms", "retire");
+        Api.createPool(making);
+        creation.naming.add("making-c0ffee00");
+        try {
+            String vm = simulator.createVm("sim-making", "making-c0ffee00");
+            PoolSizingTest.sleep(6000); // three reconcile rounds (2 s apart in tests)
+            assertThat(vms("sim-making", "making-")).extracting(VmInfo::vmRef).as("still being made").contains(vm);
+            creation.naming.remove("making-c0ffee00");
+            await("retired once nobody makes it", Duration.ofSeconds(15),
+                    () -> vms("sim-making", "making-").stream().noneMatch(v -> vm.equals(v.vmRef())));
+        } finally {
+            creation.naming.remove("making-c0ffee00");
+        }
     }
 
     @Test
