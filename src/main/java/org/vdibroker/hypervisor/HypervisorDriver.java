@@ -9,6 +9,11 @@ import java.util.concurrent.CompletionStage;
  * manager polls {@link #pollTask(TaskRef)} after the suggested delay, from any broker node, so no request thread ever
  * waits on a hypervisor. Optional abilities are separate interfaces ({@link SupportsConsoleTicket},
  * {@link SupportsLinkedClone}, {@link SupportsGuestIp}).
+ *
+ * <p>Every call starts on its caller's thread (a request's worker, the pool manager's tick): a driver returns its
+ * stage at once and does its network work on a non-blocking client or an executor of its own, as the libvirt,
+ * vSphere, XenServer and Hyper-V drivers do, so its breaker's timeout can free the caller. Only work from memory may
+ * happen in the call itself (the simulator's reads and writes of its replicated cache).
  */
 public interface HypervisorDriver extends AutoCloseable {
 
