@@ -155,8 +155,8 @@ public class HypervisorHealth {
                 // on a Vert.x thread runs the call as a task of the caller's context and delivers its answer as
                 // another: on a worker thread two waits on the worker pool, behind every request queued there (the
                 // pool manager's polls waited for them in a storm, and a request's connection check paid four hops).
-                // Where a late answer continues is GuardedDriver's business. A caller on an event loop must not call a
-                // driver that blocks (none does so on one: requests are blocking methods)
+                // Where a late answer continues is GuardedDriver's business. A call made on an event loop (the console
+                // proxy's) runs there, so drivers must not block in the call (HypervisorDriver's contract)
                 .withThreadOffload(true).withThreadOffloadExecutor(Runnable::run)
                 .withTimeout().duration(config.poolManager().callTimeout().toMillis(), ChronoUnit.MILLIS).done()
                 .withCircuitBreaker()
