@@ -80,25 +80,31 @@ class HypervisorHealthTest {
         }
         HypervisorDriver background = new GuardedDriver(new Recording(), tracker, true);
         HypervisorDriver request = new GuardedDriver(new Recording(), tracker, false);
+        // a hypervisor of its own: the silences above may open the first one's breaker, which would refuse this call
+        HypervisorDriver answersLate = new GuardedDriver(new Recording(), health.tracker("threads-late"), true);
         // a Vert.x context on a worker thread, as the tick and a blocking request run
         io.vertx.core.impl.ContextInternal tick = ((io.vertx.core.impl.VertxInternal) vertx)
                 .createEventLoopContext().duplicate();
         CompletableFuture<String> workerThread = new CompletableFuture<>();
         CompletableFuture<String> lateAnswerOn = new CompletableFuture<>();
         CompletableFuture<Void> both = new CompletableFuture<>();
+        CompletableFuture<Void> lateCallMade = new CompletableFuture<>();
         tick.executeBlocking(() -> {
             workerThread.complete(Thread.currentThread().getName());
             CompletableFuture.allOf(
                     background.delete("from-background").toCompletableFuture().exceptionally(e -> null),
                     request.delete("from-request").toCompletableFuture().exceptionally(e -> null))
                     .whenComplete((v, e) -> both.complete(null));
-            background.powerOff("vm-late").thenRun(() -> lateAnswerOn.complete(Thread.currentThread().getName()));
+            answersLate.powerOff("vm-late").thenRun(() -> lateAnswerOn.complete(Thread.currentThread().getName()));
+            lateCallMade.complete(null);
             return null;
         }, false);
         both.get(10, java.util.concurrent.TimeUnit.SECONDS);
         String worker = workerThread.get();
         assertThat(startedOn.get("from-background")).isEqualTo(worker);
         assertThat(startedOn.get("from-request")).isEqualTo(worker);
+        // answered only once the call was made (else it would be answered at once, on the caller's thread)
+        lateCallMade.get(10, java.util.concurrent.TimeUnit.SECONDS);
         Thread answering = new Thread(() -> late.complete(new TaskRef("h", "t", "vm-late")), "driver-answer");
         answering.start();
         assertThat(lateAnswerOn.get(5, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("driver-answer");
