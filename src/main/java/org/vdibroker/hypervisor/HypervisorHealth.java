@@ -97,11 +97,15 @@ public class HypervisorHealth {
         return tracker(hypervisorId).breaker == CircuitBreakerState.OPEN;
     }
 
-    /** Calls to the hypervisor fail, and none has been answered for at least {@code host-lost-after}. */
+    /**
+     * Calls to the hypervisor fail, and none has been answered for at least {@code host-lost-after}. Not while its
+     * breaker is half-open: a trial call is due, and while the breaker was open no call could learn that the host is
+     * back (a host silent for a moment was declared lost just before the trial that found it answering).
+     */
     public boolean lost(String hypervisorId) {
         Tracker tracker = trackers.get(hypervisorId);
         Instant since = tracker == null ? null : tracker.unansweredSince;
-        return since != null
+        return since != null && tracker.breaker != CircuitBreakerState.HALF_OPEN
                 && !clock.instant().isBefore(since.plus(config.poolManager().hostLostAfter()));
     }
 
