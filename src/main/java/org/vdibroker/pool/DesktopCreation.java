@@ -199,13 +199,9 @@ public class DesktopCreation {
                     template.hypervisorId())) {
                 return Optional.empty();
             }
-            Optional<String> id = provision(pool, template);
-            if (id.isEmpty()) {
-                return Optional.empty();
-            }
-            Instant at = unseen.get(id.get()).at();
-            created.accept(id.get(), at);
-            return Optional.of(Map.entry(id.get(), at));
+            Optional<Map.Entry<String, Instant>> made = provision(pool, template);
+            made.ifPresent(m -> created.accept(m.getKey(), m.getValue()));
+            return made;
         } catch (RuntimeException e) {
             // no tick waits for this creation: count it as the tick's failure would have been
             LOG.warnf(e, "Pool manager: creating a desktop of pool %s on %s failed", pool.id(),
@@ -228,8 +224,11 @@ public class DesktopCreation {
         return count + by == 0 ? null : count + by;
     }
 
-    /** Creates one desktop on the template's hypervisor; its id, or empty when the hypervisor refused or failed. */
-    private Optional<String> provision(Pool pool, Pool.Template template) {
+    /**
+     * Creates one desktop on the template's hypervisor; its id and when it was written, or empty when the hypervisor
+     * refused or failed.
+     */
+    private Optional<Map.Entry<String, Instant>> provision(Pool pool, Pool.Template template) {
         HypervisorDriver driver = health.backgroundDriver(template.hypervisorId()).orElse(null);
         if (driver == null) {
             return Optional.empty();
@@ -253,9 +252,10 @@ public class DesktopCreation {
                             AgentSecrets.METADATA_KEY, secret))), config.poolManager().callTimeout().plusSeconds(1));
             backoff.attempted(pool.id(), template.hypervisorId());
             transitions.created(id, pool.id(), template.hypervisorId(), name, null, template.publication(), task);
-            unseen.put(id, new Written(pool.id(), template.hypervisorId(), name, clock.instant()));
+            Instant at = clock.instant();
+            unseen.put(id, new Written(pool.id(), template.hypervisorId(), name, at));
             audit.record("desktop.provisioning", "pool-manager", pool.id(), id, null, template.hypervisorId());
-            return Optional.of(id);
+            return Optional.of(Map.entry(id, at));
         } catch (HypervisorException e) {
             LOG.infof("Pool %s: provisioning on %s failed: %s", pool.id(), template.hypervisorId(), e.getMessage());
             failedToProvision(pool.id(), template.hypervisorId(), issuedAt, e.getMessage());
