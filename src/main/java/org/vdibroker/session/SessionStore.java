@@ -268,8 +268,10 @@ public class SessionStore {
      */
     public Set<String> holdingTheirClaims(Map<String, String> desktopBySession) {
         Map<String, SessionState> read = sessions.getAdvancedCache().getAll(desktopBySession.keySet());
-        Set<String> live = read.values().stream().filter(s -> s.status().live()).map(SessionStore::userKey)
-                .collect(java.util.stream.Collectors.toSet());
+        // user-sessions is read only for live sessions that name their desktop: for no other can it change the answer
+        Set<String> live = read.values().stream()
+                .filter(s -> s.status().live() && holds(s, desktopBySession.get(s.id()), s.id()))
+                .map(SessionStore::userKey).collect(java.util.stream.Collectors.toSet());
         Map<String, String> published = live.isEmpty() ? Map.of() : userSessions.getAdvancedCache().getAll(live);
         Set<String> held = new HashSet<>();
         read.values().stream().filter(s -> holds(s, desktopBySession.get(s.id()), published.get(userKey(s))))
