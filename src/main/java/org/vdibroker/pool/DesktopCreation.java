@@ -259,7 +259,13 @@ public class DesktopCreation {
         } catch (HypervisorException e) {
             LOG.infof("Pool %s: provisioning on %s failed: %s", pool.id(), template.hypervisorId(), e.getMessage());
             failedToProvision(pool.id(), template.hypervisorId(), issuedAt, e.getMessage());
-            inventory.retired(id);
+            if (!e.unreachable()) {
+                inventory.retired(id);
+            }
+            // else the hypervisor may have made the VM all the same (its answer lost or late): the row stays, so the
+            // reconciler rebuilds the desktop from the VM once it is listed, or retires the row once it has stayed
+            // without one for a while. Retired now, the VM would be unknown, and, left alone as pools do by default,
+            // would hold a place on the host for good.
             return Optional.empty();
         } finally {
             naming.remove(name); // written (and in unseen until indexed) or failed

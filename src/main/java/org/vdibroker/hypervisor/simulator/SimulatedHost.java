@@ -8,31 +8,39 @@ import java.io.Serializable;
  * by conditional replace.
  */
 record SimulatedHost(long lastSeq, int desktops, int usedVcpus, long usedMemoryMb, boolean unreachable,
-        int failNextProvisions, int failNextReverts) implements Serializable {
+        int failNextProvisions, int failNextReverts, int loseNextProvisionAnswers) implements Serializable {
 
-    static final SimulatedHost EMPTY = new SimulatedHost(0, 0, 0, 0, false, 0, 0);
+    static final SimulatedHost EMPTY = new SimulatedHost(0, 0, 0, 0, false, 0, 0, 0);
 
     /** Takes the next VM number and counts the new VM's resources. */
     SimulatedHost add(int vcpus, long memoryMb) {
         return new SimulatedHost(lastSeq + 1, desktops + 1, usedVcpus + vcpus, usedMemoryMb + memoryMb, unreachable,
-                failNextProvisions, failNextReverts);
+                failNextProvisions, failNextReverts, loseNextProvisionAnswers);
     }
 
     SimulatedHost remove(int vcpus, long memoryMb) {
         return new SimulatedHost(lastSeq, Math.max(0, desktops - 1), Math.max(0, usedVcpus - vcpus),
-                Math.max(0, usedMemoryMb - memoryMb), unreachable, failNextProvisions, failNextReverts);
+                Math.max(0, usedMemoryMb - memoryMb), unreachable, failNextProvisions, failNextReverts,
+                loseNextProvisionAnswers);
     }
 
     SimulatedHost withUnreachable(boolean value) {
         return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, value, failNextProvisions,
-                failNextReverts);
+                failNextReverts, loseNextProvisionAnswers);
     }
 
     SimulatedHost withFailNextProvisions(int value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, value, failNextReverts);
+        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, value, failNextReverts,
+                loseNextProvisionAnswers);
     }
 
     SimulatedHost withFailNextReverts(int value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, failNextProvisions, value);
+        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, failNextProvisions, value,
+                loseNextProvisionAnswers);
+    }
+
+    SimulatedHost withLoseNextProvisionAnswers(int value) {
+        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, failNextProvisions,
+                failNextReverts, value);
     }
 }

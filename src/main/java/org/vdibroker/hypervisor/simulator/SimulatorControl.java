@@ -56,6 +56,18 @@ public class SimulatorControl {
         LOG.infof("Simulator %s: the next %d provisions fail", hypervisorId, n);
     }
 
+    /**
+     * The next {@code n} provisions on the host make their VM, but their caller gets no answer: the call fails as an
+     * unreachable hypervisor, as a clone whose answer was lost on the network or came after the caller's timeout.
+     */
+    public void loseNextProvisionAnswers(String hypervisorId, int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must not be negative, was " + n);
+        }
+        store().updateHost(hypervisorId, host -> host.withLoseNextProvisionAnswers(n));
+        LOG.infof("Simulator %s: the answers to the next %d provisions are lost", hypervisorId, n);
+    }
+
     /** The next {@code n} reverts (refreshes) on the host fail with a retryable error when they are asked for. */
     public void failNextReverts(String hypervisorId, int n) {
         if (n < 0) {

@@ -85,16 +85,25 @@ public final class SimulatorDriver
             Instant completesAt = now().plus(latency(settings.cloneLatency()));
             boolean drawnFailure = ThreadLocalRandom.current().nextDouble() < settings.failureRate();
             boolean[] injectedFailure = new boolean[1]; // as decided by the reservation that was written
+            boolean[] answerLost = new boolean[1];
             SimulatedVm vm = store.create(id, host -> {
                 requireReachable(host);
                 requireRoom(host, spec);
                 injectedFailure[0] = host.failNextProvisions() > 0;
+                answerLost[0] = host.loseNextProvisionAnswers() > 0;
                 SimulatedHost reserved = host.add(spec.vcpus(), spec.memoryMb());
-                return injectedFailure[0] ? reserved.withFailNextProvisions(host.failNextProvisions() - 1) : reserved;
+                reserved = injectedFailure[0] ? reserved.withFailNextProvisions(host.failNextProvisions() - 1)
+                        : reserved;
+                return answerLost[0] ? reserved.withLoseNextProvisionAnswers(host.loseNextProvisionAnswers() - 1)
+                        : reserved;
             }, seq -> new SimulatedVm("vm-" + seq, seq, spec.name(), spec.templateRef(), spec.vcpus(),
                     spec.memoryMb(), spec.metadata(), Operation.PROVISION, 1, completesAt,
                     injectedFailure[0] || drawnFailure, false, null, null));
             LOG.debugf("Simulator %s: provisioning %s as %s until %s", id, spec, vm.vmRef(), completesAt);
+            if (answerLost[0]) {
+                throw HypervisorException.unreachable("Simulated hypervisor " + id + " made " + vm.vmRef()
+                        + " but its answer was lost", null);
+            }
             return task(vm);
         });
     }
