@@ -178,7 +178,15 @@ public final class LibvirtDriver
             for (Domain d : c.listAllDomains(0)) {
                 String name = d.getName();
                 if (name.startsWith(prefix)) {
-                    DomainInfo info = d.getInfo();
+                    DomainInfo info;
+                    try {
+                        info = d.getInfo();
+                    } catch (LibvirtException e) {
+                        if (LibvirtErrors.is(e, ErrorNumber.VIR_ERR_NO_DOMAIN)) {
+                            continue; // deleted since it was listed: no longer there, which is what the list says
+                        }
+                        throw e;
+                    }
                     vms.add(new VmInfo(name, name, power(info.state), info.nrVirtCpu, info.maxMem / 1024));
                 }
             }
