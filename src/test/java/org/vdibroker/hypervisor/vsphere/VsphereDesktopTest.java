@@ -107,8 +107,20 @@ class VsphereDesktopTest {
             assertThat(r.statusCode()).isIn(200, 202);
             sessions.put(user, r.jsonPath().getString("id"));
         }
-        await("30 READY sessions", Duration.ofSeconds(120), () -> sessions.entrySet().stream()
-                .allMatch(e -> "READY".equals(session(e.getKey(), e.getValue()).getString("state"))));
+        try {
+            await("30 READY sessions", Duration.ofSeconds(120), () -> sessions.entrySet().stream()
+                    .allMatch(e -> "READY".equals(session(e.getKey(), e.getValue()).getString("state"))));
+        } catch (AssertionError e) {
+            // what a failure on a machine of its own needs to be understood: where the pool stands, and why
+            System.out.printf("VsphereDesktopTest: sessions %s%n  desktops %s%n  pool status %s%n  VMs on vcsim %s%n",
+                    sessions.entrySet().stream().collect(Collectors.groupingBy(
+                            s -> session(s.getKey(), s.getValue()).getString("state"), Collectors.counting())),
+                    Api.desktops("vcmix").stream().map(d -> d.get("hypervisorId") + "/" + d.get("state")).sorted()
+                            .collect(Collectors.groupingBy(x -> x, Collectors.counting())),
+                    given().auth().oauth2(ADMIN).get("/api/v1/admin/pools/vcmix/status").asString(),
+                    vcsim.vms("vcmix-").size());
+            throw e;
+        }
         Map<String, Long> placed = Api.desktops("vcmix").stream()
                 .collect(Collectors.groupingBy(d -> (String) d.get("hypervisorId"), Collectors.counting()));
         System.out.printf("VsphereDesktopTest: 30 desktops placed %s%n", placed);
