@@ -26,6 +26,10 @@ public interface HypervisorDriver extends AutoCloseable {
     /** Clones (or creates) a VM from a template; the finished task's {@code vmRef} names the new VM. */
     CompletionStage<TaskRef> provision(ProvisionSpec spec);
 
+    /**
+     * Starts the VM. A VM that already runs (or, where the hypervisor can tell, is starting) is no error: the answer
+     * is a task that succeeds, since the pool manager asks again when the answer to a start got lost.
+     */
     CompletionStage<TaskRef> powerOn(String vmRef);
 
     CompletionStage<TaskRef> powerOff(String vmRef);

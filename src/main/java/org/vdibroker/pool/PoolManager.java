@@ -228,11 +228,9 @@ public class PoolManager {
         }
         try {
             switch (d.status()) {
-                case PROVISIONING -> whenDone(d, driver.get(), done -> {
-                    TaskRef powerOn = call(driver.get().powerOn(done.vmRef()));
-                    transitions.provisioned(d, done.vmRef(), powerOn)
-                            .ifPresent(x -> inventory.setVmRef(d.id(), done.vmRef()));
-                });
+                case PROVISIONING -> whenDone(d, driver.get(), done -> start(d, driver.get(), done.vmRef())
+                        .ifPresent(powerOn -> transitions.provisioned(d, done.vmRef(), powerOn)
+                                .ifPresent(x -> inventory.setVmRef(d.id(), done.vmRef()))));
                 case STARTING -> whenDone(d, driver.get(), done -> transitions.started(d).ifPresent(ready -> {
                     // a template works once its desktop runs: a start failure (network inactive) counts as one
                     backoff.succeeded(pool.id(), d.hypervisorId());
@@ -282,11 +280,30 @@ public class PoolManager {
     /** A refresh that re-cloned the desktop names its new VM: the desktop follows it (same name, new vmRef). */
     private void refreshed(DesktopState d, HypervisorDriver driver, TaskStatus done) {
         String vmRef = done.vmRef() != null ? done.vmRef() : d.vmRef();
-        transitions.refreshed(d, vmRef, call(driver.powerOn(vmRef))).ifPresent(x -> {
+        start(d, driver, vmRef).ifPresent(powerOn -> transitions.refreshed(d, vmRef, powerOn).ifPresent(x -> {
             if (!vmRef.equals(d.vmRef())) {
                 inventory.setVmRef(d.id(), vmRef);
             }
-        });
+        }));
+    }
+
+    /**
+     * Starts the VM of a desktop whose clone or revert is done; empty when the start got no answer. It may have gone
+     * through all the same: the desktop stays as it is, and the next tick finds its task done again and starts it
+     * again, which every driver answers with the VM's start when it is starting or running already. So a finished
+     * clone or revert is not thrown away (nor the template backed off) for a lost answer.
+     */
+    private Optional<TaskRef> start(DesktopState d, HypervisorDriver driver, String vmRef) {
+        try {
+            return Optional.of(call(driver.powerOn(vmRef)));
+        } catch (HypervisorException e) {
+            if (!e.unreachable()) {
+                throw e;
+            }
+            LOG.debugf("Desktop %s: the start of %s got no answer (%s); asked again next tick", d.id(), vmRef,
+                    e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /**

@@ -184,6 +184,21 @@ class HypervisorLossTest {
         assertThat(provisionAttempts("no-answer")).as("nor does the template back off and clone again").isEqualTo(1);
     }
 
+    /**
+     * The start after a finished clone gets no answer (it went through all the same): the desktop stays as it is and
+     * is started again next tick, which the hypervisor answers with the VM's start; the clone is not thrown away.
+     */
+    @Test
+    void aStartThatGetsNoAnswerAfterItsCloneIsAskedAgainNotFailed() {
+        Api.simulator("sim-start-lost", 10, 50, 50);
+        simulator.loseNextPowerOnAnswers("sim-start-lost", 1);
+        Api.createPool(Api.pool("start-lost", "floating", 1, 0, 1, "sim-start-lost", List.of("/engineering")));
+
+        await("the desktop ready", Duration.ofSeconds(20), () -> Api.desktopsIn("start-lost", "READY") == 1);
+        assertThat(auditCount("start-lost", "desktop.failed")).as("a lost answer does not fail the desktop").isZero();
+        assertThat(provisionAttempts("start-lost")).as("nor does it clone again").isEqualTo(1);
+    }
+
     private long provisionAttempts(String poolId) {
         return auditCount(poolId, "desktop.provisioning");
     }

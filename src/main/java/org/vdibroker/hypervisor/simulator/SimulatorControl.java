@@ -68,6 +68,18 @@ public class SimulatorControl {
         LOG.infof("Simulator %s: the answers to the next %d provisions are lost", hypervisorId, n);
     }
 
+    /**
+     * The next {@code n} starts of VMs on the host go through, but their caller gets no answer: the call fails as an
+     * unreachable hypervisor.
+     */
+    public void loseNextPowerOnAnswers(String hypervisorId, int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("n must not be negative, was " + n);
+        }
+        store().updateHost(hypervisorId, host -> host.withLoseNextPowerOnAnswers(n));
+        LOG.infof("Simulator %s: the answers to the next %d starts are lost", hypervisorId, n);
+    }
+
     /** The next {@code n} reverts (refreshes) on the host fail with a retryable error when they are asked for. */
     public void failNextReverts(String hypervisorId, int n) {
         if (n < 0) {

@@ -112,9 +112,23 @@ public final class SimulatorDriver
     public CompletionStage<TaskRef> powerOn(String vmRef) {
         return call(() -> {
             Duration boot = latency(settings.bootLatency());
-            return task(start(vmRef, (vm, now) -> vm.power(now) == PowerState.RUNNING
+            // as on the real hypervisors, starting a VM that runs or is starting is no error: its start is the answer
+            TaskRef task = task(start(vmRef, Operation.POWER_ON, (vm, now) -> vm.power(now) == PowerState.RUNNING
                     ? vm.next(Operation.POWER_ON, now, true)
                     : vm.next(Operation.POWER_ON, now.plus(boot), true)));
+            boolean[] answerLost = new boolean[1];
+            if (store.host(id).loseNextPowerOnAnswers() > 0) { // read first: a start writes nothing else of the host
+                store.updateHost(id, host -> {
+                    answerLost[0] = host.loseNextPowerOnAnswers() > 0;
+                    return answerLost[0] ? host.withLoseNextPowerOnAnswers(host.loseNextPowerOnAnswers() - 1)
+                            : host;
+                });
+            }
+            if (answerLost[0]) {
+                throw HypervisorException.unreachable("Simulated hypervisor " + id + " started " + vmRef
+                        + " but its answer was lost", null);
+            }
+            return task;
         });
     }
 
@@ -239,11 +253,19 @@ public final class SimulatorDriver
 
     /** Starts the next operation of an idle VM. */
     private SimulatedVm start(String vmRef, NextOperation next) {
+        return start(vmRef, null, next);
+    }
+
+    /** {@link #start(String, NextOperation)}, where an operation {@code same} under way is the answer, not "busy". */
+    private SimulatedVm start(String vmRef, Operation same, NextOperation next) {
         requireVm(vmRef);
         SimulatedVm vm = store.updateVm(id, vmRef, current -> {
             Instant now = now();
             if (current.broken(now)) {
                 throw unknownVm(vmRef); // it failed just now; the next look removes it
+            }
+            if (!current.done(now) && current.operation() == same) {
+                return current;
             }
             if (!current.done(now)) {
                 // like a real host's "other operation in progress": the pool manager tries again later

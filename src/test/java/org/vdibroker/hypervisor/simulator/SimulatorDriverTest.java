@@ -127,6 +127,40 @@ class SimulatorDriverTest {
     }
 
     @Test
+    void startingAVmThatIsStartingOrRunningAnswersWithItsStart() {
+        SimulatorDriver driver = driver("h1", ROOMY, Map.of());
+        String vmRef = done(driver.provision(spec("pool-a-1"))).vmRef();
+        clock.advance(Duration.ofSeconds(2));
+        TaskRef boot = done(driver.powerOn(vmRef));
+
+        clock.advance(Duration.ofSeconds(1));
+        assertThat(done(driver.powerOn(vmRef))).as("asked again while it boots").isEqualTo(boot);
+        assertThat(done(driver.pollTask(boot))).isEqualTo(TaskStatus.running(Duration.ofMillis(2000)));
+        clock.advance(Duration.ofSeconds(2));
+        TaskRef again = done(driver.powerOn(vmRef));
+        assertThat(done(driver.pollTask(again))).as("asked again once it runs").isEqualTo(TaskStatus.succeeded(vmRef));
+        assertThat(done(driver.listVms("")).get(0).power()).isEqualTo(PowerState.RUNNING);
+    }
+
+    @Test
+    void lostAnswersOfProvisionsAndStartsFailTheCallButTheWorkIsDone() {
+        SimulatorDriver driver = driver("h1", ROOMY, Map.of());
+        control.loseNextProvisionAnswers("h1", 1);
+        HypervisorException lost = failure(driver.provision(spec("pool-a-1")));
+        assertThat(lost.unreachable()).isTrue();
+        assertThat(done(driver.listVms(""))).extracting(VmInfo::name).as("made all the same").containsExactly("pool-a-1");
+        String vmRef = done(driver.listVms("")).get(0).vmRef();
+        assertThat(done(driver.provision(spec("pool-a-2"))).vmRef()).as("only the next one lost").isNotEqualTo(vmRef);
+
+        clock.advance(Duration.ofSeconds(2));
+        control.loseNextPowerOnAnswers("h1", 1);
+        assertThat(failure(driver.powerOn(vmRef)).unreachable()).isTrue();
+        clock.advance(Duration.ofSeconds(3));
+        assertThat(done(driver.listVms("pool-a-1")).get(0).power()).as("started all the same")
+                .isEqualTo(PowerState.RUNNING);
+    }
+
+    @Test
     void revertTakesTheCloneLatencyAndLeavesTheVmPoweredOffWithItsNewMetadata() {
         SimulatorDriver driver = driver("h1", ROOMY, Map.of("cloneLatencyMs", "500", "bootLatencyMs", "100"));
         String vmRef = runningVm(driver, "pool-a-1");
