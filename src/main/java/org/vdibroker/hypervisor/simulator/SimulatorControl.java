@@ -49,11 +49,7 @@ public class SimulatorControl {
 
     /** The next {@code n} provisions on the host fail when they complete, whatever the failure rate. */
     public void failNextProvisions(String hypervisorId, int n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n must not be negative, was " + n);
-        }
-        store().updateHost(hypervisorId, host -> host.withFailNextProvisions(n));
-        LOG.infof("Simulator %s: the next %d provisions fail", hypervisorId, n);
+        inject(hypervisorId, n, host -> host.withFailNextProvisions(n), "the next %d provisions fail");
     }
 
     /**
@@ -61,11 +57,8 @@ public class SimulatorControl {
      * unreachable hypervisor, as a clone whose answer was lost on the network or came after the caller's timeout.
      */
     public void loseNextProvisionAnswers(String hypervisorId, int n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n must not be negative, was " + n);
-        }
-        store().updateHost(hypervisorId, host -> host.withLoseNextProvisionAnswers(n));
-        LOG.infof("Simulator %s: the answers to the next %d provisions are lost", hypervisorId, n);
+        inject(hypervisorId, n, host -> host.withLoseNextProvisionAnswers(n),
+                "the answers to the next %d provisions are lost");
     }
 
     /**
@@ -73,20 +66,23 @@ public class SimulatorControl {
      * unreachable hypervisor.
      */
     public void loseNextPowerOnAnswers(String hypervisorId, int n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("n must not be negative, was " + n);
-        }
-        store().updateHost(hypervisorId, host -> host.withLoseNextPowerOnAnswers(n));
-        LOG.infof("Simulator %s: the answers to the next %d starts are lost", hypervisorId, n);
+        inject(hypervisorId, n, host -> host.withLoseNextPowerOnAnswers(n),
+                "the answers to the next %d starts are lost");
     }
 
     /** The next {@code n} reverts (refreshes) on the host fail with a retryable error when they are asked for. */
     public void failNextReverts(String hypervisorId, int n) {
+        inject(hypervisorId, n, host -> host.withFailNextReverts(n), "the next %d reverts fail");
+    }
+
+    /** Sets one of the host's failure counters to {@code n}; {@code what} says what it does, with {@code %d} for n. */
+    private void inject(String hypervisorId, int n, java.util.function.UnaryOperator<SimulatedHost> change,
+            String what) {
         if (n < 0) {
             throw new IllegalArgumentException("n must not be negative, was " + n);
         }
-        store().updateHost(hypervisorId, host -> host.withFailNextReverts(n));
-        LOG.infof("Simulator %s: the next %d reverts fail", hypervisorId, n);
+        store().updateHost(hypervisorId, change);
+        LOG.infof("Simulator %s: " + what, hypervisorId, n);
     }
 
     /** Someone deletes a VM on the host itself; false if there was no such VM. */

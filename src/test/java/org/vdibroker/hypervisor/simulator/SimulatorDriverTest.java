@@ -148,7 +148,8 @@ class SimulatorDriverTest {
         control.loseNextProvisionAnswers("h1", 1);
         HypervisorException lost = failure(driver.provision(spec("pool-a-1")));
         assertThat(lost.unreachable()).isTrue();
-        assertThat(done(driver.listVms(""))).extracting(VmInfo::name).as("made all the same").containsExactly("pool-a-1");
+        assertThat(done(driver.listVms(""))).extracting(VmInfo::name).as("made all the same")
+                .containsExactly("pool-a-1");
         String vmRef = done(driver.listVms("")).get(0).vmRef();
         assertThat(done(driver.provision(spec("pool-a-2"))).vmRef()).as("only the next one lost").isNotEqualTo(vmRef);
 
