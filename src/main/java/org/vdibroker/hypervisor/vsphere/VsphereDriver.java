@@ -774,6 +774,12 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
             if ("error".equals(state)) {
                 Element fault = Xml.at(info, "error/fault").orElse(null);
                 String type = fault == null ? null : Xml.xsiType(fault);
+                if ("InvalidPowerState".equals(type) && "poweredOn".equals(Xml.text(fault, "requestedState"))
+                        && "poweredOn".equals(Xml.text(fault, "existingState"))) {
+                    // a start of a VM that runs (asked again while the first start ran, its answer lost): done, as
+                    // HypervisorDriver#powerOn says
+                    return new TaskInfo(State.SUCCESS, null, null, Duration.ZERO);
+                }
                 String message = Xml.text(info, "error/localizedMessage");
                 if (message == null || message.isEmpty() || message.startsWith("*types.")) {
                     message = type == null ? "the task failed" : "the task failed with " + type;
