@@ -294,16 +294,7 @@ public class PoolManager {
      * clone or revert is not thrown away (nor the template backed off) for a lost answer.
      */
     private Optional<TaskRef> start(DesktopState d, HypervisorDriver driver, String vmRef) {
-        try {
-            return Optional.of(call(driver.powerOn(vmRef)));
-        } catch (HypervisorException e) {
-            if (!e.unreachable()) {
-                throw e;
-            }
-            LOG.debugf("Desktop %s: the start of %s got no answer (%s); asked again next tick", d.id(), vmRef,
-                    e.getMessage());
-            return Optional.empty();
-        }
+        return answered(d, "the start of " + vmRef, driver.powerOn(vmRef));
     }
 
     /**
@@ -346,17 +337,11 @@ public class PoolManager {
         if (d.task() == null) {
             return;
         }
-        TaskStatus status;
-        try {
-            status = call(driver.pollTask(d.task()));
-        } catch (HypervisorException e) {
-            if (e.unreachable()) {
-                LOG.debugf("Desktop %s (%s): its task's poll got no answer (%s); asked again next tick", d.id(),
-                        d.status(), e.getMessage());
-                return;
-            }
-            throw e;
+        Optional<TaskStatus> answer = answered(d, "its task's poll", driver.pollTask(d.task()));
+        if (answer.isEmpty()) {
+            return;
         }
+        TaskStatus status = answer.get();
         switch (status.state()) {
             case SUCCEEDED -> next.accept(status);
             case FAILED -> {
@@ -538,6 +523,23 @@ public class PoolManager {
     }
 
     /** Waits for a driver call, a little longer than the hypervisor's guard (which times out first). */
+    /**
+     * The answer of a call whose silence says nothing (the hypervisor may have done it): empty when it got no answer
+     * in time, for the caller to ask again next tick; a refusal is thrown as usual.
+     */
+    private <T> Optional<T> answered(DesktopState d, String what, java.util.concurrent.CompletionStage<T> stage) {
+        try {
+            return Optional.of(call(stage));
+        } catch (HypervisorException e) {
+            if (!e.unreachable()) {
+                throw e;
+            }
+            LOG.debugf("Desktop %s (%s): %s got no answer (%s); asked again next tick", d.id(), d.status(), what,
+                    e.getMessage());
+            return Optional.empty();
+        }
+    }
+
     private <T> T call(java.util.concurrent.CompletionStage<T> stage) {
         return DriverCalls.await(stage, config.poolManager().callTimeout().plusSeconds(1));
     }

@@ -30,23 +30,39 @@ record SimulatedHost(long lastSeq, int desktops, int usedVcpus, long usedMemoryM
                 failNextReverts, loseNextProvisionAnswers, loseNextPowerOnAnswers);
     }
 
-    SimulatedHost withFailNextProvisions(int value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, value, failNextReverts,
-                loseNextProvisionAnswers, loseNextPowerOnAnswers);
+    /** A failure a test or the demo injected: the next so many calls of one kind go wrong. */
+    enum Fault {
+        /** Provisions that fail when they complete. */
+        FAIL_PROVISION,
+        /** Reverts refused when asked for. */
+        FAIL_REVERT,
+        /** Provisions that make their VM but whose answer is lost. */
+        LOSE_PROVISION_ANSWER,
+        /** Starts that go through but whose answer is lost. */
+        LOSE_POWER_ON_ANSWER
     }
 
-    SimulatedHost withFailNextReverts(int value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, failNextProvisions, value,
-                loseNextProvisionAnswers, loseNextPowerOnAnswers);
+    /** How many more calls {@code fault} is to hit. */
+    int left(Fault fault) {
+        return switch (fault) {
+            case FAIL_PROVISION -> failNextProvisions;
+            case FAIL_REVERT -> failNextReverts;
+            case LOSE_PROVISION_ANSWER -> loseNextProvisionAnswers;
+            case LOSE_POWER_ON_ANSWER -> loseNextPowerOnAnswers;
+        };
     }
 
-    SimulatedHost withLoseNextProvisionAnswers(int value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, failNextProvisions,
-                failNextReverts, value, loseNextPowerOnAnswers);
+    /** The host with {@code fault} to hit the next {@code n} calls. */
+    SimulatedHost with(Fault fault, int n) {
+        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable,
+                fault == Fault.FAIL_PROVISION ? n : failNextProvisions, fault == Fault.FAIL_REVERT ? n : failNextReverts,
+                fault == Fault.LOSE_PROVISION_ANSWER ? n : loseNextProvisionAnswers,
+                fault == Fault.LOSE_POWER_ON_ANSWER ? n : loseNextPowerOnAnswers);
     }
 
-    SimulatedHost withLoseNextPowerOnAnswers(int value) {
-        return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable, failNextProvisions,
-                failNextReverts, loseNextProvisionAnswers, value);
+    /** The host after one call hit by {@code fault}; itself when the fault has no call left to hit. */
+    SimulatedHost hitOnce(Fault fault) {
+        int left = left(fault);
+        return left > 0 ? with(fault, left - 1) : this;
     }
 }

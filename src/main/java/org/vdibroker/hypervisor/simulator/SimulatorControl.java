@@ -9,6 +9,7 @@ import java.util.Map;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
 import org.vdibroker.hypervisor.VmInfo.PowerState;
+import org.vdibroker.hypervisor.simulator.SimulatedHost.Fault;
 import org.vdibroker.hypervisor.simulator.SimulatedVm.Operation;
 
 /**
@@ -49,7 +50,7 @@ public class SimulatorControl {
 
     /** The next {@code n} provisions on the host fail when they complete, whatever the failure rate. */
     public void failNextProvisions(String hypervisorId, int n) {
-        inject(hypervisorId, n, host -> host.withFailNextProvisions(n), "the next %d provisions fail");
+        inject(hypervisorId, n, Fault.FAIL_PROVISION, "the next %d provisions fail");
     }
 
     /**
@@ -57,7 +58,7 @@ public class SimulatorControl {
      * unreachable hypervisor, as a clone whose answer was lost on the network or came after the caller's timeout.
      */
     public void loseNextProvisionAnswers(String hypervisorId, int n) {
-        inject(hypervisorId, n, host -> host.withLoseNextProvisionAnswers(n),
+        inject(hypervisorId, n, Fault.LOSE_PROVISION_ANSWER,
                 "the answers to the next %d provisions are lost");
     }
 
@@ -66,22 +67,21 @@ public class SimulatorControl {
      * unreachable hypervisor.
      */
     public void loseNextPowerOnAnswers(String hypervisorId, int n) {
-        inject(hypervisorId, n, host -> host.withLoseNextPowerOnAnswers(n),
+        inject(hypervisorId, n, Fault.LOSE_POWER_ON_ANSWER,
                 "the answers to the next %d starts are lost");
     }
 
     /** The next {@code n} reverts (refreshes) on the host fail with a retryable error when they are asked for. */
     public void failNextReverts(String hypervisorId, int n) {
-        inject(hypervisorId, n, host -> host.withFailNextReverts(n), "the next %d reverts fail");
+        inject(hypervisorId, n, Fault.FAIL_REVERT, "the next %d reverts fail");
     }
 
     /** Sets one of the host's failure counters to {@code n}; {@code what} says what it does, with {@code %d} for n. */
-    private void inject(String hypervisorId, int n, java.util.function.UnaryOperator<SimulatedHost> change,
-            String what) {
+    private void inject(String hypervisorId, int n, Fault fault, String what) {
         if (n < 0) {
             throw new IllegalArgumentException("n must not be negative, was " + n);
         }
-        store().updateHost(hypervisorId, change);
+        store().updateHost(hypervisorId, host -> host.with(fault, n));
         LOG.infof("Simulator %s: " + what, hypervisorId, n);
     }
 

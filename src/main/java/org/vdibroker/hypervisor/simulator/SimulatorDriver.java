@@ -26,6 +26,7 @@ import org.vdibroker.hypervisor.TaskRef;
 import org.vdibroker.hypervisor.TaskStatus;
 import org.vdibroker.hypervisor.VmInfo;
 import org.vdibroker.hypervisor.VmInfo.PowerState;
+import org.vdibroker.hypervisor.simulator.SimulatedHost.Fault;
 import org.vdibroker.hypervisor.simulator.SimulatedVm.Operation;
 
 /**
@@ -89,13 +90,10 @@ public final class SimulatorDriver
             SimulatedVm vm = store.create(id, host -> {
                 requireReachable(host);
                 requireRoom(host, spec);
-                injectedFailure[0] = host.failNextProvisions() > 0;
-                answerLost[0] = host.loseNextProvisionAnswers() > 0;
-                SimulatedHost reserved = host.add(spec.vcpus(), spec.memoryMb());
-                reserved = injectedFailure[0] ? reserved.withFailNextProvisions(host.failNextProvisions() - 1)
-                        : reserved;
-                return answerLost[0] ? reserved.withLoseNextProvisionAnswers(host.loseNextProvisionAnswers() - 1)
-                        : reserved;
+                injectedFailure[0] = host.left(Fault.FAIL_PROVISION) > 0;
+                answerLost[0] = host.left(Fault.LOSE_PROVISION_ANSWER) > 0;
+                return host.add(spec.vcpus(), spec.memoryMb()).hitOnce(Fault.FAIL_PROVISION)
+                        .hitOnce(Fault.LOSE_PROVISION_ANSWER);
             }, seq -> new SimulatedVm("vm-" + seq, seq, spec.name(), spec.templateRef(), spec.vcpus(),
                     spec.memoryMb(), spec.metadata(), Operation.PROVISION, 1, completesAt,
                     injectedFailure[0] || drawnFailure, false, null, null));
@@ -116,15 +114,7 @@ public final class SimulatorDriver
             TaskRef task = task(start(vmRef, Operation.POWER_ON, (vm, now) -> vm.power(now) == PowerState.RUNNING
                     ? vm.next(Operation.POWER_ON, now, true)
                     : vm.next(Operation.POWER_ON, now.plus(boot), true)));
-            boolean[] answerLost = new boolean[1];
-            if (store.host(id).loseNextPowerOnAnswers() > 0) { // read first: a start writes nothing else of the host
-                store.updateHost(id, host -> {
-                    answerLost[0] = host.loseNextPowerOnAnswers() > 0;
-                    return answerLost[0] ? host.withLoseNextPowerOnAnswers(host.loseNextPowerOnAnswers() - 1)
-                            : host;
-                });
-            }
-            if (answerLost[0]) {
+            if (hit(Fault.LOSE_POWER_ON_ANSWER)) {
                 throw HypervisorException.unreachable("Simulated hypervisor " + id + " started " + vmRef
                         + " but its answer was lost", null);
             }
@@ -141,12 +131,7 @@ public final class SimulatorDriver
     public CompletionStage<TaskRef> revert(String vmRef, Map<String, String> guestMetadata) {
         return call(() -> {
             requireVm(vmRef);
-            boolean[] injectedFailure = new boolean[1];
-            store.updateHost(id, host -> {
-                injectedFailure[0] = host.failNextReverts() > 0;
-                return injectedFailure[0] ? host.withFailNextReverts(host.failNextReverts() - 1) : host;
-            });
-            if (injectedFailure[0]) {
+            if (hit(Fault.FAIL_REVERT)) {
                 throw new HypervisorException("Revert of " + vmRef + " failed on simulated hypervisor " + id, true);
             }
             Duration clone = latency(settings.cloneLatency());
@@ -154,6 +139,22 @@ public final class SimulatorDriver
             return task(start(vmRef, (vm, now) -> vm.withMetadata(guestMetadata)
                     .next(Operation.REVERT, now.plus(clone), false)));
         });
+    }
+
+    /**
+     * Whether this call is one that an injected {@code fault} hits, counting it down if so. Reads first: a call with
+     * no fault injected (every call but in tests) writes nothing to the host's entry.
+     */
+    private boolean hit(Fault fault) {
+        if (store.host(id).left(fault) == 0) {
+            return false;
+        }
+        boolean[] hit = new boolean[1];
+        store.updateHost(id, host -> {
+            hit[0] = host.left(fault) > 0;
+            return host.hitOnce(fault);
+        });
+        return hit[0];
     }
 
     /** Takes effect at once, even on a busy VM, like a forced destroy. */
