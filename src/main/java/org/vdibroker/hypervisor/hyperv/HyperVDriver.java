@@ -168,10 +168,15 @@ public final class HyperVDriver implements HypervisorDriver, SupportsGuestIp, Su
         return task;
     }
 
+    /**
+     * Starts the VM; one that runs already is done, one that is starting (another start in flight) is waited for, up
+     * to half the operation timeout (the rest is left for a Start-VM after it, should that start have failed).
+     */
     @Override
     public CompletionStage<TaskRef> powerOn(String vmRef) {
-        return start(Operation.POWER_ON, vmRef, settings.operationTimeout(), valid(vmRef) ? HyperVScripts.start(vmRef)
-                : null);
+        long waitSeconds = Math.max(1, settings.operationTimeout().toSeconds() / 2);
+        return start(Operation.POWER_ON, vmRef, settings.operationTimeout(),
+                valid(vmRef) ? HyperVScripts.start(vmRef, waitSeconds) : null);
     }
 
     /** Asks the guest to shut down and turns the VM off once the shutdown timeout passed. */
@@ -221,6 +226,12 @@ public final class HyperVDriver implements HypervisorDriver, SupportsGuestIp, Su
                 HypervisorException e = HyperVErrors.transport(id, operation.get().id + " VM " + vm,
                         job.handle((x, t) -> t).join());
                 return CompletableFuture.completedFuture(TaskStatus.failed(e.getMessage(), e.retryable()));
+            }
+            String power = job.join().path("state").asText("");
+            if (operation.get() == Operation.POWER_ON && !power.startsWith("Running")) {
+                // e.g. the script's wait for another start in flight ended before that start did
+                return CompletableFuture.completedFuture(TaskStatus.failed("VM " + vm + " on Hyper-V host " + id
+                        + " is " + power + ", not Running, after its start", true));
             }
             return CompletableFuture.completedFuture(TaskStatus.succeeded(vm));
         }

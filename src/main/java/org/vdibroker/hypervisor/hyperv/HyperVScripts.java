@@ -81,11 +81,20 @@ final class HyperVScripts {
                 "$o=" + quote(NOTES), "$b=" + quote(BASE_CHECKPOINT), "$kvp=@{" + String.join(";", pairs) + "}");
     }
 
-    /** Starts the VM unless it runs. */
-    static String start(String name) {
-        return script("start", inputs("n", name), """
+    /**
+     * Starts the VM unless it runs. A VM that is {@code Starting} (a Start-VM in flight, e.g. another node's, whose
+     * answer may have been lost) is not started again, which fails while it changes state: the script waits, as
+     * Start-VM itself would, until it leaves that state, up to {@code waitSeconds}. It answers the state it ends with,
+     * which may still be {@code Starting}.
+     */
+    static String start(String name, long waitSeconds) {
+        SortedMap<String, Object> in = inputs("n", name);
+        in.put("w", waitSeconds);
+        return script("start", in, """
                 $vm=Get-VM -Name $n
-                if($vm.State -ne 'Running'){Start-VM -VM $vm}
+                for($i=0;$i -lt $w -and (Get-VM -Name $n).State -like 'Starting*';$i++){Start-Sleep -Seconds 1}
+                $s=[string](Get-VM -Name $n).State
+                if($s -ne 'Running' -and $s -notlike 'Starting*'){Start-VM -VM $vm}
                 @{id=[string]$vm.VMId;state=[string](Get-VM -Name $n).State}|ConvertTo-Json -Compress""");
     }
 

@@ -40,7 +40,7 @@ import org.w3c.dom.NodeList;
  * }</pre>
  * Failures for tests: {@link #refuseAuthentication(int)} (401 answers, e.g. an expired session),
  * {@link #faultNext(String)} (a WS-Management fault), {@link #silence(boolean)} (accepts but never answers),
- * {@link FakeHyperVModel#failNext} (a PowerShell error).
+ * {@link FakeHyperVModel#failNext} (a PowerShell error), {@link FakeHyperVModel#holdNextStart} (a start in flight).
  */
 public final class FakeHyperVHost implements AutoCloseable {
 

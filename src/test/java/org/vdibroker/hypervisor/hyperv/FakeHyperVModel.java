@@ -11,13 +11,15 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The Hyper-V host behind {@link FakeHyperVHost}: VMs, disks, checkpoints, power states, network adapters with guest
  * IPs, host CPUs and memory. It answers the broker's scripts by their fixed shape (see {@link HyperVScripts}): the
  * {@code # vdi-broker hyperv <operation>} tag picks the operation, the {@code $x=...} input lines give its inputs,
  * decoded as PowerShell reads single-quoted literals. The body of a script is not executed (there is no PowerShell
- * here); the golden tests pin it. Thread-safe: every method that touches the model is synchronized.
+ * here); the golden tests pin it. Thread-safe: every method that touches the model is synchronized; a script that
+ * sleeps or blocks (a start) waits on the model's monitor, so other scripts and the tests' hooks run meanwhile.
  */
 public final class FakeHyperVModel {
 
@@ -44,6 +46,8 @@ public final class FakeHyperVModel {
         public volatile String ip;
         /** false: the guest never reports an address (no network yet, no integration services). */
         public volatile boolean guestNetwork = true;
+        /** How many times Start-VM began to start it (not counting the ones refused). */
+        public volatile int startVmCalls;
 
         Vm(String name, int cpus, long memoryMb, String notes, String disk, String parentDisk, String switchName) {
             this.name = name;
@@ -61,12 +65,15 @@ public final class FakeHyperVModel {
     }
 
     private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+    /** How long one second of a script's Start-Sleep lasts here. */
+    private static final long SECOND_MS = 50;
 
     private final Map<String, Vm> vms = new LinkedHashMap<>();
     private final Set<String> files = ConcurrentHashMap.newKeySet();
     private final Set<String> switches = ConcurrentHashMap.newKeySet();
     private final Map<String, Failure> failures = new ConcurrentHashMap<>();
     private final List<String> scripts = new ArrayList<>();
+    private boolean holdNextStart;
     private int cpus = 32;
     private long memoryMb = 131_072;
     private int nextIp = 10;
@@ -113,6 +120,23 @@ public final class FakeHyperVModel {
         failures.put(operation, new Failure(category, message));
     }
 
+    /**
+     * The next Start-VM leaves its VM {@code Starting} and does not return (its script waits) until
+     * {@link #finishStart}: a start in flight, e.g. of another broker node, whose guest takes its time to boot.
+     */
+    public synchronized void holdNextStart() {
+        holdNextStart = true;
+    }
+
+    /** A held start ends: the VM runs, and the Start-VM that was waiting for it returns. */
+    public synchronized void finishStart(String name) {
+        Vm vm = vms.get(name);
+        if (vm != null && vm.state.equals("Starting")) {
+            boot(vm);
+        }
+        notifyAll();
+    }
+
     /** Every script the host ran, decoded, in order. */
     public synchronized List<String> scripts() {
         return List.copyOf(scripts);
@@ -135,7 +159,8 @@ public final class FakeHyperVModel {
                 case "usage" -> ok(usage());
                 case "list" -> ok(list(s.text("x")));
                 case "provision" -> provision(s);
-                case "start" -> withVm(s, vm -> start(vm));
+                // a start script without $w is the one from before the wait: it calls Start-VM at once
+                case "start" -> withVm(s, vm -> start(vm, s.inputs().containsKey("w") ? s.number("w") : -1));
                 case "stop" -> withVm(s, vm -> stop(vm, true));
                 case "turn-off" -> withVm(s, vm -> stop(vm, false));
                 case "revert" -> withVm(s, vm -> revert(vm, s.table("kvp")));
@@ -216,18 +241,80 @@ public final class FakeHyperVModel {
         return ok(m);
     }
 
-    private Map<String, Object> start(Vm vm) {
-        if (!vm.state.equals("Running")) {
-            long used = vms.values().stream().filter(v -> !v.state.equals("Off")).mapToLong(v -> v.memoryMb).sum();
-            if (used + vm.memoryMb > memoryMb) {
-                throw new ScriptError("ResourceUnavailable", "'" + vm.name + "' failed to start. Not enough memory"
-                        + " in the system to start the virtual machine " + vm.name + ".");
+    /**
+     * The start script: while the VM is Starting, up to {@code waitSeconds} rounds of Start-Sleep; then Start-VM
+     * unless it runs or is still Starting. With {@code waitSeconds} -1 (no wait in the script) Start-VM comes at once.
+     */
+    private Map<String, Object> start(Vm vm, long waitSeconds) {
+        if (waitSeconds >= 0) {
+            for (long i = 0; i < waitSeconds && vm.state.startsWith("Starting"); i++) {
+                sleep(SECOND_MS);
+                present(vm);
             }
-            vm.state = "Running";
-            vm.writes++; // a booting guest writes to its disk
-            vm.ip = vm.guestNetwork && !vm.switchName.isEmpty() ? "10.20.0." + nextIp++ : null;
+            if (vm.state.startsWith("Starting")) {
+                return power(vm);
+            }
+        }
+        if (!vm.state.equals("Running")) {
+            startVm(vm);
         }
         return power(vm);
+    }
+
+    /** Start-VM: returns once the VM runs. Like the real cmdlet, it fails on a VM that is changing state. */
+    private void startVm(Vm vm) {
+        if (vm.state.startsWith("Starting")) {
+            throw new ScriptError("InvalidOperation", "'" + vm.name + "' failed to change state. The operation"
+                    + " cannot be performed while the object is in its current state.");
+        }
+        long used = vms.values().stream().filter(v -> !v.state.equals("Off")).mapToLong(v -> v.memoryMb).sum();
+        if (used + vm.memoryMb > memoryMb) {
+            throw new ScriptError("ResourceUnavailable", "'" + vm.name + "' failed to start. Not enough memory"
+                    + " in the system to start the virtual machine " + vm.name + ".");
+        }
+        vm.startVmCalls++;
+        if (!holdNextStart) {
+            boot(vm);
+            return;
+        }
+        holdNextStart = false;
+        vm.state = "Starting";
+        long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (vm.state.equals("Starting") && System.nanoTime() < until) {
+            sleep(SECOND_MS);
+            present(vm);
+        }
+        if (vm.state.equals("Starting")) {
+            throw new ScriptError("OperationTimeout", "'" + vm.name + "' did not finish starting (the test never"
+                    + " called finishStart)");
+        }
+    }
+
+    private void boot(Vm vm) {
+        vm.state = "Running";
+        vm.writes++; // a booting guest writes to its disk
+        vm.ip = vm.guestNetwork && !vm.switchName.isEmpty() ? "10.20.0." + nextIp++ : null;
+    }
+
+    /** Start-Sleep, or a cmdlet that blocks: the monitor is free meanwhile (other scripts, the tests' hooks). */
+    private void sleep(long millis) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        try {
+            for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ScriptError("OperationStopped", "The pipeline has been stopped.");
+        }
+    }
+
+    /** The script's next Get-VM -Name: the VM may have been removed while it slept. */
+    private void present(Vm vm) {
+        if (vms.get(vm.name) != vm) {
+            throw new ScriptError("ObjectNotFound", "Hyper-V was unable to find a virtual machine with name \""
+                    + vm.name + "\".");
+        }
     }
 
     private Map<String, Object> stop(Vm vm, boolean graceful) {

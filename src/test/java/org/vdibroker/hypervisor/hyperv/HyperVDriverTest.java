@@ -147,6 +147,53 @@ class HyperVDriverTest {
     }
 
     @Test
+    void aVmThatIsStartingIsWaitedForNotStartedAgain() {
+        String vm = provisioned("pool-a-00000011");
+        Vm made = host.model().vm(vm);
+        HyperVDriver other = driver(Map.of(), Clock.systemUTC());
+        try {
+            host.model().holdNextStart(); // the guest takes its time: the VM is Starting, the first Start-VM waits
+            TaskRef first = await(driver.powerOn(vm));
+            waitUntil(() -> made.state.equals("Starting"));
+            // the broker asks again (here from another node) while the first start is in flight: Start-VM again
+            // would fail on a VM that changes state, so the script waits, and is not done before the VM runs
+            TaskRef again = await(other.powerOn(vm));
+            waitUntil(() -> startScripts() == 2);
+            assertThat(await(other.pollTask(again)).state()).isEqualTo(TaskStatus.State.RUNNING);
+            host.model().finishStart(vm);
+            TaskStatus status = poll(other, again);
+            assertThat(status.state()).as(String.valueOf(status.error())).isEqualTo(TaskStatus.State.SUCCEEDED);
+            assertThat(made.state).isEqualTo("Running");
+            assertThat(poll(driver, first).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+            assertThat(made.startVmCalls).isEqualTo(1);
+        } finally {
+            other.close();
+        }
+    }
+
+    @Test
+    void aStartInFlightThatOutlastsTheWaitIsNotReportedDone() {
+        String vm = provisioned("pool-a-00000012");
+        Vm made = host.model().vm(vm);
+        HyperVDriver impatient = driver(Map.of("operationTimeoutMs", "2000"), Clock.systemUTC()); // waits 1 s
+        try {
+            host.model().holdNextStart();
+            TaskRef first = await(driver.powerOn(vm));
+            waitUntil(() -> made.state.equals("Starting"));
+            TaskStatus status = poll(impatient, await(impatient.powerOn(vm)));
+            assertThat(status.state()).isEqualTo(TaskStatus.State.FAILED);
+            assertThat(status.retryable()).isTrue();
+            assertThat(status.error()).contains("is Starting, not Running");
+            assertThat(made.startVmCalls).isEqualTo(1); // the wait did not end in a second Start-VM
+            host.model().finishStart(vm);
+            assertThat(poll(driver, first).state()).isEqualTo(TaskStatus.State.SUCCEEDED);
+            assertThat(made.state).isEqualTo("Running");
+        } finally {
+            impatient.close();
+        }
+    }
+
+    @Test
     void guestDataReachesTheHostExactlyWhateverItHolds() {
         String hostile = "x'; Remove-VM * -Force; '\u2019$(Stop-Computer)\u2018 `n \"$env:USERNAME\" @{a=1}";
         provisioned("pool-a-00000004", Map.of("vdi.agent-secret", hostile, "vdi.desktop-id", "d-'4'"));
@@ -332,15 +379,24 @@ class HyperVDriverTest {
     }
 
     private TaskStatus poll(TaskRef task) {
+        return poll(driver, task);
+    }
+
+    private TaskStatus poll(HyperVDriver node, TaskRef task) {
         long until = System.currentTimeMillis() + 120_000;
         while (System.currentTimeMillis() < until) {
-            TaskStatus status = await(driver.pollTask(task));
+            TaskStatus status = await(node.pollTask(task));
             if (status.state() != TaskStatus.State.RUNNING) {
                 return status;
             }
             sleep(20);
         }
         throw new AssertionError("task " + task + " did not finish");
+    }
+
+    /** How many start scripts reached the host. */
+    private long startScripts() {
+        return host.model().scripts().stream().filter(s -> s.startsWith("# vdi-broker hyperv start\n")).count();
     }
 
     private static HypervisorException assertFailure(CompletionStage<?> stage, boolean retryable,

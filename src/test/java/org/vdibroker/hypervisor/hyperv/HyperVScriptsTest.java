@@ -25,7 +25,7 @@ class HyperVScriptsTest {
         golden("provision", HyperVScripts.provision("finance-0a1b2c3d", "D:\\VDI\\Templates\\win11.vhdx",
                 "D:\\VDI\\Desktops\\finance-0a1b2c3d.vhdx", "VDI-LAN", 2, 4096,
                 Map.of("vdi.desktop-id", "0a1b2c3d-0000-4000-8000-000000000001", "vdi.agent-secret", "c0ffee")));
-        golden("start", HyperVScripts.start("finance-0a1b2c3d"));
+        golden("start", HyperVScripts.start("finance-0a1b2c3d", 150));
         golden("stop", HyperVScripts.stop("finance-0a1b2c3d", 60));
         golden("turn-off", HyperVScripts.turnOff("finance-0a1b2c3d"));
         golden("revert", HyperVScripts.revert("finance-0a1b2c3d", Map.of("vdi.agent-secret", "5ec0d")));
