@@ -45,7 +45,7 @@ public final class WarmAssignmentBench {
 
     /** What to run, from system properties. */
     record Settings(int desktops, int nodes, List<Integer> clients, Duration maxPerLevel, int warmup,
-            int oneNodeDesktops, int oneNodeWarmup, int oneNodeClients, Duration oneNodeSeconds,
+            Duration warmupMax, int oneNodeDesktops, int oneNodeWarmup, int oneNodeClients, Duration oneNodeSeconds,
             Duration provisionTimeout, boolean oneNode, Duration openDuration, Duration idle, Path out) {
 
         static Settings fromSystemProperties() {
@@ -57,6 +57,7 @@ public final class WarmAssignmentBench {
                             .map(String::trim).map(Integer::parseInt).toList(),
                     Duration.ofSeconds(Long.getLong("bench.level.max-seconds", 120)),
                     warmup,
+                    Duration.ofSeconds(Long.getLong("bench.warmup.max-seconds", 900)),
                     oneNodeDesktops,
                     Integer.getInteger("bench.one-node.warmup", Math.min(warmup, oneNodeDesktops / 2)),
                     Integer.getInteger("bench.one-node.clients", 32),
@@ -128,8 +129,8 @@ public final class WarmAssignmentBench {
             try (LoadGenerator load = new LoadGenerator(nodes, maxClients)) {
                 // not reported: connections, and the JIT, which compiled for a good part of the nodes' CPU in the
                 // first levels with a warm-up of 500 assignments (JFR, 2026-12-05)
-                assign(load, tokens, "warmup", Math.min(32, maxClients), settings.warmup(),
-                        settings.maxPerLevel().multipliedBy(2), desktopOf, notWarm);
+                assign(load, tokens, "warmup", Math.min(32, maxClients), settings.warmup(), settings.warmupMax(),
+                        desktopOf, notWarm);
                 brokerCpuBefore = CpuTime.nanos(brokers);
                 // 60 % of the pool for the closed levels, 2 x 17 % for the open-loop runs: none runs out of desktops
                 long perLevel = (long) (settings.desktops() * 0.6 / settings.clients().size());
