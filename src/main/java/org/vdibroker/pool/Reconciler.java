@@ -254,26 +254,41 @@ public class Reconciler {
         // one read of the pool for the whole batch, after the listings: a desktop whose VM is not listed yet has no
         // vmRef yet
         List<DesktopState> live = desktops.ofPool(pool.id());
+        // the pool's desktops and rows split by host once: each host's comparison then walks its own share, so a
+        // round costs the pool's size, not the pool's size times its hosts (at 55,000 desktops on ten hosts that
+        // was 12 % of three nodes' CPU under load, 2026-12-07)
+        Set<String> liveNames = new HashSet<>();
+        Map<String, List<DesktopState>> liveByHost = new HashMap<>();
+        for (DesktopState d : live) {
+            liveNames.add(d.name());
+            liveByHost.computeIfAbsent(d.hypervisorId(), h -> new ArrayList<>()).add(d);
+        }
+        Map<String, List<DesktopEntity>> rowsByHost = new HashMap<>();
+        if (rows != null) {
+            rows.values().forEach(r -> rowsByHost.computeIfAbsent(r.hypervisorId, h -> new ArrayList<>()).add(r));
+        }
         drivers.forEach((hypervisorId, driver) -> compareHost(pool, hypervisorId, driver, listed.get(hypervisorId),
-                rows, live));
+                rows, rowsByHost.getOrDefault(hypervisorId, List.of()), liveByHost.getOrDefault(hypervisorId,
+                        List.of()), liveNames));
     }
 
+    /**
+     * One host's VMs against the pool: {@code rows} are the pool's rows by name (null while the database cannot
+     * tell), {@code hostRows} and {@code hostLive} this host's rows and live desktops, {@code liveNames} the names of
+     * all the pool's live desktops, on any host.
+     */
     private void compareHost(Pool pool, String hypervisorId, HypervisorDriver driver, List<VmInfo> vms,
-            Map<String, DesktopEntity> rows, List<DesktopState> live) {
+            Map<String, DesktopEntity> rows, List<DesktopEntity> hostRows, List<DesktopState> hostLive,
+            Set<String> liveNames) {
         Map<String, VmInfo> byRef = new HashMap<>();
         Map<String, VmInfo> byName = new HashMap<>();
         vms.forEach(vm -> {
             byRef.put(vm.vmRef(), vm);
             byName.put(vm.name(), vm);
         });
-        Set<String> liveNames = new HashSet<>();
         Set<String> matched = new HashSet<>();
         int budget = config.poolManager().batchSize();
-        for (DesktopState d : live) {
-            liveNames.add(d.name());
-            if (!d.hypervisorId().equals(hypervisorId)) {
-                continue;
-            }
+        for (DesktopState d : hostLive) {
             VmInfo vm = vmOf(d, byRef, byName);
             if (vm != null) {
                 matched.add(vm.vmRef());
@@ -306,7 +321,7 @@ public class Reconciler {
             }
         }
         if (rows != null) {
-            retireGoneRows(hypervisorId, rows, byName.keySet(), liveNames);
+            retireGoneRows(hostRows, byName.keySet(), liveNames);
         }
     }
 
@@ -474,17 +489,16 @@ public class Reconciler {
     }
 
     /** Inventory rows of this hypervisor with neither a live desktop nor a VM: the desktop is gone for good. */
-    private void retireGoneRows(String hypervisorId, Map<String, DesktopEntity> rows, Set<String> listed,
-            Set<String> liveNames) {
+    private void retireGoneRows(List<DesktopEntity> hostRows, Set<String> listed, Set<String> liveNames) {
         Instant settled = clock.instant().minus(ROW_GRACE);
-        for (DesktopEntity row : rows.values()) {
-            if (row.hypervisorId.equals(hypervisorId) && !listed.contains(row.name) && !liveNames.contains(row.name)
+        for (DesktopEntity row : hostRows) {
+            if (!listed.contains(row.name) && !liveNames.contains(row.name)
                     && row.createdAt != null && row.createdAt.isBefore(settled)
                     && desktops.get(row.id).isEmpty()) {
                 try {
                     inventory.retired(row.id);
                     LOG.infof("Desktop %s: neither live nor on hypervisor %s; retired from the inventory", row.id,
-                            hypervisorId);
+                            row.hypervisorId);
                 } catch (RuntimeException e) {
                     return; // database unavailable: the next round tries again
                 }
