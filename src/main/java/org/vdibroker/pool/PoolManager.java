@@ -522,7 +522,6 @@ public class PoolManager {
         }
     }
 
-    /** Waits for a driver call, a little longer than the hypervisor's guard (which times out first). */
     /**
      * The answer of a call whose silence says nothing (the hypervisor may have done it): empty when it got no answer
      * in time, for the caller to ask again next tick; a refusal is thrown as usual.
@@ -540,6 +539,7 @@ public class PoolManager {
         }
     }
 
+    /** Waits for a driver call, a little longer than the hypervisor's guard (which times out first). */
     private <T> T call(java.util.concurrent.CompletionStage<T> stage) {
         return DriverCalls.await(stage, config.poolManager().callTimeout().plusSeconds(1));
     }
