@@ -114,9 +114,12 @@ public class Reconciler {
             // hypervisor is lost, only the pool's desktops on lost hypervisors are, every tick
             List<DesktopState> live = starts ? desktops.ofPool(pool.id()) : List.of();
             markLost(starts ? live : desktops.onHypervisors(pool.id(), health.lostIds()));
+            // the round's first batch compares against the same read of the inventory that found the hosts
+            Map<String, DesktopEntity> rows = null;
             if (starts) {
                 lastRound.put(pool.id(), clock.instant());
-                round = new ArrayDeque<>(hypervisorsOf(pool, live));
+                rows = rows(pool);
+                round = new ArrayDeque<>(hypervisorsOf(pool, live, rows));
                 rounds.put(pool.id(), round);
             }
             if (round != null && !round.isEmpty()) {
@@ -125,7 +128,7 @@ public class Reconciler {
                 while (!round.isEmpty() && slice.size() < config.poolManager().batchSize()) {
                     slice.add(round.poll());
                 }
-                compare(pool, slice);
+                compare(pool, slice, starts ? rows : rows(pool));
             }
             return true;
         } catch (RuntimeException e) {
@@ -204,11 +207,10 @@ public class Reconciler {
     }
 
     /** The pool's templates' hypervisors and those its desktops are on, in the live state or the inventory. */
-    private Set<String> hypervisorsOf(Pool pool, List<DesktopState> live) {
+    private Set<String> hypervisorsOf(Pool pool, List<DesktopState> live, Map<String, DesktopEntity> rows) {
         Set<String> hypervisorIds = new LinkedHashSet<>();
         pool.templates().forEach(t -> hypervisorIds.add(t.hypervisorId()));
         live.forEach(d -> hypervisorIds.add(d.hypervisorId()));
-        Map<String, DesktopEntity> rows = rows(pool);
         if (rows != null) {
             rows.values().forEach(r -> hypervisorIds.add(r.hypervisorId));
         }
@@ -229,8 +231,8 @@ public class Reconciler {
         }
     }
 
-    private void compare(Pool pool, List<String> hypervisorIds) {
-        Map<String, DesktopEntity> rows = rows(pool);
+    /** Compares a batch of the pool's hosts; {@code rows} as {@link #rows}, null while the database cannot tell. */
+    private void compare(Pool pool, List<String> hypervisorIds, Map<String, DesktopEntity> rows) {
         Map<String, HypervisorDriver> drivers = new LinkedHashMap<>();
         Map<String, List<VmInfo>> listed = new HashMap<>();
         for (String hypervisorId : hypervisorIds) {
