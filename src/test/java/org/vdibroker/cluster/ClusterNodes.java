@@ -276,6 +276,14 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dquarkus.oidc.discovery-enabled=false",
                 "-Dquarkus.oidc.token.issuer=https://test.vdibroker/realms/vdi",
                 "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO"));
+        String jfrDir = System.getProperty("cluster.nodes.jfr", "");
+        if (!jfrDir.isBlank()) {
+            // a profile from the node's start, so before any warm-up: attaching one to a warm JVM makes it recompile
+            // (benchmarks.md); written when the node stops, one file per launch
+            Path jfr = Files.createDirectories(Path.of(jfrDir))
+                    .resolve("node-" + index + "-" + System.currentTimeMillis() + ".jfr");
+            command.add("-XX:StartFlightRecording=settings=profile,dumponexit=true,filename=" + jfr.toAbsolutePath());
+        }
         properties.forEach((name, value) -> command.add("-D" + name + "=" + value)); // the last of a key wins
         command.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)

@@ -1,0 +1,119 @@
+package org.vdibroker.bench;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import jdk.jfr.consumer.RecordingFile;
+
+/**
+ * Where JFR's Java samples of the broker nodes fall, by area, within a window of time (a benchmark phase, from the
+ * load generator's {@code [bench] <phase>, N clients: from ... / until ...} lines).
+ *
+ * <p>Each sample counts once, to the innermost frame of its stack (from the running method outwards) that belongs
+ * to an area: JDK frames count to the code that called them (Java serialization excepted). So the work done above a protocol on its
+ * thread (e.g. Infinispan handling a command that JGroups' encryption just decrypted) is not counted to that
+ * protocol, which counting every area a stack passes through did (benchmarks.md, 2026-12-07).
+ *
+ * <pre>java -cp target/test-classes org.vdibroker.bench.JfrAreas FROM UNTIL node-0.jfr node-1.jfr ...</pre>
+ */
+public final class JfrAreas {
+
+    /** An area and the class-name prefixes (JVM form, with slashes or dots) that belong to it, first match wins. */
+    record Area(String name, List<String> prefixes) {
+
+        boolean holds(String className) {
+            return prefixes.stream().anyMatch(className::startsWith);
+        }
+    }
+
+    static final List<Area> AREAS = List.of(
+            // JDK frames are no area: AES under JGroups' Encrypt counts to encryption, a SecureRandom under the
+            // broker's UUID.randomUUID() to the broker, an RSA check under jose4j to the token check
+            new Area("cluster encryption (SYM_ENCRYPT)", List.of("org.jgroups.protocols.Encrypt",
+                    "org.jgroups.protocols.SYM_ENCRYPT")),
+            new Area("token check (OIDC, jose4j)", List.of("io.quarkus.oidc.", "org.jose4j.", "io.smallrye.jwt.")),
+            // the exception: serialization's own JDK classes, called by Infinispan's marshaller
+            new Area("Java serialization", List.of("java.io.ObjectOutputStream", "java.io.ObjectInputStream",
+                    "java.io.ObjectStreamClass")),
+            new Area("Infinispan marshalling", List.of("org.infinispan.marshall.", "org.infinispan.commons.marshall.",
+                    "org.infinispan.protostream.")),
+            new Area("JSON", List.of("com.fasterxml.jackson.")),
+            new Area("pool manager", List.of("org.vdibroker.pool.PoolManager", "org.vdibroker.pool.Reconciler")),
+            new Area("outbox", List.of("org.vdibroker.persistence.Outbox")),
+            new Area("broker code (other)", List.of("org.vdibroker.")),
+            new Area("JGroups (other)", List.of("org.jgroups.")),
+            new Area("Infinispan (other)", List.of("org.infinispan.")),
+            new Area("HTTP (Vert.x, Netty, RESTEasy)", List.of("io.vertx.", "io.netty.", "org.jboss.resteasy.")),
+            new Area("Quarkus, Arc, SmallRye (other)", List.of("io.quarkus.", "io.smallrye.")),
+            new Area("Hibernate, JDBC", List.of("org.hibernate.", "org.h2.", "org.postgresql.", "io.agroal.")),
+            new Area("Micrometer", List.of("io.micrometer.")));
+
+    static final String JDK_ONLY = "JDK only (no frame of an area)";
+
+    private JfrAreas() {
+    }
+
+    /** Samples per area in [from, until] over the recordings, most first; JDK_ONLY for stacks of no area. */
+    static Map<String, Integer> samples(List<Path> recordings, Instant from, Instant until) throws IOException {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (Path recording : recordings) {
+            try (RecordingFile file = new RecordingFile(recording)) {
+                while (file.hasMoreEvents()) {
+                    RecordedEvent event = file.readEvent();
+                    if (!event.getEventType().getName().equals("jdk.ExecutionSample")
+                            || event.getStartTime().isBefore(from) || event.getStartTime().isAfter(until)) {
+                        continue;
+                    }
+                    counts.merge(areaOf(event), 1, Integer::sum);
+                }
+            }
+        }
+        List<Map.Entry<String, Integer>> sorted = new ArrayList<>(counts.entrySet());
+        sorted.sort(Map.Entry.<String, Integer>comparingByValue().reversed());
+        Map<String, Integer> result = new LinkedHashMap<>();
+        sorted.forEach(e -> result.put(e.getKey(), e.getValue()));
+        return result;
+    }
+
+    private static String areaOf(RecordedEvent sample) {
+        if (sample.getStackTrace() == null) {
+            return JDK_ONLY;
+        }
+        return areaOf(sample.getStackTrace().getFrames().stream().filter(RecordedFrame::isJavaFrame)
+                .map(f -> f.getMethod().getType().getName()).toList());
+    }
+
+    /** The area of a stack given as its frames' class names, the running method first. */
+    static String areaOf(List<String> typesFromLeaf) {
+        for (String type : typesFromLeaf) {
+            for (Area area : AREAS) {
+                if (area.holds(type)) {
+                    return area.name();
+                }
+            }
+        }
+        return JDK_ONLY;
+    }
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 3) {
+            System.err.println("usage: JfrAreas FROM UNTIL recording.jfr... (FROM, UNTIL as 2026-12-07T04:29:08Z)");
+            System.exit(2);
+        }
+        List<Path> recordings = new ArrayList<>();
+        for (int i = 2; i < args.length; i++) {
+            recordings.add(Path.of(args[i]));
+        }
+        Map<String, Integer> counts = samples(recordings, Instant.parse(args[0]), Instant.parse(args[1]));
+        int total = counts.values().stream().mapToInt(Integer::intValue).sum();
+        System.out.println("Java samples in the window: " + total);
+        counts.forEach((area, n) -> System.out.printf(Locale.ROOT, "%5.1f %%  %s%n", 100.0 * n / total, area));
+    }
+}

@@ -1,0 +1,68 @@
+package org.vdibroker.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import jdk.jfr.Recording;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JfrAreasTest {
+
+    @Test
+    void aSampleCountsToTheInnermostFrameOfAnAreaNotToEveryAreaItsStackPassesThrough() {
+        // AES under JGroups' encryption, below Infinispan handling the decrypted command: encryption
+        assertThat(JfrAreas.areaOf(List.of("com.sun.crypto.provider.AESCrypt", "org.jgroups.protocols.Encrypt",
+                "org.jgroups.protocols.SYM_ENCRYPT", "org.jgroups.protocols.TP")))
+                .startsWith("cluster encryption");
+        // Infinispan above the same protocol, on the same thread: Infinispan, not encryption
+        assertThat(JfrAreas.areaOf(List.of("java.util.HashMap", "org.infinispan.container.impl.DefaultDataContainer",
+                "org.infinispan.remoting.inboundhandler.BasePerCacheInboundInvocationHandler",
+                "org.jgroups.protocols.SYM_ENCRYPT", "org.jgroups.protocols.TP")))
+                .isEqualTo("Infinispan (other)");
+        // the JDK's randomness under the broker's UUIDs: broker code; serialization is its own area
+        assertThat(JfrAreas.areaOf(List.of("sun.security.provider.NativePRNG", "java.security.SecureRandom",
+                "java.util.UUID", "org.vdibroker.session.SessionService"))).isEqualTo("broker code (other)");
+        assertThat(JfrAreas.areaOf(List.of("java.io.ObjectOutputStream",
+                "org.infinispan.commons.marshall.JavaSerializationMarshaller"))).isEqualTo("Java serialization");
+        // the first matching area wins: the reconciler is the pool manager's, not just broker code
+        assertThat(JfrAreas.areaOf(List.of("org.vdibroker.pool.Reconciler"))).isEqualTo("pool manager");
+        assertThat(JfrAreas.areaOf(List.of("java.lang.Thread"))).isEqualTo(JfrAreas.JDK_ONLY);
+    }
+
+    @Test
+    void countsTheSamplesOfARealRecordingWithinItsWindowOnly(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("spin.jfr");
+        Instant from;
+        Instant until;
+        try (Recording recording = new Recording()) {
+            recording.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(10));
+            recording.start();
+            from = Instant.now();
+            spin(Duration.ofMillis(1500));
+            until = Instant.now();
+            recording.stop();
+            recording.dump(file);
+        }
+        Map<String, Integer> inWindow = JfrAreas.samples(List.of(file), from, until);
+        int total = inWindow.values().stream().mapToInt(Integer::intValue).sum();
+        // the digest runs in the JDK, called from this class: broker code
+        assertThat(total).isGreaterThanOrEqualTo(20);
+        assertThat(inWindow.getOrDefault("broker code (other)", 0)).isGreaterThanOrEqualTo(total * 8 / 10);
+        assertThat(JfrAreas.samples(List.of(file), from.minusSeconds(60), from.minusSeconds(30))).isEmpty();
+    }
+
+    private static void spin(Duration length) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        byte[] data = new byte[4096];
+        long end = System.nanoTime() + length.toNanos();
+        while (System.nanoTime() < end) {
+            data = digest.digest(data).length == 32 ? data : new byte[0];
+        }
+    }
+}
