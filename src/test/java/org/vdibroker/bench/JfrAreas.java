@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,6 +23,8 @@ import jdk.jfr.consumer.RecordingFile;
  * protocol, which counting every area a stack passes through did (benchmarks.md, 2026-12-07).
  *
  * <pre>java -cp target/test-classes org.vdibroker.bench.JfrAreas FROM UNTIL node-0.jfr node-1.jfr ...</pre>
+ *
+ * With {@code -Djfr.top=N} it also lists, under each area, the N methods that decided most of its samples.
  */
 public final class JfrAreas {
 
@@ -62,7 +65,16 @@ public final class JfrAreas {
 
     /** Samples per area in [from, until] over the recordings, most first; JDK_ONLY for stacks of no area. */
     static Map<String, Integer> samples(List<Path> recordings, Instant from, Instant until) throws IOException {
-        Map<String, Integer> counts = new LinkedHashMap<>();
+        return samples(recordings, from, until, new HashMap<>());
+    }
+
+    /**
+     * As {@link #samples(List, Instant, Instant)}, and fills {@code methods} with each area's samples by the method
+     * that decided the area (its innermost frame of that area).
+     */
+    static Map<String, Integer> samples(List<Path> recordings, Instant from, Instant until,
+            Map<String, Map<String, Integer>> methods) throws IOException {
+        Map<String, Integer> counts = new HashMap<>();
         for (Path recording : recordings) {
             try (RecordingFile file = new RecordingFile(recording)) {
                 while (file.hasMoreEvents()) {
@@ -71,35 +83,46 @@ public final class JfrAreas {
                             || event.getStartTime().isBefore(from) || event.getStartTime().isAfter(until)) {
                         continue;
                     }
-                    counts.merge(areaOf(event), 1, Integer::sum);
+                    List<RecordedFrame> frames = event.getStackTrace() == null ? List.of()
+                            : event.getStackTrace().getFrames().stream().filter(RecordedFrame::isJavaFrame).toList();
+                    int at = innermost(frames.stream().map(f -> f.getMethod().getType().getName()).toList());
+                    String area = at < 0 ? JDK_ONLY : areaOf(frames.get(at).getMethod().getType().getName());
+                    String method = at < 0 ? "" : frames.get(at).getMethod().getType().getName() + "."
+                            + frames.get(at).getMethod().getName();
+                    counts.merge(area, 1, Integer::sum);
+                    methods.computeIfAbsent(area, a -> new HashMap<>()).merge(method, 1, Integer::sum);
                 }
             }
         }
+        return mostFirst(counts);
+    }
+
+    /** The area of a stack given as its frames' class names, the running method first. */
+    static String areaOf(List<String> typesFromLeaf) {
+        int at = innermost(typesFromLeaf);
+        return at < 0 ? JDK_ONLY : areaOf(typesFromLeaf.get(at));
+    }
+
+    /** Index of the innermost frame that belongs to an area, -1 if none does. */
+    private static int innermost(List<String> typesFromLeaf) {
+        for (int i = 0; i < typesFromLeaf.size(); i++) {
+            if (areaOf(typesFromLeaf.get(i)) != null) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static String areaOf(String type) {
+        return AREAS.stream().filter(a -> a.holds(type)).map(Area::name).findFirst().orElse(null);
+    }
+
+    private static Map<String, Integer> mostFirst(Map<String, Integer> counts) {
         List<Map.Entry<String, Integer>> sorted = new ArrayList<>(counts.entrySet());
         sorted.sort(Map.Entry.<String, Integer>comparingByValue().reversed());
         Map<String, Integer> result = new LinkedHashMap<>();
         sorted.forEach(e -> result.put(e.getKey(), e.getValue()));
         return result;
-    }
-
-    private static String areaOf(RecordedEvent sample) {
-        if (sample.getStackTrace() == null) {
-            return JDK_ONLY;
-        }
-        return areaOf(sample.getStackTrace().getFrames().stream().filter(RecordedFrame::isJavaFrame)
-                .map(f -> f.getMethod().getType().getName()).toList());
-    }
-
-    /** The area of a stack given as its frames' class names, the running method first. */
-    static String areaOf(List<String> typesFromLeaf) {
-        for (String type : typesFromLeaf) {
-            for (Area area : AREAS) {
-                if (area.holds(type)) {
-                    return area.name();
-                }
-            }
-        }
-        return JDK_ONLY;
     }
 
     public static void main(String[] args) throws IOException {
@@ -111,9 +134,15 @@ public final class JfrAreas {
         for (int i = 2; i < args.length; i++) {
             recordings.add(Path.of(args[i]));
         }
-        Map<String, Integer> counts = samples(recordings, Instant.parse(args[0]), Instant.parse(args[1]));
+        Map<String, Map<String, Integer>> methods = new HashMap<>();
+        Map<String, Integer> counts = samples(recordings, Instant.parse(args[0]), Instant.parse(args[1]), methods);
         int total = counts.values().stream().mapToInt(Integer::intValue).sum();
+        int top = Integer.getInteger("jfr.top", 0);
         System.out.println("Java samples in the window: " + total);
-        counts.forEach((area, n) -> System.out.printf(Locale.ROOT, "%5.1f %%  %s%n", 100.0 * n / total, area));
+        counts.forEach((area, n) -> {
+            System.out.printf(Locale.ROOT, "%5.1f %%  %s%n", 100.0 * n / total, area);
+            mostFirst(methods.getOrDefault(area, Map.of())).entrySet().stream().limit(top).forEach(m -> System.out
+                    .printf(Locale.ROOT, "          %5.1f %%  %s%n", 100.0 * m.getValue() / total, m.getKey()));
+        });
     }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import jdk.jfr.Recording;
@@ -49,11 +50,14 @@ class JfrAreasTest {
             recording.stop();
             recording.dump(file);
         }
-        Map<String, Integer> inWindow = JfrAreas.samples(List.of(file), from, until);
+        Map<String, Map<String, Integer>> methods = new HashMap<>();
+        Map<String, Integer> inWindow = JfrAreas.samples(List.of(file), from, until, methods);
         int total = inWindow.values().stream().mapToInt(Integer::intValue).sum();
         // the digest runs in the JDK, called from this class: broker code
         assertThat(total).isGreaterThanOrEqualTo(20);
         assertThat(inWindow.getOrDefault("broker code (other)", 0)).isGreaterThanOrEqualTo(total * 8 / 10);
+        // and the method that decided it: the loop that calls the digest
+        assertThat(methods.get("broker code (other)")).containsKey(JfrAreasTest.class.getName() + ".spin");
         assertThat(JfrAreas.samples(List.of(file), from.minusSeconds(60), from.minusSeconds(30))).isEmpty();
     }
 
