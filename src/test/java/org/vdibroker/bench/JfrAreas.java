@@ -18,9 +18,9 @@ import jdk.jfr.consumer.RecordingFile;
  * load generator's {@code [bench] <phase>, N clients: from ... / until ...} lines).
  *
  * <p>Each sample counts once, to the innermost frame of its stack (from the running method outwards) that belongs
- * to an area: JDK frames count to the code that called them (Java serialization excepted). So the work done above a protocol on its
- * thread (e.g. Infinispan handling a command that JGroups' encryption just decrypted) is not counted to that
- * protocol, which counting every area a stack passes through did (benchmarks.md, 2026-12-07).
+ * to an area: JDK frames count to the code that called them (Java serialization excepted). So the work done above a
+ * protocol on its thread (e.g. Infinispan handling a command that JGroups' encryption just decrypted) is not counted
+ * to that protocol, which counting every area a stack passes through did (benchmarks.md, 2026-12-07).
  *
  * <pre>java -cp target/test-classes org.vdibroker.bench.JfrAreas FROM UNTIL node-0.jfr node-1.jfr ...</pre>
  *
@@ -28,7 +28,7 @@ import jdk.jfr.consumer.RecordingFile;
  */
 public final class JfrAreas {
 
-    /** An area and the class-name prefixes (JVM form, with slashes or dots) that belong to it, first match wins. */
+    /** An area and the prefixes of the class names (dotted, as JFR gives them) that belong to it. */
     record Area(String name, List<String> prefixes) {
 
         boolean holds(String className) {
@@ -86,7 +86,7 @@ public final class JfrAreas {
                     List<RecordedFrame> frames = event.getStackTrace() == null ? List.of()
                             : event.getStackTrace().getFrames().stream().filter(RecordedFrame::isJavaFrame).toList();
                     int at = innermost(frames.stream().map(f -> f.getMethod().getType().getName()).toList());
-                    String area = at < 0 ? JDK_ONLY : areaOf(frames.get(at).getMethod().getType().getName());
+                    String area = at < 0 ? JDK_ONLY : areaHolding(frames.get(at).getMethod().getType().getName());
                     String method = at < 0 ? "" : frames.get(at).getMethod().getType().getName() + "."
                             + frames.get(at).getMethod().getName();
                     counts.merge(area, 1, Integer::sum);
@@ -100,20 +100,21 @@ public final class JfrAreas {
     /** The area of a stack given as its frames' class names, the running method first. */
     static String areaOf(List<String> typesFromLeaf) {
         int at = innermost(typesFromLeaf);
-        return at < 0 ? JDK_ONLY : areaOf(typesFromLeaf.get(at));
+        return at < 0 ? JDK_ONLY : areaHolding(typesFromLeaf.get(at));
     }
 
     /** Index of the innermost frame that belongs to an area, -1 if none does. */
     private static int innermost(List<String> typesFromLeaf) {
         for (int i = 0; i < typesFromLeaf.size(); i++) {
-            if (areaOf(typesFromLeaf.get(i)) != null) {
+            if (areaHolding(typesFromLeaf.get(i)) != null) {
                 return i;
             }
         }
         return -1;
     }
 
-    private static String areaOf(String type) {
+    /** The first area of {@link #AREAS} that holds the class, null if none does (a JDK class, say). */
+    private static String areaHolding(String type) {
         return AREAS.stream().filter(a -> a.holds(type)).map(Area::name).findFirst().orElse(null);
     }
 

@@ -279,6 +279,12 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dquarkus.oidc.discovery-enabled=false",
                 "-Dquarkus.oidc.token.issuer=https://test.vdibroker/realms/vdi",
                 "-Dquarkus.log.category.\"org.infinispan.CLUSTER\".level=INFO"));
+        // further JVM options for the benchmarks' experiments (e.g. the young generation's sizing), space-separated
+        for (String option : System.getProperty("cluster.nodes.jvm-options", "").trim().split("\\s+")) {
+            if (!option.isEmpty()) {
+                command.add(option);
+            }
+        }
         String jfrDir = System.getProperty("cluster.nodes.jfr", "");
         if (!jfrDir.isBlank()) {
             // a profile from the node's start, so before any warm-up: attaching one to a warm JVM makes it recompile
