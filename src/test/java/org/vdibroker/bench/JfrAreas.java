@@ -24,7 +24,8 @@ import jdk.jfr.consumer.RecordingFile;
  *
  * <pre>java -cp target/test-classes org.vdibroker.bench.JfrAreas FROM UNTIL node-0.jfr node-1.jfr ...</pre>
  *
- * With {@code -Djfr.top=N} it also lists, under each area, the N methods that decided most of its samples.
+ * With {@code -Djfr.top=N} it also lists, under each area, the N methods that decided most of its samples; with
+ * {@code -Djfr.measure=allocation} it weighs JFR's allocation samples (bytes) instead of counting CPU samples.
  */
 public final class JfrAreas {
 
@@ -63,23 +64,41 @@ public final class JfrAreas {
     private JfrAreas() {
     }
 
-    /** Samples per area in [from, until] over the recordings, most first; JDK_ONLY for stacks of no area. */
-    static Map<String, Integer> samples(List<Path> recordings, Instant from, Instant until) throws IOException {
-        return samples(recordings, from, until, new HashMap<>());
+    /** What the events of a window add up to: CPU samples, or the bytes the sampled allocations stand for. */
+    enum Measure {
+        CPU("jdk.ExecutionSample", "Java samples"),
+        ALLOCATION("jdk.ObjectAllocationSample", "bytes allocated (as JFR's allocation samples weigh them)");
+
+        final String event;
+        final String unit;
+
+        Measure(String event, String unit) {
+            this.event = event;
+            this.unit = unit;
+        }
+
+        long weight(RecordedEvent e) {
+            return this == CPU ? 1 : e.getLong("weight");
+        }
+    }
+
+    /** CPU samples per area in [from, until] over the recordings, most first; JDK_ONLY for stacks of no area. */
+    static Map<String, Long> samples(List<Path> recordings, Instant from, Instant until) throws IOException {
+        return sum(recordings, from, until, Measure.CPU, new HashMap<>());
     }
 
     /**
-     * As {@link #samples(List, Instant, Instant)}, and fills {@code methods} with each area's samples by the method
-     * that decided the area (its innermost frame of that area).
+     * The measure per area in [from, until] over the recordings, most first, and in {@code methods} each area's share
+     * by the method that decided the area (its innermost frame of that area).
      */
-    static Map<String, Integer> samples(List<Path> recordings, Instant from, Instant until,
-            Map<String, Map<String, Integer>> methods) throws IOException {
-        Map<String, Integer> counts = new HashMap<>();
+    static Map<String, Long> sum(List<Path> recordings, Instant from, Instant until, Measure measure,
+            Map<String, Map<String, Long>> methods) throws IOException {
+        Map<String, Long> sums = new HashMap<>();
         for (Path recording : recordings) {
             try (RecordingFile file = new RecordingFile(recording)) {
                 while (file.hasMoreEvents()) {
                     RecordedEvent event = file.readEvent();
-                    if (!event.getEventType().getName().equals("jdk.ExecutionSample")
+                    if (!event.getEventType().getName().equals(measure.event)
                             || event.getStartTime().isBefore(from) || event.getStartTime().isAfter(until)) {
                         continue;
                     }
@@ -89,12 +108,13 @@ public final class JfrAreas {
                     String area = at < 0 ? JDK_ONLY : areaHolding(frames.get(at).getMethod().getType().getName());
                     String method = at < 0 ? "" : frames.get(at).getMethod().getType().getName() + "."
                             + frames.get(at).getMethod().getName();
-                    counts.merge(area, 1, Integer::sum);
-                    methods.computeIfAbsent(area, a -> new HashMap<>()).merge(method, 1, Integer::sum);
+                    long weight = measure.weight(event);
+                    sums.merge(area, weight, Long::sum);
+                    methods.computeIfAbsent(area, a -> new HashMap<>()).merge(method, weight, Long::sum);
                 }
             }
         }
-        return mostFirst(counts);
+        return mostFirst(sums);
     }
 
     /** The area of a stack given as its frames' class names, the running method first. */
@@ -118,10 +138,10 @@ public final class JfrAreas {
         return AREAS.stream().filter(a -> a.holds(type)).map(Area::name).findFirst().orElse(null);
     }
 
-    private static Map<String, Integer> mostFirst(Map<String, Integer> counts) {
-        List<Map.Entry<String, Integer>> sorted = new ArrayList<>(counts.entrySet());
-        sorted.sort(Map.Entry.<String, Integer>comparingByValue().reversed());
-        Map<String, Integer> result = new LinkedHashMap<>();
+    private static Map<String, Long> mostFirst(Map<String, Long> counts) {
+        List<Map.Entry<String, Long>> sorted = new ArrayList<>(counts.entrySet());
+        sorted.sort(Map.Entry.<String, Long>comparingByValue().reversed());
+        Map<String, Long> result = new LinkedHashMap<>();
         sorted.forEach(e -> result.put(e.getKey(), e.getValue()));
         return result;
     }
@@ -135,11 +155,12 @@ public final class JfrAreas {
         for (int i = 2; i < args.length; i++) {
             recordings.add(Path.of(args[i]));
         }
-        Map<String, Map<String, Integer>> methods = new HashMap<>();
-        Map<String, Integer> counts = samples(recordings, Instant.parse(args[0]), Instant.parse(args[1]), methods);
-        int total = counts.values().stream().mapToInt(Integer::intValue).sum();
+        Measure measure = Measure.valueOf(System.getProperty("jfr.measure", "cpu").toUpperCase(Locale.ROOT));
+        Map<String, Map<String, Long>> methods = new HashMap<>();
+        Map<String, Long> counts = sum(recordings, Instant.parse(args[0]), Instant.parse(args[1]), measure, methods);
+        long total = counts.values().stream().mapToLong(Long::longValue).sum();
         int top = Integer.getInteger("jfr.top", 0);
-        System.out.println("Java samples in the window: " + total);
+        System.out.println(measure.unit + " in the window: " + total);
         counts.forEach((area, n) -> {
             System.out.printf(Locale.ROOT, "%5.1f %%  %s%n", 100.0 * n / total, area);
             mostFirst(methods.getOrDefault(area, Map.of())).entrySet().stream().limit(top).forEach(m -> System.out

@@ -36,12 +36,13 @@ class JfrAreasTest {
     }
 
     @Test
-    void countsTheSamplesOfARealRecordingWithinItsWindowOnly(@TempDir Path dir) throws Exception {
+    void countsTheCpuAndAllocationSamplesOfARealRecordingWithinItsWindowOnly(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("spin.jfr");
         Instant from;
         Instant until;
         try (Recording recording = new Recording()) {
             recording.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(10));
+            recording.enable("jdk.ObjectAllocationSample").with("throttle", "1000/s");
             recording.start();
             from = Instant.now();
             spin(Duration.ofMillis(1500));
@@ -49,16 +50,24 @@ class JfrAreasTest {
             recording.stop();
             recording.dump(file);
         }
-        Map<String, Map<String, Integer>> methods = new HashMap<>();
-        Map<String, Integer> inWindow = JfrAreas.samples(List.of(file), from, until, methods);
-        int total = inWindow.values().stream().mapToInt(Integer::intValue).sum();
+        Map<String, Map<String, Long>> methods = new HashMap<>();
+        Map<String, Long> inWindow = JfrAreas.sum(List.of(file), from, until, JfrAreas.Measure.CPU, methods);
+        long total = inWindow.values().stream().mapToLong(Long::longValue).sum();
         // the map runs in the JDK, called from this class: broker code
         assertThat(total).as("samples by area: %s", inWindow).isGreaterThanOrEqualTo(20);
-        assertThat(inWindow.getOrDefault("broker code (other)", 0)).as("samples by area: %s", inWindow)
+        assertThat(inWindow.getOrDefault("broker code (other)", 0L)).as("samples by area: %s", inWindow)
                 .isGreaterThanOrEqualTo(total * 8 / 10);
         // and the method that decided it: the loop that calls the map
         assertThat(methods.get("broker code (other)")).containsKey(JfrAreasTest.class.getName() + ".spin");
         assertThat(JfrAreas.samples(List.of(file), from.minusSeconds(60), from.minusSeconds(30))).isEmpty();
+
+        // the strings the loop makes, weighed in bytes: also the loop's
+        Map<String, Long> allocated = JfrAreas.sum(List.of(file), from, until, JfrAreas.Measure.ALLOCATION,
+                new HashMap<>());
+        long bytes = allocated.values().stream().mapToLong(Long::longValue).sum();
+        assertThat(bytes).as("bytes by area: %s", allocated).isGreaterThan(1_000_000);
+        assertThat(allocated.getOrDefault("broker code (other)", 0L)).as("bytes by area: %s", allocated)
+                .isGreaterThanOrEqualTo(bytes * 8 / 10);
     }
 
     /** JDK code called from this class, in plain Java: no intrinsic, whose stubs JFR's sampler cannot walk. */
