@@ -50,24 +50,28 @@ class JfrAreasTest {
             recording.stop();
             recording.dump(file);
         }
+        // the test JVM's other threads (an earlier test's Quarkus application, say) are sampled too: what is checked
+        // is where this thread's loop went. The map runs in the JDK, called from this class: broker code.
+        String spin = JfrAreasTest.class.getName() + ".spin";
         Map<String, Map<String, Long>> methods = new HashMap<>();
         Map<String, Long> inWindow = JfrAreas.sum(List.of(file), from, until, JfrAreas.Measure.CPU, methods);
-        long total = inWindow.values().stream().mapToLong(Long::longValue).sum();
-        // the map runs in the JDK, called from this class: broker code
-        assertThat(total).as("samples by area: %s", inWindow).isGreaterThanOrEqualTo(20);
-        assertThat(inWindow.getOrDefault("broker code (other)", 0L)).as("samples by area: %s", inWindow)
-                .isGreaterThanOrEqualTo(total * 8 / 10);
-        // and the method that decided it: the loop that calls the map
-        assertThat(methods.get("broker code (other)")).containsKey(JfrAreasTest.class.getName() + ".spin");
+        assertThat(methods.getOrDefault("broker code (other)", Map.of()).getOrDefault(spin, 0L))
+                .as("samples by area: %s", inWindow).isGreaterThanOrEqualTo(20);
+        assertThat(elsewhere(methods, spin)).as("areas other than broker code holding the loop").isEmpty();
         assertThat(JfrAreas.samples(List.of(file), from.minusSeconds(60), from.minusSeconds(30))).isEmpty();
 
         // the strings the loop makes, weighed in bytes: also the loop's
+        Map<String, Map<String, Long>> allocating = new HashMap<>();
         Map<String, Long> allocated = JfrAreas.sum(List.of(file), from, until, JfrAreas.Measure.ALLOCATION,
-                new HashMap<>());
-        long bytes = allocated.values().stream().mapToLong(Long::longValue).sum();
-        assertThat(bytes).as("bytes by area: %s", allocated).isGreaterThan(1_000_000);
-        assertThat(allocated.getOrDefault("broker code (other)", 0L)).as("bytes by area: %s", allocated)
-                .isGreaterThanOrEqualTo(bytes * 8 / 10);
+                allocating);
+        assertThat(allocating.getOrDefault("broker code (other)", Map.of()).getOrDefault(spin, 0L))
+                .as("bytes by area: %s", allocated).isGreaterThan(1_000_000);
+        assertThat(elsewhere(allocating, spin)).as("areas other than broker code holding the loop").isEmpty();
+    }
+
+    private static List<String> elsewhere(Map<String, Map<String, Long>> methods, String method) {
+        return methods.entrySet().stream().filter(e -> !e.getKey().equals("broker code (other)"))
+                .filter(e -> e.getValue().containsKey(method)).map(Map.Entry::getKey).toList();
     }
 
     /** JDK code called from this class, in plain Java: no intrinsic, whose stubs JFR's sampler cannot walk. */
