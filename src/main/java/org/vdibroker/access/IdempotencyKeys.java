@@ -1,5 +1,7 @@
 package org.vdibroker.access;
 
+import org.infinispan.protostream.annotations.ProtoName;
+import org.infinispan.protostream.annotations.ProtoField;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -71,6 +73,9 @@ public class IdempotencyKeys {
     }
 
     /** A user's remembered keys, in the order they were first used. */
-    public record Remembered(String version, LinkedHashMap<String, String> sessions) implements Serializable {
+    @ProtoName("RememberedIdempotencyKeys")
+    public record Remembered(@ProtoField(1) String version,
+            @ProtoField(number = 2, mapImplementation = LinkedHashMap.class) LinkedHashMap<String, String> sessions)
+            implements Serializable {
     }
 }

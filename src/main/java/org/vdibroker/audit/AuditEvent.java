@@ -1,9 +1,26 @@
 package org.vdibroker.audit;
 
+import org.vdibroker.cluster.WireInstant;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
 
 /** Something that happened, for the audit log. Never carries secrets. Waits in the outbox until it is written. */
-public record AuditEvent(String id, Instant occurredAt, String kind, String actor, String poolId, String desktopId,
-        String sessionId, String detail) implements Serializable {
+public record AuditEvent(@ProtoField(1) String id, Instant occurredAt, @ProtoField(3) String kind,
+        @ProtoField(4) String actor, @ProtoField(5) String poolId, @ProtoField(6) String desktopId,
+        @ProtoField(7) String sessionId, @ProtoField(8) String detail) implements Serializable {
+
+    /** Read from ProtoStream: {@code occurredAt} travels as a {@link WireInstant} (field 2). */
+    @ProtoFactory
+    static AuditEvent proto(String id, WireInstant wireOccurredAt, String kind, String actor, String poolId,
+            String desktopId, String sessionId, String detail) {
+        return new AuditEvent(id, WireInstant.instant(wireOccurredAt), kind, actor, poolId, desktopId, sessionId,
+                detail);
+    }
+
+    @ProtoField(2)
+    WireInstant wireOccurredAt() {
+        return WireInstant.of(occurredAt);
+    }
 }

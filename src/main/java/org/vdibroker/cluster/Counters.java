@@ -1,5 +1,7 @@
 package org.vdibroker.cluster;
 
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoName;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.Serial;
@@ -41,12 +43,19 @@ public class Counters {
      * Adds the merged value to the stored one. A class of its own, not a lambda, because it travels to the key's owner
      * through the cache marshaller, whose allow-list names it.
      */
-    static final class Increment implements BiFunction<Long, Long, Long>, Serializable {
+    @ProtoName("CounterIncrement")
+    public static final class Increment implements BiFunction<Long, Long, Long>, Serializable {
 
         @Serial
         private static final long serialVersionUID = 1L;
 
         static final Increment INSTANCE = new Increment();
+
+        /** Read from ProtoStream (a message without fields). */
+        @ProtoFactory
+        static Increment instance() {
+            return INSTANCE;
+        }
 
         @Override
         public Long apply(Long stored, Long step) {

@@ -1,5 +1,9 @@
 package org.vdibroker.cluster;
 
+import org.infinispan.protostream.WrappedMessage;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
 import java.io.Serializable;
 import java.util.HashMap;
 import java.util.Map;
@@ -16,7 +20,20 @@ import org.jboss.logging.Logger;
 public final class DefinitionCache<V extends Serializable> {
 
     /** A definition with the database version it was read at, so a node with an older read does not win. */
-    public record Versioned<V extends Serializable>(long version, V value) implements Serializable {
+    @ProtoName("VersionedDefinition")
+    public record Versioned<V extends Serializable>(@ProtoField(1) long version, V value) implements Serializable {
+
+        /** Read from ProtoStream: the definition travels wrapped with its type (field 2). */
+        @ProtoFactory
+        @SuppressWarnings("unchecked")
+        static <V extends Serializable> Versioned<V> proto(long version, WrappedMessage wrappedValue) {
+            return new Versioned<>(version, wrappedValue == null ? null : (V) wrappedValue.getValue());
+        }
+
+        @ProtoField(2)
+        WrappedMessage wrappedValue() {
+            return value == null ? null : new WrappedMessage(value);
+        }
     }
 
     /** What a node serves after a refresh round, and where it came from. */

@@ -1,5 +1,8 @@
 package org.vdibroker.desktop;
 
+import org.vdibroker.cluster.WireInstant;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
 import org.vdibroker.hypervisor.TaskRef;
@@ -13,9 +16,25 @@ import org.vdibroker.hypervisor.TaskRef;
  * A desktop assigned before owners had subjects has only the name: the first sign-in of that name binds it to their
  * subject, and from then on only that subject matches (see {@link #ownedBy}).
  */
-public record DesktopState(String id, String poolId, String hypervisorId, String name, String vmRef,
-        DesktopStatus status, String sessionId, String owner, String ownerSubject, int publication, TaskRef task,
-        int failures, Instant changedAt, long version) implements Serializable {
+public record DesktopState(@ProtoField(1) String id, @ProtoField(2) String poolId, @ProtoField(3) String hypervisorId,
+        @ProtoField(4) String name, @ProtoField(5) String vmRef, @ProtoField(6) DesktopStatus status,
+        @ProtoField(7) String sessionId, @ProtoField(8) String owner, @ProtoField(9) String ownerSubject,
+        @ProtoField(10) int publication, @ProtoField(11) TaskRef task, @ProtoField(12) int failures, Instant changedAt,
+        @ProtoField(14) long version) implements Serializable {
+
+    /** Read from ProtoStream: {@code changedAt} travels as a {@link WireInstant} (field 13). */
+    @ProtoFactory
+    static DesktopState proto(String id, String poolId, String hypervisorId, String name, String vmRef,
+            DesktopStatus status, String sessionId, String owner, String ownerSubject, int publication, TaskRef task,
+            int failures, WireInstant wireChangedAt, long version) {
+        return new DesktopState(id, poolId, hypervisorId, name, vmRef, status, sessionId, owner, ownerSubject,
+                publication, task, failures, WireInstant.instant(wireChangedAt), version);
+    }
+
+    @ProtoField(13)
+    WireInstant wireChangedAt() {
+        return WireInstant.of(changedAt);
+    }
 
     /** Keeps the owner (and its subject) as it is; a desktop let go ({@code owner} null) has no subject either. */
     DesktopState next(DesktopStatus status, String sessionId, String owner, TaskRef task, int failures, Instant now) {

@@ -1,5 +1,9 @@
 package org.vdibroker.desktop;
 
+import org.vdibroker.cluster.WireInstant;
+import org.infinispan.protostream.annotations.ProtoName;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
 
@@ -14,12 +18,41 @@ import java.time.Instant;
  *
  * @param created the whole row of a new desktop, or null when the row exists already
  */
-record InventoryChange(String desktopId, Created created, String vmRef, String owner, Instant retiredAt,
-        String agentSecretHash, String ownerSubject) implements Serializable {
+public record InventoryChange(@ProtoField(1) String desktopId, @ProtoField(2) Created created, @ProtoField(3) String vmRef,
+        @ProtoField(4) String owner, Instant retiredAt, @ProtoField(6) String agentSecretHash,
+        @ProtoField(7) String ownerSubject) implements Serializable {
+
+    /** Read from ProtoStream: {@code retiredAt} travels as a {@link WireInstant} (field 5). */
+    @ProtoFactory
+    static InventoryChange proto(String desktopId, Created created, String vmRef, String owner,
+            WireInstant wireRetiredAt, String agentSecretHash, String ownerSubject) {
+        return new InventoryChange(desktopId, created, vmRef, owner, WireInstant.instant(wireRetiredAt),
+                agentSecretHash, ownerSubject);
+    }
+
+    @ProtoField(5)
+    WireInstant wireRetiredAt() {
+        return WireInstant.of(retiredAt);
+    }
 
     /** The fields of a new desktop's row that never change. */
-    record Created(String poolId, String hypervisorId, String name, int publication, String agentSecretHash,
-            Instant createdAt) implements Serializable {
+    @ProtoName("InventoryRowCreated")
+    public record Created(@ProtoField(1) String poolId, @ProtoField(2) String hypervisorId, @ProtoField(3) String name,
+            @ProtoField(4) int publication, @ProtoField(5) String agentSecretHash, Instant createdAt)
+            implements Serializable {
+
+        /** Read from ProtoStream: {@code createdAt} travels as a {@link WireInstant} (field 6). */
+        @ProtoFactory
+        static Created proto(String poolId, String hypervisorId, String name, int publication, String agentSecretHash,
+                WireInstant wireCreatedAt) {
+            return new Created(poolId, hypervisorId, name, publication, agentSecretHash,
+                    WireInstant.instant(wireCreatedAt));
+        }
+
+        @ProtoField(6)
+        WireInstant wireCreatedAt() {
+            return WireInstant.of(createdAt);
+        }
     }
 
     static InventoryChange none(String desktopId) {

@@ -1,5 +1,8 @@
 package org.vdibroker.persistence;
 
+import org.vdibroker.cluster.WireInstant;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
 
@@ -7,8 +10,19 @@ import java.time.Instant;
  * Why an outbox entry is not written yet although the database answers: how often in a row it was refused, the last
  * error, and whether it is parked (no longer retried every round, waiting for an admin to discard it).
  */
-public record OutboxFailure(int attempts, String lastError, Instant lastAttemptAt, boolean parked)
-        implements Serializable {
+public record OutboxFailure(@ProtoField(1) int attempts, @ProtoField(2) String lastError, Instant lastAttemptAt,
+        @ProtoField(4) boolean parked) implements Serializable {
+
+    /** Read from ProtoStream: {@code lastAttemptAt} travels as a {@link WireInstant} (field 3). */
+    @ProtoFactory
+    static OutboxFailure proto(int attempts, String lastError, WireInstant wireLastAttemptAt, boolean parked) {
+        return new OutboxFailure(attempts, lastError, WireInstant.instant(wireLastAttemptAt), parked);
+    }
+
+    @ProtoField(3)
+    WireInstant wireLastAttemptAt() {
+        return WireInstant.of(lastAttemptAt);
+    }
 
     /** One more refusal; parked once {@code parkAfter} refusals in a row are reached. */
     OutboxFailure refusedAgain(String error, Instant at, int parkAfter) {

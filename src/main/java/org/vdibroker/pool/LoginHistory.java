@@ -1,5 +1,7 @@
 package org.vdibroker.pool;
 
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoName;
 import io.quarkus.scheduler.Scheduled;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -144,8 +146,15 @@ public class LoginHistory implements LoginCounts {
     }
 
     /** Adds counts; a named class, since the cluster ships the function to the entry's owner. */
-    static final class Sum implements SerializableBiFunction<Integer, Integer, Integer> {
+    @ProtoName("LoginCountSum")
+    public static final class Sum implements SerializableBiFunction<Integer, Integer, Integer> {
         static final Sum INSTANCE = new Sum();
+
+        /** Read from ProtoStream (a message without fields). */
+        @ProtoFactory
+        static Sum instance() {
+            return INSTANCE;
+        }
         private static final long serialVersionUID = 1L;
 
         @Override

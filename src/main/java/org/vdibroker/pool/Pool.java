@@ -1,5 +1,8 @@
 package org.vdibroker.pool;
 
+import java.util.HashSet;
+import org.infinispan.protostream.annotations.ProtoName;
+import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.time.ZoneId;
 import java.util.List;
@@ -10,15 +13,22 @@ import org.vdibroker.protocol.ConnectionSettings;
  * A pool as the broker uses it: an immutable snapshot of the admin's definition, with its templates and
  * entitlements; also what the cluster's definitions cache holds.
  */
-public record Pool(String id, String displayName, PoolEntity.Assignment assignment, int minSize, int spare,
-        int maxSize, List<String> protocols, int desktopVcpus, long desktopMemoryMb, long idleTimeoutSeconds,
-        long disconnectTimeoutSeconds, boolean refreshOnLogoff, String timeZone, boolean enabled,
-        List<Template> templates, Set<String> entitledGroups, Set<String> entitledUsers, SpareSchedule schedule,
-        boolean prewarm, PoolEntity.UnknownVms unknownVms, ConnectionSettings connectionSettings)
+public record Pool(@ProtoField(1) String id, @ProtoField(2) String displayName,
+        @ProtoField(3) PoolEntity.Assignment assignment, @ProtoField(4) int minSize, @ProtoField(5) int spare,
+        @ProtoField(6) int maxSize, @ProtoField(7) List<String> protocols, @ProtoField(8) int desktopVcpus,
+        @ProtoField(9) long desktopMemoryMb, @ProtoField(10) long idleTimeoutSeconds,
+        @ProtoField(11) long disconnectTimeoutSeconds, @ProtoField(12) boolean refreshOnLogoff,
+        @ProtoField(13) String timeZone, @ProtoField(14) boolean enabled, @ProtoField(15) List<Template> templates,
+        @ProtoField(number = 16, collectionImplementation = HashSet.class) Set<String> entitledGroups,
+        @ProtoField(number = 17, collectionImplementation = HashSet.class) Set<String> entitledUsers,
+        @ProtoField(18) SpareSchedule schedule, @ProtoField(19) boolean prewarm,
+        @ProtoField(20) PoolEntity.UnknownVms unknownVms, @ProtoField(21) ConnectionSettings connectionSettings)
         implements Serializable {
 
     /** How desktops are made on one hypervisor. */
-    public record Template(String hypervisorId, String templateRef, int publication) implements Serializable {
+    @ProtoName("PoolTemplate")
+    public record Template(@ProtoField(1) String hypervisorId, @ProtoField(2) String templateRef,
+            @ProtoField(3) int publication) implements Serializable {
     }
 
     public boolean dedicated() {

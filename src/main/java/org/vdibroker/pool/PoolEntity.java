@@ -1,5 +1,7 @@
 package org.vdibroker.pool;
 
+import org.infinispan.protostream.annotations.ProtoEnumValue;
+import org.infinispan.protostream.annotations.ProtoName;
 import jakarta.persistence.CascadeType;
 import jakarta.persistence.CollectionTable;
 import jakarta.persistence.Column;
@@ -114,11 +116,12 @@ public class PoolEntity {
     @Version
     public long version;
 
-    public enum Assignment { FLOATING, DEDICATED }
+    @ProtoName("PoolAssignment")
+    public enum Assignment { @ProtoEnumValue(0) FLOATING, @ProtoEnumValue(1) DEDICATED }
 
     /**
      * ADOPT: the VM becomes a desktop of the pool, reverted to the template before anyone gets it. RETIRE: it is
      * deleted. IGNORE (the default): it is reported and left alone, since it may hold work the broker cannot vouch for.
      */
-    public enum UnknownVms { ADOPT, RETIRE, IGNORE }
+    public enum UnknownVms { @ProtoEnumValue(0) ADOPT, @ProtoEnumValue(1) RETIRE, @ProtoEnumValue(2) IGNORE }
 }

@@ -1,5 +1,8 @@
 package org.vdibroker.pool;
 
+import org.vdibroker.cluster.WireInstant;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
 
@@ -9,5 +12,17 @@ import java.time.Instant;
  * {@code no-hypervisor} (none of its hypervisors is usable), {@code agent-silent} (desktops' agents never check in:
  * see SilentAgents). {@code detail} is a sentence for the admin.
  */
-public record ProvisionProblem(String kind, String detail, Instant since, int failures) implements Serializable {
+public record ProvisionProblem(@ProtoField(1) String kind, @ProtoField(2) String detail, Instant since,
+        @ProtoField(4) int failures) implements Serializable {
+
+    /** Read from ProtoStream: {@code since} travels as a {@link WireInstant} (field 3). */
+    @ProtoFactory
+    static ProvisionProblem proto(String kind, String detail, WireInstant wireSince, int failures) {
+        return new ProvisionProblem(kind, detail, WireInstant.instant(wireSince), failures);
+    }
+
+    @ProtoField(3)
+    WireInstant wireSince() {
+        return WireInstant.of(since);
+    }
 }

@@ -1,5 +1,8 @@
 package org.vdibroker.pool;
 
+import java.util.HashSet;
+import org.infinispan.protostream.annotations.ProtoName;
+import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.time.DayOfWeek;
 import java.time.ZonedDateTime;
@@ -18,7 +21,7 @@ import org.jboss.logging.Logger;
  * spare 20" (peak) or "SAT,SUN 00:00-24:00, spare 0" (off-peak). Outside every window the pool's own {@code spare}
  * applies. Windows of one pool never overlap, so at most one is in force at a time.
  */
-public record SpareSchedule(List<Window> windows) implements Serializable {
+public record SpareSchedule(@ProtoField(1) List<Window> windows) implements Serializable {
 
     public static final SpareSchedule NONE = new SpareSchedule(List.of());
 
@@ -34,7 +37,10 @@ public record SpareSchedule(List<Window> windows) implements Serializable {
      * One window: on {@code days}, from {@code fromMinute} (inclusive) to {@code toMinute} (exclusive) minutes after
      * local midnight, keep {@code spare} desktops ready. {@code toMinute} is at most 1440 ("24:00").
      */
-    public record Window(Set<DayOfWeek> days, int fromMinute, int toMinute, int spare) implements Serializable {
+    @ProtoName("SpareWindow")
+    public record Window(@ProtoField(number = 1, collectionImplementation = HashSet.class) Set<DayOfWeek> days,
+            @ProtoField(2) int fromMinute, @ProtoField(3) int toMinute, @ProtoField(4) int spare)
+            implements Serializable {
 
         public Window {
             days = Set.copyOf(days);

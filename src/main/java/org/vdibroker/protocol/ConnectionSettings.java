@@ -1,5 +1,7 @@
 package org.vdibroker.protocol;
 
+import java.util.HashMap;
+import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.util.Map;
 
@@ -8,7 +10,8 @@ import java.util.Map;
  * {@code redirectclipboard}) and {@code vv} (keys of virt-viewer's {@code [virt-viewer]} group, e.g.
  * {@code enable-usbredir}). Values are strings; {@link ConnectionSettingsSchema} says which are allowed.
  */
-public record ConnectionSettings(Map<String, String> rdp, Map<String, String> vv) implements Serializable {
+public record ConnectionSettings(@ProtoField(number = 1, mapImplementation = HashMap.class) Map<String, String> rdp,
+        @ProtoField(number = 2, mapImplementation = HashMap.class) Map<String, String> vv) implements Serializable {
 
     public static final ConnectionSettings NONE = new ConnectionSettings(Map.of(), Map.of());
 

@@ -1,5 +1,8 @@
 package org.vdibroker.protocol;
 
+import org.vdibroker.cluster.WireInstant;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
 
@@ -8,6 +11,19 @@ import java.time.Instant;
  * {@code subject} is whose session it was issued for (what a redeemer checks the session against); {@code user} is
  * their name, to show.
  */
-public record TicketState(String sessionId, String desktopId, String subject, String user, String protocol,
-        Instant expiresAt) implements Serializable {
+public record TicketState(@ProtoField(1) String sessionId, @ProtoField(2) String desktopId,
+        @ProtoField(3) String subject, @ProtoField(4) String user, @ProtoField(5) String protocol, Instant expiresAt)
+        implements Serializable {
+
+    /** Read from ProtoStream: {@code expiresAt} travels as a {@link WireInstant} (field 6). */
+    @ProtoFactory
+    static TicketState proto(String sessionId, String desktopId, String subject, String user, String protocol,
+            WireInstant wireExpiresAt) {
+        return new TicketState(sessionId, desktopId, subject, user, protocol, WireInstant.instant(wireExpiresAt));
+    }
+
+    @ProtoField(6)
+    WireInstant wireExpiresAt() {
+        return WireInstant.of(expiresAt);
+    }
 }

@@ -2,6 +2,9 @@ package org.vdibroker.session;
 
 import java.io.Serializable;
 import java.time.Instant;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.vdibroker.cluster.WireInstant;
 
 /**
  * A session, the value of its entry in the {@code sessions} cache. Immutable and versioned like DesktopState;
@@ -11,9 +14,41 @@ import java.time.Instant;
  * {@code subject} (the token's {@code sub}) is whose session it is; {@code user} is only the name shown. A session
  * written by a broker older than the subject has none and belongs to nobody who asks.
  */
-public record SessionState(String id, String poolId, String subject, String user, SessionStatus status,
-        String desktopId, String protocol, long queueTicket, Instant createdAt, Instant changedAt, Instant lastSeenAt,
-        String endReason, Instant idleSince, long version) implements Serializable {
+public record SessionState(@ProtoField(1) String id, @ProtoField(2) String poolId, @ProtoField(3) String subject,
+        @ProtoField(4) String user, @ProtoField(5) SessionStatus status, @ProtoField(6) String desktopId,
+        @ProtoField(7) String protocol, @ProtoField(8) long queueTicket, Instant createdAt, Instant changedAt,
+        Instant lastSeenAt, @ProtoField(12) String endReason, Instant idleSince, @ProtoField(14) long version)
+        implements Serializable {
+
+    /** Read from ProtoStream: the instants travel as {@link WireInstant}s (fields 9-11 and 13). */
+    @ProtoFactory
+    static SessionState proto(String id, String poolId, String subject, String user, SessionStatus status,
+            String desktopId, String protocol, long queueTicket, WireInstant wireCreatedAt, WireInstant wireChangedAt,
+            WireInstant wireLastSeenAt, String endReason, WireInstant wireIdleSince, long version) {
+        return new SessionState(id, poolId, subject, user, status, desktopId, protocol, queueTicket,
+                WireInstant.instant(wireCreatedAt), WireInstant.instant(wireChangedAt),
+                WireInstant.instant(wireLastSeenAt), endReason, WireInstant.instant(wireIdleSince), version);
+    }
+
+    @ProtoField(9)
+    WireInstant wireCreatedAt() {
+        return WireInstant.of(createdAt);
+    }
+
+    @ProtoField(10)
+    WireInstant wireChangedAt() {
+        return WireInstant.of(changedAt);
+    }
+
+    @ProtoField(11)
+    WireInstant wireLastSeenAt() {
+        return WireInstant.of(lastSeenAt);
+    }
+
+    @ProtoField(13)
+    WireInstant wireIdleSince() {
+        return WireInstant.of(idleSince);
+    }
 
     /** The end reason of {@link #claimFence}. */
     public static final String CLAIM_EXPIRED = "claim-expired";

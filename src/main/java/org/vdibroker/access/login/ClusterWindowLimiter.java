@@ -1,5 +1,7 @@
 package org.vdibroker.access.login;
 
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -102,7 +104,9 @@ public final class ClusterWindowLimiter {
      * A key's attempts in slot {@code slot} and the one before it, and how long the last attempt was told to wait (0:
      * it was allowed and counted). Travels between nodes: named on the cache marshaller's allow-list.
      */
-    record Counts(long slot, long previous, long current, long refusedFor) implements Serializable {
+    @ProtoName("WindowCounts")
+    public record Counts(@ProtoField(1) long slot, @ProtoField(2) long previous, @ProtoField(3) long current,
+            @ProtoField(4) long refusedFor) implements Serializable {
 
         /** The counts as seen from slot {@code now}: the current slot's become the previous ones, older ones none. */
         Counts in(long now) {
@@ -118,7 +122,9 @@ public final class ClusterWindowLimiter {
      * primary owner under the key's lock. A class of its own, not a lambda, because it travels to the key's owner
      * through the cache marshaller, whose allow-list names it.
      */
-    record Count(int limit, long windowMillis, long now) implements BiFunction<Object, Object, Object>, Serializable {
+    @ProtoName("WindowCount")
+    public record Count(@ProtoField(1) int limit, @ProtoField(2) long windowMillis, @ProtoField(3) long now)
+            implements BiFunction<Object, Object, Object>, Serializable {
 
         @Override
         public Object apply(Object stored, Object first) {

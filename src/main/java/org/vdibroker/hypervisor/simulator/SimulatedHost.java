@@ -1,5 +1,6 @@
 package org.vdibroker.hypervisor.simulator;
 
+import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 
 /**
@@ -7,9 +8,10 @@ import java.io.Serializable;
  * one read, not a scan), the last VM number handed out, and the failures a test or the demo injected. Changed only
  * by conditional replace.
  */
-record SimulatedHost(long lastSeq, int desktops, int usedVcpus, long usedMemoryMb, boolean unreachable,
-        int failNextProvisions, int failNextReverts, int loseNextProvisionAnswers, int loseNextPowerOnAnswers)
-        implements Serializable {
+public record SimulatedHost(@ProtoField(1) long lastSeq, @ProtoField(2) int desktops, @ProtoField(3) int usedVcpus,
+        @ProtoField(4) long usedMemoryMb, @ProtoField(5) boolean unreachable, @ProtoField(6) int failNextProvisions,
+        @ProtoField(7) int failNextReverts, @ProtoField(8) int loseNextProvisionAnswers,
+        @ProtoField(9) int loseNextPowerOnAnswers) implements Serializable {
 
     static final SimulatedHost EMPTY = new SimulatedHost(0, 0, 0, 0, false, 0, 0, 0, 0);
 

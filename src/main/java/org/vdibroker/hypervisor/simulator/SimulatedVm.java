@@ -1,5 +1,11 @@
 package org.vdibroker.hypervisor.simulator;
 
+import org.vdibroker.cluster.WireInstant;
+import java.util.HashMap;
+import org.infinispan.protostream.annotations.ProtoEnumValue;
+import org.infinispan.protostream.annotations.ProtoName;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.Map;
@@ -16,14 +22,39 @@ import org.vdibroker.hypervisor.VmInfo.PowerState;
  * @param operationFails whether {@code operation} (only ever a provision) fails when it completes
  * @param consolePasswordHash SHA-256 of the one-time console password, hex; null when none is set
  */
-record SimulatedVm(String vmRef, long seq, String name, String templateRef, int vcpus, long memoryMb,
-        Map<String, String> metadata, Operation operation, int operationSeq, Instant completesAt,
-        boolean operationFails, boolean runningWhenDone, String consolePasswordHash,
-        Instant consolePasswordExpiresAt) implements Serializable {
+public record SimulatedVm(@ProtoField(1) String vmRef, @ProtoField(2) long seq, @ProtoField(3) String name,
+        @ProtoField(4) String templateRef, @ProtoField(5) int vcpus, @ProtoField(6) long memoryMb,
+        @ProtoField(number = 7, mapImplementation = HashMap.class) Map<String, String> metadata,
+        @ProtoField(8) Operation operation, @ProtoField(9) int operationSeq, Instant completesAt,
+        @ProtoField(11) boolean operationFails, @ProtoField(12) boolean runningWhenDone,
+        @ProtoField(13) String consolePasswordHash, Instant consolePasswordExpiresAt) implements Serializable {
+
+    /** Read from ProtoStream: the instants travel as {@link WireInstant}s (fields 10 and 14). */
+    @ProtoFactory
+    static SimulatedVm proto(String vmRef, long seq, String name, String templateRef, int vcpus, long memoryMb,
+            Map<String, String> metadata, Operation operation, int operationSeq, WireInstant wireCompletesAt,
+            boolean operationFails, boolean runningWhenDone, String consolePasswordHash,
+            WireInstant wireConsolePasswordExpiresAt) {
+        return new SimulatedVm(vmRef, seq, name, templateRef, vcpus, memoryMb, metadata, operation, operationSeq,
+                WireInstant.instant(wireCompletesAt), operationFails, runningWhenDone, consolePasswordHash,
+                WireInstant.instant(wireConsolePasswordExpiresAt));
+    }
+
+    @ProtoField(10)
+    WireInstant wireCompletesAt() {
+        return WireInstant.of(completesAt);
+    }
+
+    @ProtoField(14)
+    WireInstant wireConsolePasswordExpiresAt() {
+        return WireInstant.of(consolePasswordExpiresAt);
+    }
 
     /** What a simulated VM can be busy with; {@link #id} is part of task ids. */
-    enum Operation {
-        PROVISION("provision"), POWER_ON("power-on"), POWER_OFF("power-off"), REVERT("revert"), DELETE("delete");
+    @ProtoName("SimulatedOperation")
+    public enum Operation {
+        @ProtoEnumValue(0) PROVISION("provision"), @ProtoEnumValue(1) POWER_ON("power-on"),
+        @ProtoEnumValue(2) POWER_OFF("power-off"), @ProtoEnumValue(3) REVERT("revert"), @ProtoEnumValue(4) DELETE("delete");
 
         final String id;
 
@@ -41,7 +72,7 @@ record SimulatedVm(String vmRef, long seq, String name, String templateRef, int 
         }
     }
 
-    SimulatedVm {
+    public SimulatedVm {
         metadata = Map.copyOf(metadata);
     }
 

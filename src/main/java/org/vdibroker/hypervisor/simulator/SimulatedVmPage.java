@@ -1,5 +1,7 @@
 package org.vdibroker.hypervisor.simulator;
 
+import java.util.HashSet;
+import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.util.Set;
 
@@ -7,9 +9,10 @@ import java.util.Set;
  * The refs of up to {@link SimulatorStore#PAGE_SIZE} VMs of one simulated host, by VM number. Listing a host reads its
  * pages, so it costs the host's VMs, not every VM of every host in the cache.
  */
-record SimulatedVmPage(Set<String> vmRefs) implements Serializable {
+public record SimulatedVmPage(@ProtoField(number = 1, collectionImplementation = HashSet.class) Set<String> vmRefs)
+        implements Serializable {
 
-    SimulatedVmPage {
+    public SimulatedVmPage {
         vmRefs = Set.copyOf(vmRefs);
     }
 }

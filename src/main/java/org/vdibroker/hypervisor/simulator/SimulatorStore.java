@@ -1,5 +1,7 @@
 package org.vdibroker.hypervisor.simulator;
 
+import org.infinispan.protostream.annotations.ProtoName;
+import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -23,17 +25,20 @@ import org.vdibroker.cluster.CacheNames;
  * VM refs. The simulator stands for external hosts, so every broker node reads and writes the same entries, and every
  * write is a conditional one (put-if-absent, replace or remove of the value just read).
  */
-final class SimulatorStore {
+public final class SimulatorStore {
 
     static final int PAGE_SIZE = 32;
 
-    record HostKey(String hypervisorId) implements Serializable {
+    @ProtoName("SimulatedHostKey")
+    public record HostKey(@ProtoField(1) String hypervisorId) implements Serializable {
     }
 
-    record VmKey(String hypervisorId, String vmRef) implements Serializable {
+    @ProtoName("SimulatedVmKey")
+    public record VmKey(@ProtoField(1) String hypervisorId, @ProtoField(2) String vmRef) implements Serializable {
     }
 
-    record PageKey(String hypervisorId, long page) implements Serializable {
+    @ProtoName("SimulatedVmPageKey")
+    public record PageKey(@ProtoField(1) String hypervisorId, @ProtoField(2) long page) implements Serializable {
     }
 
     private final Cache<Object, Object> cache;
