@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +25,6 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.infinispan.commons.configuration.ClassAllowList;
-import org.infinispan.commons.marshall.JavaSerializationMarshaller;
 import org.infinispan.configuration.parsing.ParserRegistry;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,7 +38,9 @@ class ClusterAllowListTest {
     @ParameterizedTest
     @ValueSource(strings = { "infinispan-cluster.xml", "infinispan-local.xml" })
     void onlyTheBrokersValueClassesAreDeserialized(String file) throws Exception {
-        JavaSerializationMarshaller marshaller = new JavaSerializationMarshaller(allowList(file));
+        // what the XML names, writing Java serialization (what it falls back to, and what older nodes send)
+        ClusterMarshaller marshaller = new ClusterMarshaller(ClusterMarshaller.Format.JAVA);
+        marshaller.initialize(allowList(file));
         List<Class<?>> valueClasses = brokerSerializables();
         assertThat(valueClasses).hasSizeGreaterThan(10);
         for (Class<?> type : valueClasses) {
@@ -58,7 +62,7 @@ class ClusterAllowListTest {
         }
     }
 
-    private static ClassAllowList allowList(String file) throws IOException {
+    static ClassAllowList allowList(String file) throws IOException {
         URL url = ClusterAllowListTest.class.getClassLoader().getResource(file);
         var holder = new ParserRegistry(ClusterAllowListTest.class.getClassLoader(), false, System.getProperties())
                 .parse(url);
@@ -68,7 +72,7 @@ class ClusterAllowListTest {
     }
 
     /** Every concrete Serializable class of the broker except exceptions: the values its caches may hold. */
-    private static List<Class<?>> brokerSerializables() throws IOException, URISyntaxException {
+    static List<Class<?>> brokerSerializables() throws IOException, URISyntaxException {
         Path root = Path.of(ClusterAllowListTest.class.getClassLoader().getResource("infinispan-local.xml").toURI())
                 .getParent();
         List<Class<?>> result = new ArrayList<>();
@@ -90,9 +94,14 @@ class ClusterAllowListTest {
         return result;
     }
 
-    /** A value of any type a broker value class holds: every component set, nested records built the same way. */
-    private static Object sample(Class<?> type) throws Exception {
-        if (type == String.class) {
+    /**
+     * A value of any type a broker value class holds: every component set (instants with nanoseconds), collections
+     * with one element of their declared element type, nested records built the same way.
+     */
+    static Object sample(Type declared) throws Exception {
+        Class<?> type = declared instanceof ParameterizedType p ? (Class<?>) p.getRawType() : (Class<?>) declared;
+        Type[] args = declared instanceof ParameterizedType p ? p.getActualTypeArguments() : new Type[0];
+        if (type == String.class || type == Object.class || type == Serializable.class) {
             return "x";
         }
         if (type == long.class || type == Long.class) {
@@ -107,26 +116,22 @@ class ClusterAllowListTest {
         if (type == double.class || type == Double.class) {
             return 1.5;
         }
-        if (type == Object.class || type == java.io.Serializable.class) {
-            return "x";
-        }
         if (type == Instant.class) {
-            return Instant.parse("2026-12-04T05:00:00Z");
+            return Instant.parse("2026-12-04T05:00:00.123456789Z");
         }
         if (type.isEnum()) {
-            return type.getEnumConstants()[0];
+            return type.getEnumConstants()[type.getEnumConstants().length - 1];
         }
-        if (type == Map.class) {
-            return Map.of("k", "v");
+        if (Map.class.isAssignableFrom(type)) {
+            Map<Object, Object> map = new LinkedHashMap<>();
+            map.put(sample(args.length > 0 ? args[0] : String.class), sample(args.length > 1 ? args[1] : String.class));
+            return map;
         }
-        if (type == LinkedHashMap.class) {
-            return new LinkedHashMap<>(Map.of("k", "v"));
+        if (Set.class.isAssignableFrom(type)) {
+            return new HashSet<>(List.of(sample(args.length > 0 ? args[0] : String.class)));
         }
-        if (type == Set.class) {
-            return Set.of("x");
-        }
-        if (type == List.class) {
-            return List.of("x");
+        if (List.class.isAssignableFrom(type)) {
+            return new ArrayList<>(List.of(sample(args.length > 0 ? args[0] : String.class)));
         }
         if (type.isRecord()) {
             RecordComponent[] components = type.getRecordComponents();
@@ -134,7 +139,8 @@ class ClusterAllowListTest {
             Object[] values = new Object[components.length];
             for (int i = 0; i < components.length; i++) {
                 types[i] = components[i].getType();
-                values[i] = sample(types[i]);
+                values[i] = sample(type == DefinitionCache.Versioned.class && i == 1 ? String.class
+                        : components[i].getGenericType());
             }
             Constructor<?> constructor = type.getDeclaredConstructor(types);
             constructor.setAccessible(true);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -16,12 +17,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.infinispan.Cache;
-import org.infinispan.commons.marshall.JavaSerializationMarshaller;
 import org.infinispan.configuration.cache.ConfigurationBuilder;
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
 import org.infinispan.manager.DefaultCacheManager;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vdibroker.audit.AuditEvent;
+import org.vdibroker.cluster.ClusterMarshaller;
+import org.vdibroker.cluster.ClusterMarshaller.Format;
 
 /**
  * The outbox journal on its own, with Infinispan's soft-index file store in a temporary directory: what waits in
@@ -59,6 +62,49 @@ class OutboxJournalTest {
             assertThat(node.outbox).containsOnlyKeys("desktop:a");
             journal.close();
         }
+    }
+
+    /**
+     * The move from Java serialization to ProtoStream (operations.md, "Upgrades"): entries a node journaled before it
+     * are read after it, and a node set back to writing Java serialization reads the newer entries too.
+     */
+    @Test
+    void entriesJournaledInJavaSerializationAreReadAfterTheMoveToProtoStream() throws Exception {
+        Instant at = Instant.parse("2026-12-07T09:00:00.123456789Z");
+        AuditEvent before = new AuditEvent("a-1", at, "session.opened", "alice", "pool-a", "d-1", "s-1", null);
+        AuditEvent after = new AuditEvent("a-2", at.plusNanos(1), "session.ended", "alice", "pool-a", "d-1", "s-1",
+                "logoff");
+        try (Node node = new Node(Format.JAVA)) {
+            OutboxJournal journal = node.journal();
+            node.outbox.put("audit:a-1", before);
+            journal.close();
+        }
+        assertThat(journalHolds("org.vdibroker.audit.AuditEvent")).as("written as Java serialization").isTrue();
+        try (Node node = new Node(Format.PROTOSTREAM)) {
+            OutboxJournal journal = node.journal();
+            assertThat(journal.replayOnce()).isEqualTo(1);
+            assertThat(node.outbox).containsEntry("audit:a-1", before);
+            node.outbox.put("audit:a-2", after);
+            journal.close();
+        }
+        try (Node node = new Node(Format.JAVA)) {
+            OutboxJournal journal = node.journal();
+            assertThat(journal.replayOnce()).isEqualTo(2);
+            assertThat(node.outbox).containsEntry("audit:a-1", before).containsEntry("audit:a-2", after);
+            journal.close();
+        }
+    }
+
+    private boolean journalHolds(String text) throws java.io.IOException {
+        try (var files = java.nio.file.Files.walk(dir)) {
+            for (Path f : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+                if (new String(java.nio.file.Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1)
+                        .contains(text)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     @Test
@@ -225,9 +271,19 @@ class OutboxJournalTest {
 
     /** One start of a node: its cache manager, the in-memory outbox and the journal's file store in {@link #dir}. */
     private final class Node implements AutoCloseable {
-        final DefaultCacheManager manager = start();
-        final Cache<String, Serializable> outbox = manager.getCache("outbox");
-        final Cache<String, Serializable> disk = manager.getCache("outbox-journal");
+        final DefaultCacheManager manager;
+        final Cache<String, Serializable> outbox;
+        final Cache<String, Serializable> disk;
+
+        Node() {
+            this(Format.PROTOSTREAM);
+        }
+
+        Node(Format writes) {
+            manager = start(writes);
+            outbox = manager.getCache("outbox");
+            disk = manager.getCache("outbox-journal");
+        }
 
         OutboxJournal journal() {
             return new OutboxJournal(outbox, disk, "node-1");
@@ -243,9 +299,10 @@ class OutboxJournalTest {
         }
     }
 
-    private DefaultCacheManager start() {
+    private DefaultCacheManager start(Format writes) {
         GlobalConfigurationBuilder global = new GlobalConfigurationBuilder().nonClusteredDefault();
-        global.serialization().marshaller(new JavaSerializationMarshaller()).allowList().addRegexps("java\\..*");
+        global.serialization().marshaller(new ClusterMarshaller(writes)).allowList()
+                .addRegexps("java\\..*", "org\\.vdibroker\\..*");
         DefaultCacheManager manager = new DefaultCacheManager(global.build());
         manager.defineConfiguration("outbox", new ConfigurationBuilder().build());
         ConfigurationBuilder journal = new ConfigurationBuilder();
