@@ -74,7 +74,7 @@ public class IdempotencyKeys {
 
     /** A user's remembered keys, in the order they were first used. */
     @ProtoName("RememberedIdempotencyKeys")
-    public record Remembered(@ProtoField(1) String version,
+    public record Remembered(@ProtoField(number = 1) String version,
             @ProtoField(number = 2, mapImplementation = LinkedHashMap.class) LinkedHashMap<String, String> sessions)
             implements Serializable {
     }

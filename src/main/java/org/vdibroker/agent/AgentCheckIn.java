@@ -10,7 +10,7 @@ import java.time.Instant;
  * A desktop's agent checked in (any authenticated event) at {@code at}, with the secret whose hash starts with
  * {@code secretId}: enough to tell one secret of the desktop from the next, not to help guess it.
  */
-public record AgentCheckIn(@ProtoField(1) String secretId, Instant at) implements Serializable {
+public record AgentCheckIn(@ProtoField(number = 1) String secretId, Instant at) implements Serializable {
 
     /** Read from ProtoStream: {@code at} travels as a {@link WireInstant} (field 2). */
     @ProtoFactory
@@ -18,7 +18,7 @@ public record AgentCheckIn(@ProtoField(1) String secretId, Instant at) implement
         return new AgentCheckIn(secretId, WireInstant.instant(wireAt));
     }
 
-    @ProtoField(2)
+    @ProtoField(number = 2)
     WireInstant wireAt() {
         return WireInstant.of(at);
     }

@@ -7,9 +7,10 @@ import java.io.Serializable;
 import java.time.Instant;
 
 /** Something that happened, for the audit log. Never carries secrets. Waits in the outbox until it is written. */
-public record AuditEvent(@ProtoField(1) String id, Instant occurredAt, @ProtoField(3) String kind,
-        @ProtoField(4) String actor, @ProtoField(5) String poolId, @ProtoField(6) String desktopId,
-        @ProtoField(7) String sessionId, @ProtoField(8) String detail) implements Serializable {
+public record AuditEvent(@ProtoField(number = 1) String id, Instant occurredAt, @ProtoField(number = 3) String kind,
+        @ProtoField(number = 4) String actor, @ProtoField(number = 5) String poolId,
+        @ProtoField(number = 6) String desktopId, @ProtoField(number = 7) String sessionId,
+        @ProtoField(number = 8) String detail) implements Serializable {
 
     /** Read from ProtoStream: {@code occurredAt} travels as a {@link WireInstant} (field 2). */
     @ProtoFactory
@@ -19,7 +20,7 @@ public record AuditEvent(@ProtoField(1) String id, Instant occurredAt, @ProtoFie
                 detail);
     }
 
-    @ProtoField(2)
+    @ProtoField(number = 2)
     WireInstant wireOccurredAt() {
         return WireInstant.of(occurredAt);
     }

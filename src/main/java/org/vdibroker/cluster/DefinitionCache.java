@@ -21,7 +21,8 @@ public final class DefinitionCache<V extends Serializable> {
 
     /** A definition with the database version it was read at, so a node with an older read does not win. */
     @ProtoName("VersionedDefinition")
-    public record Versioned<V extends Serializable>(@ProtoField(1) long version, V value) implements Serializable {
+    public record Versioned<V extends Serializable>(@ProtoField(number = 1) long version, V value)
+            implements Serializable {
 
         /** Read from ProtoStream: the definition travels wrapped with its type (field 2). */
         @ProtoFactory
@@ -30,7 +31,7 @@ public final class DefinitionCache<V extends Serializable> {
             return new Versioned<>(version, wrappedValue == null ? null : (V) wrappedValue.getValue());
         }
 
-        @ProtoField(2)
+        @ProtoField(number = 2)
         WrappedMessage wrappedValue() {
             return value == null ? null : new WrappedMessage(value);
         }

@@ -11,7 +11,7 @@ import org.infinispan.protostream.annotations.ProtoName;
  * match the original again.
  */
 @ProtoName("Instant")
-public record WireInstant(@ProtoField(1) long seconds, @ProtoField(2) int nanos) {
+public record WireInstant(@ProtoField(number = 1) long seconds, @ProtoField(number = 2) int nanos) {
 
     public static WireInstant of(Instant instant) {
         return instant == null ? null : new WireInstant(instant.getEpochSecond(), instant.getNano());

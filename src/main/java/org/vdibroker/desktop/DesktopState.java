@@ -16,11 +16,13 @@ import org.vdibroker.hypervisor.TaskRef;
  * A desktop assigned before owners had subjects has only the name: the first sign-in of that name binds it to their
  * subject, and from then on only that subject matches (see {@link #ownedBy}).
  */
-public record DesktopState(@ProtoField(1) String id, @ProtoField(2) String poolId, @ProtoField(3) String hypervisorId,
-        @ProtoField(4) String name, @ProtoField(5) String vmRef, @ProtoField(6) DesktopStatus status,
-        @ProtoField(7) String sessionId, @ProtoField(8) String owner, @ProtoField(9) String ownerSubject,
-        @ProtoField(10) int publication, @ProtoField(11) TaskRef task, @ProtoField(12) int failures, Instant changedAt,
-        @ProtoField(14) long version) implements Serializable {
+public record DesktopState(@ProtoField(number = 1) String id, @ProtoField(number = 2) String poolId,
+        @ProtoField(number = 3) String hypervisorId, @ProtoField(number = 4) String name,
+        @ProtoField(number = 5) String vmRef, @ProtoField(number = 6) DesktopStatus status,
+        @ProtoField(number = 7) String sessionId, @ProtoField(number = 8) String owner,
+        @ProtoField(number = 9) String ownerSubject, @ProtoField(number = 10) int publication,
+        @ProtoField(number = 11) TaskRef task, @ProtoField(number = 12) int failures, Instant changedAt,
+        @ProtoField(number = 14) long version) implements Serializable {
 
     /** Read from ProtoStream: {@code changedAt} travels as a {@link WireInstant} (field 13). */
     @ProtoFactory
@@ -31,7 +33,7 @@ public record DesktopState(@ProtoField(1) String id, @ProtoField(2) String poolI
                 publication, task, failures, WireInstant.instant(wireChangedAt), version);
     }
 
-    @ProtoField(13)
+    @ProtoField(number = 13)
     WireInstant wireChangedAt() {
         return WireInstant.of(changedAt);
     }

@@ -18,9 +18,10 @@ import java.time.Instant;
  *
  * @param created the whole row of a new desktop, or null when the row exists already
  */
-public record InventoryChange(@ProtoField(1) String desktopId, @ProtoField(2) Created created, @ProtoField(3) String vmRef,
-        @ProtoField(4) String owner, Instant retiredAt, @ProtoField(6) String agentSecretHash,
-        @ProtoField(7) String ownerSubject) implements Serializable {
+public record InventoryChange(@ProtoField(number = 1) String desktopId, @ProtoField(number = 2) Created created,
+        @ProtoField(number = 3) String vmRef, @ProtoField(number = 4) String owner, Instant retiredAt,
+        @ProtoField(number = 6) String agentSecretHash, @ProtoField(number = 7) String ownerSubject)
+        implements Serializable {
 
     /** Read from ProtoStream: {@code retiredAt} travels as a {@link WireInstant} (field 5). */
     @ProtoFactory
@@ -30,16 +31,16 @@ public record InventoryChange(@ProtoField(1) String desktopId, @ProtoField(2) Cr
                 agentSecretHash, ownerSubject);
     }
 
-    @ProtoField(5)
+    @ProtoField(number = 5)
     WireInstant wireRetiredAt() {
         return WireInstant.of(retiredAt);
     }
 
     /** The fields of a new desktop's row that never change. */
     @ProtoName("InventoryRowCreated")
-    public record Created(@ProtoField(1) String poolId, @ProtoField(2) String hypervisorId, @ProtoField(3) String name,
-            @ProtoField(4) int publication, @ProtoField(5) String agentSecretHash, Instant createdAt)
-            implements Serializable {
+    public record Created(@ProtoField(number = 1) String poolId, @ProtoField(number = 2) String hypervisorId,
+            @ProtoField(number = 3) String name, @ProtoField(number = 4) int publication,
+            @ProtoField(number = 5) String agentSecretHash, Instant createdAt) implements Serializable {
 
         /** Read from ProtoStream: {@code createdAt} travels as a {@link WireInstant} (field 6). */
         @ProtoFactory
@@ -49,7 +50,7 @@ public record InventoryChange(@ProtoField(1) String desktopId, @ProtoField(2) Cr
                     WireInstant.instant(wireCreatedAt));
         }
 
-        @ProtoField(6)
+        @ProtoField(number = 6)
         WireInstant wireCreatedAt() {
             return WireInstant.of(createdAt);
         }

@@ -7,12 +7,13 @@ import java.io.Serializable;
  * A hypervisor definition as the cluster's definitions cache holds it: the stored row, credentials still encrypted
  * (they are decrypted only when a node creates the driver), so the cache never holds them in clear.
  */
-public record HypervisorCacheEntry(@ProtoField(1) String id, @ProtoField(2) String driver,
-        @ProtoField(3) String endpoint, @ProtoField(4) String configJson, @ProtoField(5) String credentialsEncrypted,
-        @ProtoField(6) int vcpus, @ProtoField(7) long memoryMb, @ProtoField(8) int maxDesktops,
-        @ProtoField(9) int concurrencyLimit, @ProtoField(10) double cpuOvercommit,
-        @ProtoField(11) double memoryOvercommit, @ProtoField(12) boolean maintenance, @ProtoField(13) long version)
-        implements Serializable {
+public record HypervisorCacheEntry(@ProtoField(number = 1) String id, @ProtoField(number = 2) String driver,
+        @ProtoField(number = 3) String endpoint, @ProtoField(number = 4) String configJson,
+        @ProtoField(number = 5) String credentialsEncrypted, @ProtoField(number = 6) int vcpus,
+        @ProtoField(number = 7) long memoryMb, @ProtoField(number = 8) int maxDesktops,
+        @ProtoField(number = 9) int concurrencyLimit, @ProtoField(number = 10) double cpuOvercommit,
+        @ProtoField(number = 11) double memoryOvercommit, @ProtoField(number = 12) boolean maintenance,
+        @ProtoField(number = 13) long version) implements Serializable {
 
     static HypervisorCacheEntry of(HypervisorEntity e) {
         return new HypervisorCacheEntry(e.id, e.driver, e.endpoint, e.configJson, e.credentialsEncrypted, e.vcpus,

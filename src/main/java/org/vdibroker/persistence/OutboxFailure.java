@@ -10,8 +10,8 @@ import java.time.Instant;
  * Why an outbox entry is not written yet although the database answers: how often in a row it was refused, the last
  * error, and whether it is parked (no longer retried every round, waiting for an admin to discard it).
  */
-public record OutboxFailure(@ProtoField(1) int attempts, @ProtoField(2) String lastError, Instant lastAttemptAt,
-        @ProtoField(4) boolean parked) implements Serializable {
+public record OutboxFailure(@ProtoField(number = 1) int attempts, @ProtoField(number = 2) String lastError,
+        Instant lastAttemptAt, @ProtoField(number = 4) boolean parked) implements Serializable {
 
     /** Read from ProtoStream: {@code lastAttemptAt} travels as a {@link WireInstant} (field 3). */
     @ProtoFactory
@@ -19,7 +19,7 @@ public record OutboxFailure(@ProtoField(1) int attempts, @ProtoField(2) String l
         return new OutboxFailure(attempts, lastError, WireInstant.instant(wireLastAttemptAt), parked);
     }
 
-    @ProtoField(3)
+    @ProtoField(number = 3)
     WireInstant wireLastAttemptAt() {
         return WireInstant.of(lastAttemptAt);
     }

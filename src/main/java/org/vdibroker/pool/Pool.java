@@ -13,22 +13,24 @@ import org.vdibroker.protocol.ConnectionSettings;
  * A pool as the broker uses it: an immutable snapshot of the admin's definition, with its templates and
  * entitlements; also what the cluster's definitions cache holds.
  */
-public record Pool(@ProtoField(1) String id, @ProtoField(2) String displayName,
-        @ProtoField(3) PoolEntity.Assignment assignment, @ProtoField(4) int minSize, @ProtoField(5) int spare,
-        @ProtoField(6) int maxSize, @ProtoField(7) List<String> protocols, @ProtoField(8) int desktopVcpus,
-        @ProtoField(9) long desktopMemoryMb, @ProtoField(10) long idleTimeoutSeconds,
-        @ProtoField(11) long disconnectTimeoutSeconds, @ProtoField(12) boolean refreshOnLogoff,
-        @ProtoField(13) String timeZone, @ProtoField(14) boolean enabled, @ProtoField(15) List<Template> templates,
+public record Pool(@ProtoField(number = 1) String id, @ProtoField(number = 2) String displayName,
+        @ProtoField(number = 3) PoolEntity.Assignment assignment, @ProtoField(number = 4) int minSize,
+        @ProtoField(number = 5) int spare, @ProtoField(number = 6) int maxSize,
+        @ProtoField(number = 7) List<String> protocols, @ProtoField(number = 8) int desktopVcpus,
+        @ProtoField(number = 9) long desktopMemoryMb, @ProtoField(number = 10) long idleTimeoutSeconds,
+        @ProtoField(number = 11) long disconnectTimeoutSeconds, @ProtoField(number = 12) boolean refreshOnLogoff,
+        @ProtoField(number = 13) String timeZone, @ProtoField(number = 14) boolean enabled,
+        @ProtoField(number = 15) List<Template> templates,
         @ProtoField(number = 16, collectionImplementation = HashSet.class) Set<String> entitledGroups,
         @ProtoField(number = 17, collectionImplementation = HashSet.class) Set<String> entitledUsers,
-        @ProtoField(18) SpareSchedule schedule, @ProtoField(19) boolean prewarm,
-        @ProtoField(20) PoolEntity.UnknownVms unknownVms, @ProtoField(21) ConnectionSettings connectionSettings)
-        implements Serializable {
+        @ProtoField(number = 18) SpareSchedule schedule, @ProtoField(number = 19) boolean prewarm,
+        @ProtoField(number = 20) PoolEntity.UnknownVms unknownVms,
+        @ProtoField(number = 21) ConnectionSettings connectionSettings) implements Serializable {
 
     /** How desktops are made on one hypervisor. */
     @ProtoName("PoolTemplate")
-    public record Template(@ProtoField(1) String hypervisorId, @ProtoField(2) String templateRef,
-            @ProtoField(3) int publication) implements Serializable {
+    public record Template(@ProtoField(number = 1) String hypervisorId, @ProtoField(number = 2) String templateRef,
+            @ProtoField(number = 3) int publication) implements Serializable {
     }
 
     public boolean dedicated() {

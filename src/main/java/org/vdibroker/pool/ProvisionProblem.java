@@ -12,8 +12,8 @@ import java.time.Instant;
  * {@code no-hypervisor} (none of its hypervisors is usable), {@code agent-silent} (desktops' agents never check in:
  * see SilentAgents). {@code detail} is a sentence for the admin.
  */
-public record ProvisionProblem(@ProtoField(1) String kind, @ProtoField(2) String detail, Instant since,
-        @ProtoField(4) int failures) implements Serializable {
+public record ProvisionProblem(@ProtoField(number = 1) String kind, @ProtoField(number = 2) String detail,
+        Instant since, @ProtoField(number = 4) int failures) implements Serializable {
 
     /** Read from ProtoStream: {@code since} travels as a {@link WireInstant} (field 3). */
     @ProtoFactory
@@ -21,7 +21,7 @@ public record ProvisionProblem(@ProtoField(1) String kind, @ProtoField(2) String
         return new ProvisionProblem(kind, detail, WireInstant.instant(wireSince), failures);
     }
 
-    @ProtoField(3)
+    @ProtoField(number = 3)
     WireInstant wireSince() {
         return WireInstant.of(since);
     }

@@ -21,7 +21,7 @@ import org.jboss.logging.Logger;
  * spare 20" (peak) or "SAT,SUN 00:00-24:00, spare 0" (off-peak). Outside every window the pool's own {@code spare}
  * applies. Windows of one pool never overlap, so at most one is in force at a time.
  */
-public record SpareSchedule(@ProtoField(1) List<Window> windows) implements Serializable {
+public record SpareSchedule(@ProtoField(number = 1) List<Window> windows) implements Serializable {
 
     public static final SpareSchedule NONE = new SpareSchedule(List.of());
 
@@ -39,8 +39,8 @@ public record SpareSchedule(@ProtoField(1) List<Window> windows) implements Seri
      */
     @ProtoName("SpareWindow")
     public record Window(@ProtoField(number = 1, collectionImplementation = HashSet.class) Set<DayOfWeek> days,
-            @ProtoField(2) int fromMinute, @ProtoField(3) int toMinute, @ProtoField(4) int spare)
-            implements Serializable {
+            @ProtoField(number = 2) int fromMinute, @ProtoField(number = 3) int toMinute,
+            @ProtoField(number = 4) int spare) implements Serializable {
 
         public Window {
             days = Set.copyOf(days);

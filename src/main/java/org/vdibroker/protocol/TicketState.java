@@ -11,9 +11,9 @@ import java.time.Instant;
  * {@code subject} is whose session it was issued for (what a redeemer checks the session against); {@code user} is
  * their name, to show.
  */
-public record TicketState(@ProtoField(1) String sessionId, @ProtoField(2) String desktopId,
-        @ProtoField(3) String subject, @ProtoField(4) String user, @ProtoField(5) String protocol, Instant expiresAt)
-        implements Serializable {
+public record TicketState(@ProtoField(number = 1) String sessionId, @ProtoField(number = 2) String desktopId,
+        @ProtoField(number = 3) String subject, @ProtoField(number = 4) String user,
+        @ProtoField(number = 5) String protocol, Instant expiresAt) implements Serializable {
 
     /** Read from ProtoStream: {@code expiresAt} travels as a {@link WireInstant} (field 6). */
     @ProtoFactory
@@ -22,7 +22,7 @@ public record TicketState(@ProtoField(1) String sessionId, @ProtoField(2) String
         return new TicketState(sessionId, desktopId, subject, user, protocol, WireInstant.instant(wireExpiresAt));
     }
 
-    @ProtoField(6)
+    @ProtoField(number = 6)
     WireInstant wireExpiresAt() {
         return WireInstant.of(expiresAt);
     }

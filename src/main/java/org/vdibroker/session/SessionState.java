@@ -14,11 +14,12 @@ import org.vdibroker.cluster.WireInstant;
  * {@code subject} (the token's {@code sub}) is whose session it is; {@code user} is only the name shown. A session
  * written by a broker older than the subject has none and belongs to nobody who asks.
  */
-public record SessionState(@ProtoField(1) String id, @ProtoField(2) String poolId, @ProtoField(3) String subject,
-        @ProtoField(4) String user, @ProtoField(5) SessionStatus status, @ProtoField(6) String desktopId,
-        @ProtoField(7) String protocol, @ProtoField(8) long queueTicket, Instant createdAt, Instant changedAt,
-        Instant lastSeenAt, @ProtoField(12) String endReason, Instant idleSince, @ProtoField(14) long version)
-        implements Serializable {
+public record SessionState(@ProtoField(number = 1) String id, @ProtoField(number = 2) String poolId,
+        @ProtoField(number = 3) String subject, @ProtoField(number = 4) String user,
+        @ProtoField(number = 5) SessionStatus status, @ProtoField(number = 6) String desktopId,
+        @ProtoField(number = 7) String protocol, @ProtoField(number = 8) long queueTicket, Instant createdAt,
+        Instant changedAt, Instant lastSeenAt, @ProtoField(number = 12) String endReason, Instant idleSince,
+        @ProtoField(number = 14) long version) implements Serializable {
 
     /** Read from ProtoStream: the instants travel as {@link WireInstant}s (fields 9-11 and 13). */
     @ProtoFactory
@@ -30,22 +31,22 @@ public record SessionState(@ProtoField(1) String id, @ProtoField(2) String poolI
                 WireInstant.instant(wireLastSeenAt), endReason, WireInstant.instant(wireIdleSince), version);
     }
 
-    @ProtoField(9)
+    @ProtoField(number = 9)
     WireInstant wireCreatedAt() {
         return WireInstant.of(createdAt);
     }
 
-    @ProtoField(10)
+    @ProtoField(number = 10)
     WireInstant wireChangedAt() {
         return WireInstant.of(changedAt);
     }
 
-    @ProtoField(11)
+    @ProtoField(number = 11)
     WireInstant wireLastSeenAt() {
         return WireInstant.of(lastSeenAt);
     }
 
-    @ProtoField(13)
+    @ProtoField(number = 13)
     WireInstant wireIdleSince() {
         return WireInstant.of(idleSince);
     }

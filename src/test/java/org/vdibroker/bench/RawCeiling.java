@@ -33,8 +33,9 @@ import org.vdibroker.desktop.DesktopStatus;
  * ASSIGNED, version + 1), issued straight on an Infinispan cluster of the broker's shape, without HTTP, tokens,
  * sessions or anything else the broker does. Three cache managers, each with its own JGroups channel over TCP on
  * loopback, configured from the broker's own {@code infinispan-cluster.xml} and {@code jgroups-tcpping.xml} (the
- * {@code desktops} cache: distributed, two synchronous owners, the same Java-serialization marshaller and value
- * class). They run in the benchmark's JVM, not in three JVMs: said in the report.
+ * {@code desktops} cache: distributed, two synchronous owners, the same marshaller writing the same format as the
+ * nodes ({@code vdi.cluster.marshalling}) and the same value class). They run in the benchmark's JVM, not in three
+ * JVMs: said in the report.
  */
 public final class RawCeiling implements AutoCloseable {
 

@@ -25,6 +25,7 @@ import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.vdibroker.bench.LoadGenerator.Request;
+import org.vdibroker.cluster.ClusterMarshaller;
 import org.vdibroker.cluster.ClusterNodes;
 import org.vdibroker.testsupport.KeycloakServer;
 
@@ -77,6 +78,8 @@ public final class WarmAssignmentBench {
         report.setting("nodes", settings.nodes());
         report.setting("clients", settings.clients());
         report.setting("warmup", settings.warmup());
+        // what the broker's nodes and the raw ceiling's cluster write (ClusterMarshaller)
+        report.setting("marshalling", ClusterMarshaller.Format.configured().name().toLowerCase(java.util.Locale.ROOT));
         if (Boolean.getBoolean("bench.baselines-only")) { // develops the two baselines without Keycloak and nodes
             try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                     .setServerConfig("listen_addresses", "127.0.0.1").start()) {

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -272,6 +273,8 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dvdi.cluster.bind-address=127.0.0.1",
                 "-Dvdi.cluster.bind-port=" + clusterPort,
                 "-Dvdi.cluster.initial-hosts=" + hosts,
+                // what the nodes write (ClusterMarshaller): ProtoStream unless this JVM was told otherwise
+                "-Dvdi.cluster.marshalling=" + ClusterMarshaller.Format.configured().name().toLowerCase(Locale.ROOT),
                 key == null ? "-Dbroker.cluster.unencrypted=true" : "-Dbroker.cluster.key=" + key,
                 // trust the test signing key instead of Keycloak
                 "-Dquarkus.oidc.public-key=" + testPublicKey(),

@@ -105,8 +105,8 @@ public final class ClusterWindowLimiter {
      * it was allowed and counted). Travels between nodes: named on the cache marshaller's allow-list.
      */
     @ProtoName("WindowCounts")
-    public record Counts(@ProtoField(1) long slot, @ProtoField(2) long previous, @ProtoField(3) long current,
-            @ProtoField(4) long refusedFor) implements Serializable {
+    public record Counts(@ProtoField(number = 1) long slot, @ProtoField(number = 2) long previous,
+            @ProtoField(number = 3) long current, @ProtoField(number = 4) long refusedFor) implements Serializable {
 
         /** The counts as seen from slot {@code now}: the current slot's become the previous ones, older ones none. */
         Counts in(long now) {
@@ -123,8 +123,8 @@ public final class ClusterWindowLimiter {
      * through the cache marshaller, whose allow-list names it.
      */
     @ProtoName("WindowCount")
-    public record Count(@ProtoField(1) int limit, @ProtoField(2) long windowMillis, @ProtoField(3) long now)
-            implements BiFunction<Object, Object, Object>, Serializable {
+    public record Count(@ProtoField(number = 1) int limit, @ProtoField(number = 2) long windowMillis,
+            @ProtoField(number = 3) long now) implements BiFunction<Object, Object, Object>, Serializable {
 
         @Override
         public Object apply(Object stored, Object first) {

@@ -8,10 +8,11 @@ import java.io.Serializable;
  * one read, not a scan), the last VM number handed out, and the failures a test or the demo injected. Changed only
  * by conditional replace.
  */
-public record SimulatedHost(@ProtoField(1) long lastSeq, @ProtoField(2) int desktops, @ProtoField(3) int usedVcpus,
-        @ProtoField(4) long usedMemoryMb, @ProtoField(5) boolean unreachable, @ProtoField(6) int failNextProvisions,
-        @ProtoField(7) int failNextReverts, @ProtoField(8) int loseNextProvisionAnswers,
-        @ProtoField(9) int loseNextPowerOnAnswers) implements Serializable {
+public record SimulatedHost(@ProtoField(number = 1) long lastSeq, @ProtoField(number = 2) int desktops,
+        @ProtoField(number = 3) int usedVcpus, @ProtoField(number = 4) long usedMemoryMb,
+        @ProtoField(number = 5) boolean unreachable, @ProtoField(number = 6) int failNextProvisions,
+        @ProtoField(number = 7) int failNextReverts, @ProtoField(number = 8) int loseNextProvisionAnswers,
+        @ProtoField(number = 9) int loseNextPowerOnAnswers) implements Serializable {
 
     static final SimulatedHost EMPTY = new SimulatedHost(0, 0, 0, 0, false, 0, 0, 0, 0);
 

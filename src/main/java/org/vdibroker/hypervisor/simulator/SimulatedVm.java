@@ -22,12 +22,13 @@ import org.vdibroker.hypervisor.VmInfo.PowerState;
  * @param operationFails whether {@code operation} (only ever a provision) fails when it completes
  * @param consolePasswordHash SHA-256 of the one-time console password, hex; null when none is set
  */
-public record SimulatedVm(@ProtoField(1) String vmRef, @ProtoField(2) long seq, @ProtoField(3) String name,
-        @ProtoField(4) String templateRef, @ProtoField(5) int vcpus, @ProtoField(6) long memoryMb,
+public record SimulatedVm(@ProtoField(number = 1) String vmRef, @ProtoField(number = 2) long seq,
+        @ProtoField(number = 3) String name, @ProtoField(number = 4) String templateRef,
+        @ProtoField(number = 5) int vcpus, @ProtoField(number = 6) long memoryMb,
         @ProtoField(number = 7, mapImplementation = HashMap.class) Map<String, String> metadata,
-        @ProtoField(8) Operation operation, @ProtoField(9) int operationSeq, Instant completesAt,
-        @ProtoField(11) boolean operationFails, @ProtoField(12) boolean runningWhenDone,
-        @ProtoField(13) String consolePasswordHash, Instant consolePasswordExpiresAt) implements Serializable {
+        @ProtoField(number = 8) Operation operation, @ProtoField(number = 9) int operationSeq, Instant completesAt,
+        @ProtoField(number = 11) boolean operationFails, @ProtoField(number = 12) boolean runningWhenDone,
+        @ProtoField(number = 13) String consolePasswordHash, Instant consolePasswordExpiresAt) implements Serializable {
 
     /** Read from ProtoStream: the instants travel as {@link WireInstant}s (fields 10 and 14). */
     @ProtoFactory
@@ -40,12 +41,12 @@ public record SimulatedVm(@ProtoField(1) String vmRef, @ProtoField(2) long seq, 
                 WireInstant.instant(wireConsolePasswordExpiresAt));
     }
 
-    @ProtoField(10)
+    @ProtoField(number = 10)
     WireInstant wireCompletesAt() {
         return WireInstant.of(completesAt);
     }
 
-    @ProtoField(14)
+    @ProtoField(number = 14)
     WireInstant wireConsolePasswordExpiresAt() {
         return WireInstant.of(consolePasswordExpiresAt);
     }
@@ -54,7 +55,8 @@ public record SimulatedVm(@ProtoField(1) String vmRef, @ProtoField(2) long seq, 
     @ProtoName("SimulatedOperation")
     public enum Operation {
         @ProtoEnumValue(0) PROVISION("provision"), @ProtoEnumValue(1) POWER_ON("power-on"),
-        @ProtoEnumValue(2) POWER_OFF("power-off"), @ProtoEnumValue(3) REVERT("revert"), @ProtoEnumValue(4) DELETE("delete");
+        @ProtoEnumValue(2) POWER_OFF("power-off"), @ProtoEnumValue(3) REVERT("revert"),
+        @ProtoEnumValue(4) DELETE("delete");
 
         final String id;
 

@@ -30,15 +30,17 @@ public final class SimulatorStore {
     static final int PAGE_SIZE = 32;
 
     @ProtoName("SimulatedHostKey")
-    public record HostKey(@ProtoField(1) String hypervisorId) implements Serializable {
+    public record HostKey(@ProtoField(number = 1) String hypervisorId) implements Serializable {
     }
 
     @ProtoName("SimulatedVmKey")
-    public record VmKey(@ProtoField(1) String hypervisorId, @ProtoField(2) String vmRef) implements Serializable {
+    public record VmKey(@ProtoField(number = 1) String hypervisorId, @ProtoField(number = 2) String vmRef)
+            implements Serializable {
     }
 
     @ProtoName("SimulatedVmPageKey")
-    public record PageKey(@ProtoField(1) String hypervisorId, @ProtoField(2) long page) implements Serializable {
+    public record PageKey(@ProtoField(number = 1) String hypervisorId, @ProtoField(number = 2) long page)
+            implements Serializable {
     }
 
     private final Cache<Object, Object> cache;
