@@ -53,6 +53,7 @@ class HelmChartTest {
         Map<String, String> config = rendered.configMapData("vdi-broker");
         assertThat(config).containsEntry("BROKER_CLUSTER_CONFIG", "infinispan-cluster.xml")
                 .containsEntry("VDI_CLUSTER_STACK", "dns-ping")
+                .containsEntry("VDI_CLUSTER_MARSHALLING", "protostream")
                 .containsEntry("VDI_CLUSTER_DNS_QUERY", "vdi-broker-cluster.vdi.svc.cluster.local")
                 .containsEntry("QUARKUS_PROFILE", "prod,postgresql");
         assertThat(rendered.kinds()).doesNotContain("Ingress", "ServiceMonitor", "HorizontalPodAutoscaler");
@@ -246,6 +247,13 @@ class HelmChartTest {
         assertThatThrownBy(() -> render(t -> t.set("podDisruptionBudget.maxUnavailable", "2")))
                 .hasMessageContaining("maxUnavailable");
         assertThatThrownBy(() -> render(t -> t.set("database.password", "secret"))).hasMessageContaining("password");
+        assertThatThrownBy(() -> render(t -> t.set("cluster.marshalling", "kryo"))).hasMessageContaining("marshalling");
+    }
+
+    @Test
+    void theFirstRollOfAnUpgradeFromJavaSerializationWritesJava() throws IOException {
+        assertThat(render(t -> t.set("cluster.marshalling", "java")).configMapData("vdi-broker"))
+                .containsEntry("VDI_CLUSTER_MARSHALLING", "java");
     }
 
     // ---- helpers ----
