@@ -101,9 +101,9 @@ public class ClusterMarshaller extends AbstractMarshaller {
 
     /** Whether {@code o} is a scalar ProtoStream wraps itself or a type of {@link WireSchema}. */
     public static boolean inSchema(Object o) {
-        return o instanceof String || o instanceof Long || o instanceof Integer || o instanceof Boolean
+        return o != null && (o instanceof String || o instanceof Long || o instanceof Integer || o instanceof Boolean
                 || o instanceof Double || o instanceof Instant || o instanceof byte[]
-                || CONTEXT.canMarshall(o.getClass());
+                || CONTEXT.canMarshall(o.getClass()));
     }
 
     @Override
