@@ -74,6 +74,11 @@ public final class DefinitionCache<V extends Serializable> {
         return new Round<>(current, DefinitionSource.DATABASE);
     }
 
+    /** The definition the cluster holds for {@code key}, or null. */
+    public Versioned<V> get(String key) {
+        return cache.get(key);
+    }
+
     /** What the cluster holds now (a copy). */
     public Map<String, Versioned<V>> snapshot() {
         return new HashMap<>(cache);

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.jboss.logging.Logger;
 import org.vdibroker.cluster.CacheNames;
@@ -53,6 +54,8 @@ public class HypervisorRegistry {
 
     private volatile Map<String, Hypervisor> hypervisors = Map.of();
     private final Map<String, LiveDriver> drivers = new ConcurrentHashMap<>();
+    /** Held by a round (reload) and by a connect between rounds, so the two never change the drivers at once. */
+    private final ReentrantLock rounds = new ReentrantLock();
     private volatile DefinitionCache<HypervisorCacheEntry> definitions;
     private volatile DefinitionSource source;
 
@@ -73,7 +76,42 @@ public class HypervisorRegistry {
 
     public Optional<HypervisorDriver> driver(String hypervisorId) {
         LiveDriver live = drivers.get(hypervisorId);
+        if (live == null) {
+            live = connectPublished(hypervisorId);
+        }
         return live == null ? Optional.empty() : Optional.of(live.driver());
+    }
+
+    /**
+     * A hypervisor another node defined since this node's last round (rounds come every 5 s): connected now from the
+     * cluster's definitions cache (a local read, the cache is replicated), so a desktop on it is served instead of
+     * refused until the next round. Never waits for a round under way, which reads the database (the caller may be
+     * an event loop): that round connects it.
+     */
+    private LiveDriver connectPublished(String hypervisorId) {
+        Versioned<HypervisorCacheEntry> published;
+        try {
+            published = definitions().get(hypervisorId);
+        } catch (RuntimeException clusterUnavailable) {
+            return null;
+        }
+        if (published == null || !rounds.tryLock()) {
+            return null;
+        }
+        try {
+            if (!drivers.containsKey(hypervisorId)) {
+                HypervisorCacheEntry e = published.value();
+                Hypervisor h = e.toModel();
+                connect(e, h, null);
+                Map<String, Hypervisor> with = new HashMap<>(hypervisors);
+                with.put(h.id(), h);
+                hypervisors = Map.copyOf(with);
+                LOG.infof("Hypervisor %s connected before this node's next round: another node defined it", h.id());
+            }
+            return drivers.get(hypervisorId);
+        } finally {
+            rounds.unlock();
+        }
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -98,9 +136,18 @@ public class HypervisorRegistry {
      * Reads the hypervisors from the database and publishes them to the cluster (database first, then the cache);
      * if the database does not answer, takes them from the cluster's cache instead.
      */
-    // synchronized: a scheduled reload that read the database before an admin's change must not publish its older
-    // view after the reload that change made (a pool just created was "not found" for a moment)
-    public synchronized void reload() {
+    // one round at a time: a scheduled reload that read the database before an admin's change must not publish its
+    // older view after the reload that change made (a pool just created was "not found" for a moment)
+    public void reload() {
+        rounds.lock();
+        try {
+            round();
+        } finally {
+            rounds.unlock();
+        }
+    }
+
+    private void round() {
         DefinitionCache.Round<HypervisorCacheEntry> round = definitions().refresh("hypervisor", source,
                 () -> QuarkusTransaction.requiringNew().call(() -> {
                     Map<String, Versioned<HypervisorCacheEntry>> read = new HashMap<>();
