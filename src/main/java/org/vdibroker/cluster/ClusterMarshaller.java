@@ -22,11 +22,11 @@ import org.vdibroker.WireSchemaImpl;
  *
  * <p>It reads both formats whatever it writes: a Java serialization stream starts with {@code 0xACED}, and no
  * ProtoStream message does (it starts with the tag of a field of {@code WrappedMessage}, numbered 1 to 30; read as a
- * tag, {@code 0xACED} would be field 1749). That is what lets
- * a cluster move from Java serialization to ProtoStream one node at a time, and lets journal entries written before
- * the move be read after it. What it writes is {@code vdi.cluster.marshalling} (system property) or
- * {@code VDI_CLUSTER_MARSHALLING}: {@code protostream} (the default) or {@code java}, for the first of two rolls away
- * from a version that reads Java serialization only (operations.md, "Upgrades").
+ * tag, {@code 0xACED} would be field 1749). That is what lets a cluster move from Java serialization to ProtoStream
+ * one node at a time, and lets journal entries written before the move be read after it. What it writes is
+ * {@code vdi.cluster.marshalling} (system property) or {@code VDI_CLUSTER_MARSHALLING}: {@code protostream} (the
+ * default) or {@code java}, for the first of two rolls away from a version that reads Java serialization only
+ * (operations.md, "Upgrades").
  */
 public class ClusterMarshaller extends AbstractMarshaller {
 
@@ -34,7 +34,7 @@ public class ClusterMarshaller extends AbstractMarshaller {
     public enum Format {
         PROTOSTREAM, JAVA;
 
-        /** The format named by {@code vdi.cluster.marshalling} or {@code VDI_CLUSTER_MARSHALLING}; ProtoStream if none. */
+        /** The format {@code vdi.cluster.marshalling} or {@code VDI_CLUSTER_MARSHALLING} names; ProtoStream if none. */
         public static Format configured() {
             String value = System.getProperty("vdi.cluster.marshalling", System.getenv("VDI_CLUSTER_MARSHALLING"));
             if (value == null || value.isBlank()) {

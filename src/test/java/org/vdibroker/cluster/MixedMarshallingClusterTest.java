@@ -14,9 +14,9 @@ import org.vdibroker.desktop.DesktopStatus;
 
 /**
  * The first roll of the move to ProtoStream, in the middle: one node still writing Java serialization (as a node of
- * the version before, or one set to {@code vdi.cluster.marshalling=java}), one writing ProtoStream, in one cluster. Each
- * reads the other's writes, and a conditional replace made on one node against a value the other wrote succeeds:
- * values come back equal whichever way they travelled.
+ * the version before, or one set to {@code vdi.cluster.marshalling=java}), one writing ProtoStream, in one cluster.
+ * Each reads the other's writes, and a conditional replace made on one node against a value the other wrote
+ * succeeds: values come back equal whichever way they travelled.
  */
 class MixedMarshallingClusterTest {
 
