@@ -30,10 +30,12 @@ import jdk.jfr.consumer.RecordingFile;
 public final class JfrAreas {
 
     /** An area and the prefixes of the class names (dotted, as JFR gives them) that belong to it. */
+    /** An area: the classes whose names start with one of its prefixes, or contain a pattern given as "*text". */
     record Area(String name, List<String> prefixes) {
 
         boolean holds(String className) {
-            return prefixes.stream().anyMatch(className::startsWith);
+            return prefixes.stream().anyMatch(p -> p.startsWith("*") ? className.contains(p.substring(1))
+                    : className.startsWith(p));
         }
     }
 
@@ -46,8 +48,11 @@ public final class JfrAreas {
             // the exception: serialization's own JDK classes, called by Infinispan's marshaller
             new Area("Java serialization", List.of("java.io.ObjectOutputStream", "java.io.ObjectInputStream",
                     "java.io.ObjectStreamClass")),
-            new Area("Infinispan marshalling", List.of("org.infinispan.marshall.", "org.infinispan.commons.marshall.",
-                    "org.infinispan.protostream.")),
+            // the library, and the marshallers protostream-processor generated into the broker's value classes
+            new Area("ProtoStream", List.of("org.infinispan.protostream.", "*$___Marshaller_",
+                    "org.vdibroker.WireSchemaImpl", "org.vdibroker.cluster.ClusterMarshaller",
+                    "org.vdibroker.cluster.WireInstant")),
+            new Area("Infinispan marshalling", List.of("org.infinispan.marshall.", "org.infinispan.commons.marshall.")),
             new Area("JSON", List.of("com.fasterxml.jackson.")),
             new Area("pool manager", List.of("org.vdibroker.pool.PoolManager", "org.vdibroker.pool.Reconciler")),
             new Area("outbox", List.of("org.vdibroker.persistence.Outbox")),

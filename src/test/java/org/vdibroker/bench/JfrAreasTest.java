@@ -30,6 +30,12 @@ class JfrAreasTest {
                 "java.util.UUID", "org.vdibroker.session.SessionService"))).isEqualTo("broker code (other)");
         assertThat(JfrAreas.areaOf(List.of("java.io.ObjectOutputStream",
                 "org.infinispan.commons.marshall.JavaSerializationMarshaller"))).isEqualTo("Java serialization");
+        // a marshaller protostream-processor generated into a broker class is ProtoStream's, the class itself not
+        assertThat(JfrAreas.areaOf(List.of("org.infinispan.protostream.impl.TagWriterImpl",
+                "org.vdibroker.session.SessionState$___Marshaller_3d4d49"))).isEqualTo("ProtoStream");
+        assertThat(JfrAreas.areaOf(List.of("org.vdibroker.session.SessionState$___Marshaller_3d4d49",
+                "org.vdibroker.cluster.ClusterMarshaller"))).isEqualTo("ProtoStream");
+        assertThat(JfrAreas.areaOf(List.of("org.vdibroker.session.SessionState"))).isEqualTo("broker code (other)");
         // the first matching area wins: the reconciler is the pool manager's, not just broker code
         assertThat(JfrAreas.areaOf(List.of("org.vdibroker.pool.Reconciler"))).isEqualTo("pool manager");
         assertThat(JfrAreas.areaOf(List.of("java.lang.Thread"))).isEqualTo(JfrAreas.JDK_ONLY);
