@@ -2,14 +2,9 @@ package org.vdibroker.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
 import org.infinispan.protostream.GeneratedSchema;
 import org.infinispan.protostream.ProtobufUtil;
 import org.infinispan.protostream.SerializationContext;
@@ -124,51 +119,22 @@ class ProtoStreamUpgradeTest {
         }
 
         Object value(String id, String status, Object... rest) throws Exception {
-            Class<?> type = loader.loadClass(PKG + ".Value");
-            Class<?> statusType = loader.loadClass(PKG + ".Status");
-            Object[] args = new Object[2 + rest.length];
-            args[0] = id;
-            args[1] = statusType.getMethod("valueOf", String.class).invoke(null, status);
-            System.arraycopy(rest, 0, args, 2, rest.length);
-            return type.getDeclaredConstructors()[0].newInstance(args);
+            return ProbeVersions.value(loader, PKG, id, status, rest);
         }
 
         List<Object> components(Object record) throws Exception {
-            List<Object> values = new ArrayList<>();
-            for (var c : record.getClass().getRecordComponents()) {
-                Object v = c.getAccessor().invoke(record);
-                values.add(v instanceof Enum<?> e ? e.name() : v);
-            }
-            return values;
+            return ProbeVersions.components(record);
         }
     }
 
     private static Node node(String name, String sources) throws Exception {
-        Path src = dir.resolve(name + "-src");
-        Path out = dir.resolve(name + "-classes");
-        Files.createDirectories(src);
-        Files.createDirectories(out);
-        List<String> files = new ArrayList<>();
-        for (String unit : (sources + "---" + SCHEMA).split("---")) {
-            String code = unit.strip();
-            String type = code.replaceFirst("(?s)^.*?public (?:enum|record|interface) (\\w+).*$", "$1");
-            Path f = src.resolve(type + ".java");
-            Files.writeString(f, "package " + PKG + ";\nimport org.infinispan.protostream.annotations.*;\n" + code
-                    + "\n");
-            files.add(f.toString());
-        }
         // the processor and what it needs, from this test's class path (protostream-processor is a provided
         // dependency of the broker)
         String path = String.join(java.io.File.pathSeparator, jarOf(ProtobufUtil.class),
                 jarOf(Class.forName("org.infinispan.protostream.processor.ProtoSchemaAnnotationProcessor")),
                 jarOf(org.jboss.logging.Logger.class));
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        List<String> args = new ArrayList<>(List.of("-d", out.toString(), "--release", "17", "-classpath", path,
-                "-processorpath", path));
-        args.addAll(files);
-        assertThat(javac.run(null, null, null, args.toArray(String[]::new))).as("javac of version " + name).isZero();
-        ClassLoader loader = new URLClassLoader(new URL[] {out.toUri().toURL()},
-                ProtoStreamUpgradeTest.class.getClassLoader());
+        ClassLoader loader = ProbeVersions.compile(dir, name, PKG, "import org.infinispan.protostream.annotations.*;\n",
+                sources + "---" + SCHEMA, List.of("-classpath", path, "-processorpath", path));
         SerializationContext context = ProtobufUtil.newSerializationContext();
         ((GeneratedSchema) loader.loadClass(PKG + ".ProbeImpl").getDeclaredConstructor().newInstance())
                 .register(context);

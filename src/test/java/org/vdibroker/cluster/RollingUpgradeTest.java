@@ -7,8 +7,6 @@ import java.io.InvalidClassException;
 import java.io.InvalidObjectException;
 import java.io.Serializable;
 import java.lang.reflect.Modifier;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,8 +14,6 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
 import org.infinispan.commons.configuration.ClassAllowList;
 import org.infinispan.commons.marshall.JavaSerializationMarshaller;
 import org.junit.jupiter.api.BeforeAll;
@@ -141,44 +137,16 @@ class RollingUpgradeTest {
         }
 
         Object value(String id, String status, Object... rest) throws Exception {
-            Class<?> type = loader.loadClass(PKG + ".Value");
-            Class<?> statusType = loader.loadClass(PKG + ".Status");
-            Object[] args = new Object[2 + rest.length];
-            args[0] = id;
-            args[1] = statusType.getMethod("valueOf", String.class).invoke(null, status);
-            System.arraycopy(rest, 0, args, 2, rest.length);
-            return type.getDeclaredConstructors()[0].newInstance(args);
+            return ProbeVersions.value(loader, PKG, id, status, rest);
         }
 
         List<Object> components(Object record) throws Exception {
-            List<Object> values = new ArrayList<>();
-            for (var c : record.getClass().getRecordComponents()) {
-                Object v = c.getAccessor().invoke(record);
-                values.add(v instanceof Enum<?> e ? e.name() : v);
-            }
-            return values;
+            return ProbeVersions.components(record);
         }
     }
 
     private static Node node(String name, String sources) throws Exception {
-        Path src = dir.resolve(name + "-src");
-        Path out = dir.resolve(name + "-classes");
-        Files.createDirectories(src);
-        Files.createDirectories(out);
-        List<String> files = new ArrayList<>();
-        for (String unit : sources.split("---")) {
-            String code = unit.strip();
-            String type = code.replaceFirst("^public (?:enum|record) (\\w+).*$", "$1").lines().findFirst().orElseThrow();
-            Path f = src.resolve(type + ".java");
-            Files.writeString(f, "package " + PKG + ";\n" + code + "\n");
-            files.add(f.toString());
-        }
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        List<String> args = new ArrayList<>(List.of("-d", out.toString(), "--release", "17"));
-        args.addAll(files);
-        assertThat(javac.run(null, null, null, args.toArray(String[]::new))).as("javac of version " + name).isZero();
-        ClassLoader loader = new URLClassLoader(new URL[] {out.toUri().toURL()},
-                RollingUpgradeTest.class.getClassLoader());
+        ClassLoader loader = ProbeVersions.compile(dir, name, PKG, "", sources, List.of());
         return new Node(loader, new JavaSerializationMarshaller(new ClassAllowList(
                 List.of(PKG + ".Value", PKG + ".Status"), allowList(), loader)));
     }
