@@ -1,7 +1,5 @@
 package org.vdibroker.access;
 
-import org.infinispan.protostream.annotations.ProtoName;
-import org.infinispan.protostream.annotations.ProtoField;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -11,6 +9,8 @@ import java.util.Optional;
 import java.util.UUID;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.cluster.CacheNames;
 

@@ -1,10 +1,10 @@
 package org.vdibroker.agent;
 
-import org.vdibroker.cluster.WireInstant;
-import org.infinispan.protostream.annotations.ProtoField;
-import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.vdibroker.cluster.WireInstant;
 
 /**
  * A desktop's agent checked in (any authenticated event) at {@code at}, with the secret whose hash starts with

@@ -1,10 +1,10 @@
 package org.vdibroker.audit;
 
-import org.vdibroker.cluster.WireInstant;
-import org.infinispan.protostream.annotations.ProtoField;
-import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.vdibroker.cluster.WireInstant;
 
 /** Something that happened, for the audit log. Never carries secrets. Waits in the outbox until it is written. */
 public record AuditEvent(@ProtoField(number = 1) String id, Instant occurredAt, @ProtoField(number = 3) String kind,

@@ -1,7 +1,5 @@
 package org.vdibroker.cluster;
 
-import org.infinispan.protostream.annotations.ProtoFactory;
-import org.infinispan.protostream.annotations.ProtoName;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.Serial;
@@ -9,6 +7,8 @@ import java.io.Serializable;
 import java.util.function.BiFunction;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoName;
 
 /**
  * Cluster-wide monotonic counters, e.g. the ticket numbers that order a pool's queue.

@@ -1,11 +1,11 @@
 package org.vdibroker.desktop;
 
-import org.vdibroker.cluster.WireInstant;
-import org.infinispan.protostream.annotations.ProtoName;
-import org.infinispan.protostream.annotations.ProtoField;
-import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
+import org.vdibroker.cluster.WireInstant;
 
 /**
  * The changes to one desktop's inventory row that wait in the outbox, folded into one entry: the row as created (if

@@ -1,7 +1,7 @@
 package org.vdibroker.hypervisor;
 
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
+import org.infinispan.protostream.annotations.ProtoField;
 
 /**
  * A hypervisor definition as the cluster's definitions cache holds it: the stored row, credentials still encrypted

@@ -1,7 +1,7 @@
 package org.vdibroker.hypervisor;
 
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
+import org.infinispan.protostream.annotations.ProtoField;
 
 /**
  * Handle of a long hypervisor operation. Plain data, so it can be stored in the cluster and polled by whichever node

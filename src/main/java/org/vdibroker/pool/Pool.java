@@ -1,12 +1,12 @@
 package org.vdibroker.pool;
 
-import java.util.HashSet;
-import org.infinispan.protostream.annotations.ProtoName;
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.time.ZoneId;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
 import org.vdibroker.protocol.ConnectionSettings;
 
 /**

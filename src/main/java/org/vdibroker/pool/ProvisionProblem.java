@@ -1,10 +1,10 @@
 package org.vdibroker.pool;
 
-import org.vdibroker.cluster.WireInstant;
-import org.infinispan.protostream.annotations.ProtoField;
-import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.vdibroker.cluster.WireInstant;
 
 /**
  * Why a pool cannot provision desktops now. {@code kind} is stable for clients and alerts: {@code no-capacity},

@@ -1,19 +1,19 @@
 package org.vdibroker.pool;
 
-import java.util.HashSet;
-import org.infinispan.protostream.annotations.ProtoName;
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.time.DayOfWeek;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
 import org.jboss.logging.Logger;
 
 /**

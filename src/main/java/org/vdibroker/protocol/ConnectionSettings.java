@@ -1,9 +1,9 @@
 package org.vdibroker.protocol;
 
-import java.util.HashMap;
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
+import java.util.HashMap;
 import java.util.Map;
+import org.infinispan.protostream.annotations.ProtoField;
 
 /**
  * A pool's settings for the files clients open, by file: {@code rdp} (names as in a {@code .rdp} file, e.g.

@@ -1,10 +1,10 @@
 package org.vdibroker.protocol;
 
-import org.vdibroker.cluster.WireInstant;
-import org.infinispan.protostream.annotations.ProtoField;
-import org.infinispan.protostream.annotations.ProtoFactory;
 import java.io.Serializable;
 import java.time.Instant;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.vdibroker.cluster.WireInstant;
 
 /**
  * A connection ticket as stored: keyed by the SHA-256 of the ticket, so the cache never holds the ticket itself.

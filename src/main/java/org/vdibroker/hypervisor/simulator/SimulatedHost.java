@@ -1,7 +1,7 @@
 package org.vdibroker.hypervisor.simulator;
 
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
+import org.infinispan.protostream.annotations.ProtoField;
 
 /**
  * One simulated hypervisor as stored in cache {@code simulator-vms}: running totals of what its VMs use (so usage is

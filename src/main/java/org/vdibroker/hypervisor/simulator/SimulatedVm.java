@@ -1,14 +1,14 @@
 package org.vdibroker.hypervisor.simulator;
 
-import org.vdibroker.cluster.WireInstant;
-import java.util.HashMap;
-import org.infinispan.protostream.annotations.ProtoEnumValue;
-import org.infinispan.protostream.annotations.ProtoName;
-import org.infinispan.protostream.annotations.ProtoFactory;
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.Map;
+import org.infinispan.protostream.annotations.ProtoEnumValue;
+import org.infinispan.protostream.annotations.ProtoFactory;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
+import org.vdibroker.cluster.WireInstant;
 import org.vdibroker.hypervisor.VmInfo;
 import org.vdibroker.hypervisor.VmInfo.PowerState;
 

@@ -1,9 +1,9 @@
 package org.vdibroker.hypervisor.simulator;
 
-import java.util.HashSet;
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
+import java.util.HashSet;
 import java.util.Set;
+import org.infinispan.protostream.annotations.ProtoField;
 
 /**
  * The refs of up to {@link SimulatorStore#PAGE_SIZE} VMs of one simulated host, by VM number. Listing a host reads its

@@ -1,7 +1,5 @@
 package org.vdibroker.hypervisor.simulator;
 
-import org.infinispan.protostream.annotations.ProtoName;
-import org.infinispan.protostream.annotations.ProtoField;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -18,6 +16,8 @@ import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import org.infinispan.Cache;
 import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.protostream.annotations.ProtoField;
+import org.infinispan.protostream.annotations.ProtoName;
 import org.vdibroker.cluster.CacheNames;
 
 /**
