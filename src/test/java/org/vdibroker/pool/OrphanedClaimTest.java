@@ -112,8 +112,15 @@ class OrphanedClaimTest {
                         if (claimedFor.size() > 1) {
                             return null; // the request's second try waits like anyone else
                         }
-                        desktopOfFirst[0] = desktops.claim("stall-new", sessionId, "sub-stall-new", "stall-new",
-                                false).orElseThrow().id();
+                        // the desktop the API just reported READY: its claim can miss it for a moment (the
+                        // clean-clone run of ab4945b found none once), so the test asks again for a few seconds
+                        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                        java.util.Optional<DesktopState> first;
+                        while ((first = desktops.claim("stall-new", sessionId, "sub-stall-new", "stall-new", false))
+                                .isEmpty() && System.nanoTime() < deadline) {
+                            PoolSizingTest.sleep(100);
+                        }
+                        desktopOfFirst[0] = first.orElseThrow().id();
                         // the stall: the pool manager frees the claim meanwhile
                         await("the stalled claim released", Duration.ofSeconds(15),
                                 () -> Api.desktop("stall-new", desktopOfFirst[0]).get("sessionId") == null);
