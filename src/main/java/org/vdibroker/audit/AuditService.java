@@ -27,8 +27,10 @@ public class AuditService {
     Clock clock = Clock.systemUTC();
 
     public void record(String kind, String actor, String poolId, String desktopId, String sessionId, String detail) {
-        String id = UUID.randomUUID().toString();
-        outbox.add(KEY_PREFIX + id, new AuditEvent(id, clock.instant(), kind, actor, poolId, desktopId, sessionId,
+        // an id this node's outbox owns: the entry is one copy to its backup, on the desktop request's path
+        String key = outbox.localKey(() -> KEY_PREFIX + UUID.randomUUID());
+        String id = key.substring(KEY_PREFIX.length());
+        outbox.add(key, new AuditEvent(id, clock.instant(), kind, actor, poolId, desktopId, sessionId,
                 detail == null ? null : detail.substring(0, Math.min(detail.length(), 2000))));
     }
 

@@ -47,6 +47,11 @@ public class ClusterMarshaller extends AbstractMarshaller {
                         + " or java, not " + value);
             }
         }
+
+        /** How {@code vdi.cluster.marshalling} spells this format (what {@link #configured} reads back). */
+        public String setting() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 
     private static final SerializationContext CONTEXT = context();

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.hibernate.Session;
 import org.infinispan.Cache;
@@ -34,6 +35,7 @@ import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.KeyOwnership;
+import org.vdibroker.cluster.LocalKeys;
 
 /**
  * Database writes that must not wait for the database, nor be lost: audit events and desktop inventory changes are
@@ -93,6 +95,14 @@ public class Outbox {
         Gauge.builder("vdi.outbox.journal.lag", this, o -> o.journal.lag().toNanos() / 1e9)
                 .description("how long the oldest outbox change not yet on this node's disk has waited, in seconds")
                 .baseUnit("seconds").register(meters);
+    }
+
+    /**
+     * A new key from {@code generator} whose primary copy is on this node: an entry added under it costs one copy to
+     * its backup instead of two hops, and this node writes it to the database.
+     */
+    public String localKey(Supplier<String> generator) {
+        return LocalKeys.fresh(cache(), generator);
     }
 
     /** Adds an entry under a key that names it alone (e.g. an audit event's id). */

@@ -79,7 +79,7 @@ public final class WarmAssignmentBench {
         report.setting("clients", settings.clients());
         report.setting("warmup", settings.warmup());
         // what the broker's nodes and the raw ceiling's cluster write (ClusterMarshaller)
-        report.setting("marshalling", ClusterMarshaller.Format.configured().name().toLowerCase(java.util.Locale.ROOT));
+        report.setting("marshalling", ClusterMarshaller.Format.configured().setting());
         if (Boolean.getBoolean("bench.baselines-only")) { // develops the two baselines without Keycloak and nodes
             try (EmbeddedPostgres postgres = EmbeddedPostgres.builder()
                     .setServerConfig("listen_addresses", "127.0.0.1").start()) {

@@ -122,6 +122,10 @@ class ClusterMarshallerTest {
             }
             System.setProperty("vdi.cluster.marshalling", "Java");
             assertThat(new ClusterMarshaller().writes()).isEqualTo(Format.JAVA);
+            for (Format f : Format.values()) { // what a node passes on to another reads back as the same format
+                System.setProperty("vdi.cluster.marshalling", f.setting());
+                assertThat(Format.configured()).isEqualTo(f);
+            }
             System.setProperty("vdi.cluster.marshalling", "kryo");
             assertThatThrownBy(Format::configured).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("protostream or java, not kryo");

@@ -17,7 +17,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Locale;
 import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -274,7 +273,7 @@ public final class ClusterNodes implements AutoCloseable {
                 "-Dvdi.cluster.bind-port=" + clusterPort,
                 "-Dvdi.cluster.initial-hosts=" + hosts,
                 // what the nodes write (ClusterMarshaller): ProtoStream unless this JVM was told otherwise
-                "-Dvdi.cluster.marshalling=" + ClusterMarshaller.Format.configured().name().toLowerCase(Locale.ROOT),
+                "-Dvdi.cluster.marshalling=" + ClusterMarshaller.Format.configured().setting(),
                 key == null ? "-Dbroker.cluster.unencrypted=true" : "-Dbroker.cluster.key=" + key,
                 // trust the test signing key instead of Keycloak
                 "-Dquarkus.oidc.public-key=" + testPublicKey(),

@@ -44,6 +44,17 @@ class LocalKeysTest {
     }
 
     @Test
+    void aValueIsPickedByTheKeyItIsStoredUnder() {
+        DefaultCacheManager node = nodes.get(1);
+        Cache<String, String> sessions = node.getCache(CacheNames.SESSIONS);
+        for (int i = 0; i < 100; i++) {
+            // as a connection ticket is stored under its hash: the value is returned, its key is local
+            String value = LocalKeys.fresh(sessions, () -> UUID.randomUUID().toString(), v -> "hash-of:" + v);
+            assertThat(primaryOf(sessions, "hash-of:" + value)).isEqualTo(node.getAddress());
+        }
+    }
+
+    @Test
     void aKeyOwnedElsewhereIsNotTakenForLocal() {
         Cache<String, String> first = nodes.get(0).getCache(CacheNames.SESSIONS);
         int elsewhere = 0;
