@@ -96,7 +96,9 @@ public final class WarmAssignmentBench {
                     .setServerConfig("listen_addresses", "127.0.0.1")
                     .setServerConfig("max_connections", "300").start()) {
                 BenchTokens tokens = BenchTokens.withKeycloak(settings.out());
-                long violations = clusterRun(settings, postgres, tokens, report);
+                // -Dbench.three-node=false: the one-node ratios alone (e.g. to profile one node)
+                long violations = Boolean.parseBoolean(System.getProperty("bench.three-node", "true"))
+                        ? clusterRun(settings, postgres, tokens, report) : 0;
                 if (settings.oneNode()) {
                     violations += oneNodeRun(settings, postgres, tokens, report);
                 }
