@@ -10,8 +10,9 @@ import org.infinispan.distribution.LocalizedCacheTopology;
 /**
  * Keys whose primary copy is on this node. A write to such a key costs one synchronous copy to its backup owner; a
  * write to a key another node owns goes there first and is copied from there, two round trips one after the other.
- * Where the broker picks a key itself (a new session's id, an audit entry's, a connection ticket) or may pick among equal entries (the ready desktops of a
- * pool), it prefers these. Only a preference: a key owned elsewhere is just as correct.
+ * Where the broker picks a key itself (a new session's id, an audit entry's, a connection ticket) or may pick among
+ * equal entries (the ready desktops of a pool), it prefers these. Only a preference: a key owned elsewhere is just as
+ * correct.
  */
 public final class LocalKeys {
 
