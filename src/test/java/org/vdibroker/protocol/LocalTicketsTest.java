@@ -46,7 +46,8 @@ class LocalTicketsTest {
                 assertThat(issued.add(ticket)).as("a ticket issued twice").isTrue();
                 assertThat(ticket).hasSize(24); // 18 random bytes, unpadded base64url
                 assertThat(LocalKeys.primaryHere(cache).test(TicketService.hash(ticket)))
-                        .as("ticket %d of node %d stored under a key the node holds the primary copy of", i, n).isTrue();
+                        .as("ticket %d of node %d stored under a key the node holds the primary copy of", i, n)
+                        .isTrue();
                 TicketService other = services.get((n + 1 + i % 2) % nodes.size());
                 assertThat(other.redeem(ticket)).get().extracting(TicketState::sessionId).isEqualTo("s-" + n + "-" + i);
                 assertThat(services.get(n).redeem(ticket)).isEmpty();
