@@ -2,16 +2,15 @@ package org.vdibroker.access;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.smallrye.faulttolerance.api.RetryWhen;
+import io.smallrye.faulttolerance.api.ApplyGuard;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Optional;
-import org.eclipse.microprofile.faulttolerance.Retry;
 import org.infinispan.manager.EmbeddedCacheManager;
 import org.vdibroker.api.ProblemException;
-import org.vdibroker.cluster.PeerStopping;
+import org.vdibroker.cluster.PeerStoppingRetry;
 import org.vdibroker.desktop.DesktopService;
 import org.vdibroker.desktop.DesktopState;
 import org.vdibroker.pool.Pool;
@@ -95,8 +94,7 @@ public class DesktopRequestService {
      * later): each step is safe to repeat, as after a node's death between two writes (the user's live session is
      * found again; a claim or a session left half-written is given back by the pool manager).
      */
-    @Retry(maxRetries = 5, delay = 300, jitter = 100, maxDuration = 10_000)
-    @RetryWhen(exception = PeerStopping.class)
+    @ApplyGuard(PeerStoppingRetry.NAME)
     public SessionState request(Caller caller, String poolId, String protocol, String idempotencyKey) {
         Timer.Sample sample = Timer.start(meters);
         try {

@@ -7,7 +7,7 @@ import org.infinispan.commons.IllegalLifecycleStateException;
  * Whether a cache operation failed because a node it needed was stopping: a peer shut down gracefully while it still
  * owned a copy of the key (it refuses new commands before it leaves the cluster's view), or this node's own caches
  * are stopping. The next view no longer has the peer, so the same operation a moment later goes to the owners that
- * remain: a retry, not an error for the user. For SmallRye Fault Tolerance's {@code @RetryWhen}.
+ * remain: a retry, not an error for the user. {@link PeerStoppingRetry} asks such an operation again.
  */
 public final class PeerStopping implements Predicate<Throwable> {
 

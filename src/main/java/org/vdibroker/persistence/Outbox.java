@@ -6,7 +6,7 @@ import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
-import io.smallrye.faulttolerance.api.RetryWhen;
+import io.smallrye.faulttolerance.api.ApplyGuard;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -27,7 +27,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
-import org.eclipse.microprofile.faulttolerance.Retry;
 import org.hibernate.Session;
 import org.infinispan.Cache;
 import org.infinispan.commons.util.CloseableIterator;
@@ -38,7 +37,7 @@ import org.vdibroker.BrokerConfig;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.KeyOwnership;
 import org.vdibroker.cluster.LocalKeys;
-import org.vdibroker.cluster.PeerStopping;
+import org.vdibroker.cluster.PeerStoppingRetry;
 
 /**
  * Database writes that must not wait for the database, nor be lost: audit events and desktop inventory changes are
@@ -114,8 +113,7 @@ public class Outbox {
      * caller's own retry would not know the entry was never written (a desktop request asked again finds its session
      * and writes no second audit entry), and putting the same entry twice is harmless.
      */
-    @Retry(maxRetries = 5, delay = 300, jitter = 100, maxDuration = 10_000)
-    @RetryWhen(exception = PeerStopping.class)
+    @ApplyGuard(PeerStoppingRetry.NAME)
     public void add(String key, Serializable entry) {
         cache().put(key, entry);
     }
