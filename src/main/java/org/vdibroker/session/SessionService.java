@@ -69,10 +69,13 @@ public class SessionService {
         return Optional.empty();
     }
 
-    /** A new session was opened READY on a desktop claimed for it beforehand (see {@link SessionStore.FirstClaim}). */
+    /**
+     * A new session was opened READY on a desktop claimed for it beforehand (see {@link SessionStore.FirstClaim}).
+     * Timed first: a request asked again after this failed finds its session and would not time it.
+     */
     public void assignedOnOpen(SessionState session) {
-        audit.record("desktop.assigned", session.user(), session.poolId(), session.desktopId(), session.id(), null);
         timeToDesktop.assigned(session.poolId(), session.createdAt(), session.changedAt());
+        audit.record("desktop.assigned", session.user(), session.poolId(), session.desktopId(), session.id(), null);
     }
 
     /** Gives back a desktop claimed for a session that does not hold it (never published, or changed meanwhile). */

@@ -3,6 +3,7 @@ package org.vdibroker.access;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.testsupport.Api.await;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
@@ -43,6 +44,9 @@ class AuditOnStoppingPeerTest {
     @Inject
     AuditService audit;
 
+    @Inject
+    MeterRegistry meters;
+
     @Test
     void anAssignmentWhoseAuditWriteWasRefusedByAStoppingPeerIsAuditedOnce() {
         readyPool("stopping-peer", 1);
@@ -55,6 +59,8 @@ class AuditOnStoppingPeerTest {
         String sessionId = response.jsonPath().getString("id");
         assertThat(audit.page(0, 1000)).filteredOn(e -> "desktop.assigned".equals(e.kind())
                 && sessionId.equals(e.sessionId())).hasSize(1);
+        assertThat(meters.get("vdi.session.time.to.desktop").tag("pool", "stopping-peer").timer().count())
+                .as("its time to desktop is recorded once").isEqualTo(1);
     }
 
     @Test
