@@ -56,18 +56,27 @@ public class TicketService {
             Duration lifetime) {
         // one whose hash this node holds the primary copy of, so its write is one copy to the backup: on n nodes that
         // leaves log2(n) of the ticket's 144 random bits to an attacker, who still faces over 2^140
-        String ticket = LocalKeys.fresh(tickets, this::newTicket, TicketService::hash);
+        Drawn drawn = LocalKeys.fresh(tickets, this::draw, Drawn::key);
         Instant expiresAt = clock.instant().plus(lifetime);
         long lifespan = lifetime.toMillis();
-        tickets.put(hash(ticket), new TicketState(sessionId, desktopId, subject, user, protocol, expiresAt), lifespan,
+        tickets.put(drawn.key(), new TicketState(sessionId, desktopId, subject, user, protocol, expiresAt), lifespan,
                 TimeUnit.MILLISECONDS);
-        return new IssuedTicket(ticket, expiresAt);
+        return new IssuedTicket(drawn.ticket(), expiresAt);
     }
 
-    private String newTicket() {
+    /** A new random ticket with the key it is stored under, hashed once. */
+    private Drawn draw() {
         byte[] raw = new byte[18];
         random.nextBytes(raw);
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        String ticket = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        return new Drawn(ticket, hash(ticket));
+    }
+
+    private record Drawn(String ticket, String key) {
+        @Override
+        public String toString() {
+            return "Drawn[key=" + key + "]"; // never the ticket itself
+        }
     }
 
     /** Uses a ticket up: its state if it was valid and unused, else empty. */
