@@ -95,6 +95,7 @@ public final class BenchCharts {
                     new Named("open-loop-cdf", openLoopCdf(report)));
             case "storm" -> List.of(
                     new Named("warm-cdf", stormWarmCdf(report)),
+                    new Named("warm-by-second", stormWarmBySecond(report)),
                     new Named("cold-time-to-desktop", stormColdTimeToDesktop(report)),
                     new Named("cold-over-bound-cdf", stormColdOverBound(report)),
                     new Named("cold-eta", stormColdEta(report)));
@@ -221,6 +222,35 @@ public final class BenchCharts {
         JFreeChart chart = cdfChart("Benchmark 2: warm storm, time to connection details", report,
                 "time to connection details (ms, log scale)", data);
         target(chart.getXYPlot(), 1000, "target p99 <= 1 s");
+        return chart;
+    }
+
+    /** By the second the warm storm's requests fell due in: median, p99 and slowest, against the 1 s target. */
+    static JFreeChart stormWarmBySecond(JsonNode report) {
+        JsonNode bins = report.path("warmByArrivalSecond");
+        if (!bins.isArray() || bins.isEmpty()) {
+            return null;
+        }
+        XYSeries median = new XYSeries("median of the second's requests");
+        XYSeries p99 = new XYSeries("p99 of the second's requests");
+        XYSeries slowest = new XYSeries("slowest of the second's requests");
+        for (JsonNode bin : bins) {
+            double second = bin.path("second").asDouble() + 0.5;
+            median.add(second, positive(bin.path("p50Ms").asDouble()));
+            p99.add(second, positive(bin.path("p99Ms").asDouble()));
+            slowest.add(second, positive(bin.path("maxMs").asDouble()));
+        }
+        XYSeriesCollection data = new XYSeriesCollection();
+        Stream.of(slowest, p99, median).forEach(data::addSeries); // the slowest behind the others
+        JFreeChart chart = xyChart("Benchmark 2: warm storm, time to connection details by arrival", report,
+                new NumberAxis("second of the storm the requests fell due in (s)"),
+                log("time to connection details (ms, log scale)"), data);
+        XYPlot plot = chart.getXYPlot();
+        plot.addRangeMarker(level(1000, "target p99 <= 1 s", DASHED));
+        XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
+        paint(renderer, 0, WORST, DOTTED);
+        paint(renderer, 1, SKIP_LOCKED, SOLID);
+        paint(renderer, 2, BROKER, SOLID);
         return chart;
     }
 

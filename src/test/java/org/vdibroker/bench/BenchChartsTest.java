@@ -70,6 +70,16 @@ class BenchChartsTest {
         BenchReport report = new BenchReport("storm", "Benchmark 2: logon storm");
         Random random = new Random(2);
         report.add("warm-storm", result("warm storm", 0, 10, 10, 40, random));
+        // 2,000 requests at 100/s, answered 20-69.5 ms after they fell due and one of each second's after 2 s; all of
+        // the 5th second's 3 s later still
+        StormBench.ArrivalSeconds bySecond = new StormBench.ArrivalSeconds(20, 100);
+        bySecond.start(0);
+        for (long i = 0; i < 2000; i++) {
+            long late = i % 100 == 99 ? 2_000_000_000L : 20_000_000L + i % 100 * 500_000L;
+            bySecond.answered(i, i * 10_000_000L + late + (i / 100 == 5 ? 3_000_000_000L : 0));
+        }
+        report.put("warmByArrivalSecond", bySecond.summary());
+        String windows = bySecond.markdown();
         // 200 users at 10/s, 20 spares, 2 hosts x 10 operations, 20 s per desktop
         StormBench.Settings settings = new StormBench.Settings(200, 20, 2, 10, 10_000, 10_000, 0.5, 10, dir);
         Map<Long, Double> servedAt = new HashMap<>();
@@ -86,6 +96,17 @@ class BenchChartsTest {
         report.write(dir);
 
         assertThat(pixelsOf(drawn("storm-warm-cdf.png"), BenchCharts.BROKER)).isGreaterThan(300);
+        assertThat(pixelsOf(drawn("storm-warm-by-second.png"), BenchCharts.SKIP_LOCKED)).as("p99 by second")
+                .isGreaterThan(300);
+        assertThat(windows).contains("10-20 s 69 ms;");
+        JsonNode seconds = JSON.readTree(dir.resolve("storm.json").toFile()).path("warmByArrivalSecond");
+        assertThat(seconds).hasSize(20);
+        assertThat(seconds.get(5).path("second").asInt()).isEqualTo(5);
+        assertThat(seconds.get(5).path("requests").asLong()).isEqualTo(100);
+        assertThat(seconds.get(5).path("p99Ms").asDouble()).isEqualTo(3069.5, within(5.0));
+        assertThat(seconds.get(6).path("p50Ms").asDouble()).isEqualTo(44.5, within(1.0));
+        assertThat(seconds.get(6).path("p99Ms").asDouble()).isEqualTo(69.5, within(1.0));
+        assertThat(seconds.get(6).path("maxMs").asDouble()).isEqualTo(2000, within(5.0));
         BufferedImage cold = drawn("storm-cold-time-to-desktop.png");
         assertThat(pixelsOf(cold, BenchCharts.BROKER)).as("median wait").isGreaterThan(300);
         assertThat(pixelsOf(cold, BenchCharts.WORST)).as("slowest wait").isGreaterThan(300);
