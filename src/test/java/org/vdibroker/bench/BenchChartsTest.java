@@ -81,7 +81,7 @@ class BenchChartsTest {
         report.put("warmByArrivalSecond", bySecond.summary());
         String windows = bySecond.markdown();
         // 200 users at 10/s, 20 spares, 2 hosts x 10 operations, 20 s per desktop
-        StormBench.Settings settings = new StormBench.Settings(200, 20, 2, 10, 10_000, 10_000, 0.5, 10, dir);
+        StormBench.Settings settings = new StormBench.Settings(200, 20, 2, 10, 10_000, 10_000, 0.5, 10, 0, dir);
         Map<Long, Double> servedAt = new HashMap<>();
         Map<Long, Long> etaOf = new HashMap<>();
         for (long i = 0; i < 200; i++) {

@@ -171,7 +171,7 @@ public final class WarmAssignmentBench {
         return violations;
     }
 
-    private static LoadGenerator.Result assign(LoadGenerator load, BenchTokens tokens, String prefix, int clients,
+    static LoadGenerator.Result assign(LoadGenerator load, BenchTokens tokens, String prefix, int clients,
             long users, Duration max, Map<String, String> desktopOf, Set<String> notWarm) {
         return assign(load, tokens.users("bench-" + prefix + "-", (int) users, GROUPS, 7200), prefix,
                 "warm assignment", clients, max, desktopOf, notWarm);
