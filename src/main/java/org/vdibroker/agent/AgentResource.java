@@ -1,14 +1,12 @@
 package org.vdibroker.agent;
 
-import jakarta.annotation.security.PermitAll;
-import jakarta.inject.Inject;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import jakarta.annotation.security.PermitAll;
+import jakarta.inject.Inject;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.ConstraintViolationException;
 import jakarta.validation.Validator;
-import java.util.Set;
-import org.vdibroker.api.ProblemException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
@@ -17,7 +15,9 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.util.Set;
 import org.vdibroker.access.AccessIds;
+import org.vdibroker.api.ProblemException;
 
 /**
  * Events from desktops. Authenticated with the desktop's own secret (handed to the guest at provisioning and anew at

@@ -4,14 +4,14 @@ import jakarta.inject.Inject;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
-import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.lifecycle.ComponentStatus;
+import org.infinispan.manager.EmbeddedCacheManager;
 import org.infinispan.partitionhandling.AvailabilityMode;
 import org.vdibroker.cluster.CacheNames;
 import org.vdibroker.cluster.DefinitionSource;
 import org.vdibroker.hypervisor.HypervisorRegistry;
-import org.vdibroker.pool.PoolCatalog;
 import org.vdibroker.persistence.Outbox;
+import org.vdibroker.pool.PoolCatalog;
 
 /**
  * Ready when the cache manager runs and the node is not draining; a load balancer stops sending work otherwise. The

@@ -1,7 +1,7 @@
 package org.vdibroker.helm;
 
-import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.vdibroker.testsupport.Management.management;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
-
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;

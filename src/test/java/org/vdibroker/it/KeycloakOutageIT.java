@@ -1,10 +1,10 @@
 package org.vdibroker.it;
 
 import static io.restassured.RestAssured.given;
-import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.it.KeycloakLoginIT.brokerLogin;
 import static org.vdibroker.it.KeycloakLoginIT.desktop;
+import static org.vdibroker.testsupport.Management.management;
 
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusIntegrationTest;

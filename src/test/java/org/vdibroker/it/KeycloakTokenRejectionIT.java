@@ -19,7 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
-
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;

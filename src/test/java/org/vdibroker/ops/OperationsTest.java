@@ -1,11 +1,11 @@
 package org.vdibroker.ops;
 
 import static io.restassured.RestAssured.given;
-import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
+import static org.vdibroker.testsupport.Management.management;
 
 import io.quarkus.test.junit.QuarkusTest;
 import java.util.List;

@@ -1,9 +1,9 @@
 package org.vdibroker.persistence;
 
 import static io.restassured.RestAssured.given;
-import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.vdibroker.testsupport.Api.await;
+import static org.vdibroker.testsupport.Management.management;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.path.json.JsonPath;

@@ -1,13 +1,13 @@
 package org.vdibroker.pool;
 
 import static io.restassured.RestAssured.given;
-import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasKey;
 import static org.hamcrest.Matchers.oneOf;
 import static org.vdibroker.testsupport.Api.await;
+import static org.vdibroker.testsupport.Management.management;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;

@@ -1,8 +1,8 @@
 package org.vdibroker.security;
 
 import static io.restassured.RestAssured.given;
-import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.vdibroker.testsupport.Management.management;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import org.vdibroker.security.AgentSecrets;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +23,7 @@ import org.vdibroker.hypervisor.TaskRef;
 import org.vdibroker.hypervisor.TaskStatus;
 import org.vdibroker.hypervisor.VmInfo;
 import org.vdibroker.hypervisor.hyperv.FakeHyperVModel.Vm;
+import org.vdibroker.security.AgentSecrets;
 import org.vdibroker.testsupport.SettableClock;
 
 /**

@@ -1,12 +1,12 @@
 package org.vdibroker.hypervisor.libvirt;
 
 import static io.restassured.RestAssured.given;
-import static org.vdibroker.testsupport.Management.management;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.endsWith;
 import static org.vdibroker.testsupport.Api.ADMIN;
 import static org.vdibroker.testsupport.Api.await;
+import static org.vdibroker.testsupport.Management.management;
 
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
