@@ -72,14 +72,14 @@ class BenchChartsTest {
         report.add("warm-storm", result("warm storm", 0, 10, 10, 40, random));
         // 2,000 requests at 100/s, answered 20-69.5 ms after they fell due and one of each second's after 2 s; all of
         // the 5th second's 3 s later still
-        StormBench.ArrivalSeconds bySecond = new StormBench.ArrivalSeconds(20, 100);
+        ArrivalSeconds bySecond = new ArrivalSeconds(20, 100);
         bySecond.start(0);
         for (long i = 0; i < 2000; i++) {
             long late = i % 100 == 99 ? 2_000_000_000L : 20_000_000L + i % 100 * 500_000L;
             bySecond.answered(i, i * 10_000_000L + late + (i / 100 == 5 ? 3_000_000_000L : 0));
         }
         report.put("warmByArrivalSecond", bySecond.summary());
-        String windows = bySecond.markdown();
+        String windows = bySecond.markdown("Warm storm", 10);
         // 200 users at 10/s, 20 spares, 2 hosts x 10 operations, 20 s per desktop
         StormBench.Settings settings = new StormBench.Settings(200, 20, 2, 10, 10_000, 10_000, 0.5, 10, 0, dir);
         Map<Long, Double> servedAt = new HashMap<>();

@@ -17,9 +17,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import org.HdrHistogram.ConcurrentHistogram;
-import org.HdrHistogram.Histogram;
 import org.vdibroker.bench.LoadGenerator.Request;
 import org.vdibroker.cluster.ClusterNodes;
 
@@ -41,6 +38,8 @@ public final class StormBench {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String COLD = "storm-cold";
+    /** The warm storm's users (the warm-up's are others). */
+    private static final String STORM_USER = "bench-warm-";
     private static final Set<String> GROUPS = WarmAssignmentBench.GROUPS;
 
     /** What to run, from system properties. */
@@ -123,7 +122,7 @@ public final class StormBench {
                         + " at 32 clients (%.1f/s; not reported otherwise).", warmup.ok(), warmup.throughput()));
             }
         }
-        String[] users = tokens.users("bench-warm-", settings.users(), GROUPS, 7200);
+        String[] users = tokens.users(STORM_USER, settings.users(), GROUPS, 7200);
         LoadGenerator.Result result;
         double rate = settings.users() / (double) settings.seconds();
         ArrivalSeconds bySecond = new ArrivalSeconds(settings.seconds(), rate);
@@ -134,15 +133,17 @@ public final class StormBench {
                             "{\"protocol\":\"rdp\"}"),
                     (i, response) -> {
                         bySecond.answered(i);
-                        WarmAssignmentBench.record("bench-warm-" + i, response, desktopOf, notWarm);
+                        WarmAssignmentBench.record(STORM_USER + i, response, desktopOf, notWarm);
                     });
         }
         report.add("warm-storm", result);
+        long servedAtOnce = desktopOf.keySet().stream().filter(u -> u.startsWith(STORM_USER)).count();
+        long queued = notWarm.stream().filter(u -> u.startsWith(STORM_USER)).count();
         report.put("warmByArrivalSecond", bySecond.summary());
-        report.markdown(bySecond.markdown());
+        report.markdown(bySecond.markdown("Warm storm", 10));
         report.markdown(String.format(Locale.ROOT, "Warm storm: %d users in %d s, %d served at once, %d queued, %d"
                         + " failed; time to connection details p50 %.0f ms, p99 %.0f ms (target p99 <= 1,000 ms).",
-                settings.users(), settings.seconds(), desktopOf.size(), notWarm.size(), result.failed(),
+                settings.users(), settings.seconds(), servedAtOnce, queued, result.failed(),
                 result.millis(50), result.millis(99)));
         return WarmAssignmentBench.invariants(first, admin, poolSize, desktopOf, notWarm,
                 new BenchReport("unused", "unused"));
@@ -511,74 +512,6 @@ public final class StormBench {
      * request each and do not poll their session as a waiting client does, so with the default abandon time (10 min)
      * a cold storm whose queue takes longer (about 47 min at 10,000 users on 200 slots) would lose its last users.
      */
-    /**
-     * The warm storm's latency by the second its requests fell due in: whether a slow tail is spread over the storm
-     * or belongs to one part of it (a node compiling the path at the start, a pause, a backlog). Measured from the
-     * request's due time, as the generator does, taken from a clock read just before the generator starts (a few
-     * microseconds before its own).
-     */
-    static final class ArrivalSeconds {
-        private final Histogram[] bins;
-        private final double intervalNanos;
-        private long startNanos;
-
-        ArrivalSeconds(int seconds, double ratePerSecond) {
-            bins = new Histogram[seconds + 1];
-            for (int s = 0; s < bins.length; s++) {
-                bins[s] = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(10), 3);
-            }
-            intervalNanos = 1e9 / ratePerSecond;
-        }
-
-        void start() {
-            start(System.nanoTime());
-        }
-
-        void start(long nanos) {
-            startNanos = nanos;
-        }
-
-        /** Request {@code index} was answered now. */
-        void answered(long index) {
-            answered(index, System.nanoTime());
-        }
-
-        void answered(long index, long atNanos) {
-            long due = startNanos + (long) (index * intervalNanos);
-            int second = (int) Math.min(bins.length - 1, (long) (index * intervalNanos / 1e9));
-            bins[second].recordValue(Math.max(1, (atNanos - due) / 1000));
-        }
-
-        List<Map<String, Object>> summary() {
-            List<Map<String, Object>> rows = new ArrayList<>();
-            for (int s = 0; s < bins.length; s++) {
-                if (bins[s].getTotalCount() > 0) {
-                    rows.add(Map.of("second", s, "requests", bins[s].getTotalCount(),
-                            "p50Ms", bins[s].getValueAtPercentile(50) / 1000.0,
-                            "p99Ms", bins[s].getValueAtPercentile(99) / 1000.0,
-                            "maxMs", bins[s].getMaxValue() / 1000.0));
-                }
-            }
-            return rows;
-        }
-
-        /** The p99 of each 10 s of arrivals. */
-        String markdown() {
-            StringBuilder text = new StringBuilder("Warm storm, time to connection details by arrival, p99 per 10 s:");
-            for (int from = 0; from < bins.length; from += 10) {
-                Histogram window = new Histogram(TimeUnit.MINUTES.toMicros(10), 3);
-                for (int s = from; s < Math.min(bins.length, from + 10); s++) {
-                    window.add(bins[s]);
-                }
-                if (window.getTotalCount() > 0) {
-                    text.append(String.format(Locale.ROOT, " %d-%d s %.0f ms;", from, from + 10,
-                            window.getValueAtPercentile(99) / 1000.0));
-                }
-            }
-            return text.toString();
-        }
-    }
-
     private static Map<String, String> nodeProperties() {
         Map<String, String> properties = WarmAssignmentBench.nodeProperties();
         properties.put("broker.sessions.queue-abandon-after", "3h");
