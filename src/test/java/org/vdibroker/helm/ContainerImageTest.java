@@ -123,8 +123,9 @@ class ContainerImageTest {
         Process p = pb.start();
         assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
         List<String> args = new String(p.getInputStream().readAllBytes()).lines().toList();
-        assertThat(configMap.path("JAVA_OPTS_APPEND").asText()).isEqualTo("-XX:MaxRAMPercentage=75.0");
-        assertThat(args).contains("-XX:MaxRAMPercentage=75.0",
+        assertThat(configMap.path("JAVA_OPTS_APPEND").asText())
+                .isEqualTo("-XX:InitialRAMPercentage=75.0 -XX:MaxRAMPercentage=75.0");
+        assertThat(args).contains("-XX:InitialRAMPercentage=75.0", "-XX:MaxRAMPercentage=75.0",
                 "-Djava.util.logging.manager=org.jboss.logmanager.LogManager");
         assertThat(args.subList(args.size() - 2, args.size())).containsExactly("-jar", "/deployments/quarkus-run.jar");
         assertThat(dockerfile).contains("COPY --chown=185:185 target/quarkus-app/*.jar /deployments/");
