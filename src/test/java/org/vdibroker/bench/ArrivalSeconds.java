@@ -10,15 +10,17 @@ import org.HdrHistogram.Histogram;
 
 /**
  * An open loop's latency by the second its requests fell due in: whether a slow tail is spread over the run or
- * belongs to one part of it (nodes compiling the path at the start, a pause, a backlog). Measured from the request's
- * due time, as the generator does, taken from a clock read just before the generator starts (a few microseconds
- * before its own).
+ * belongs to one part of it (nodes compiling the path at the start, a pause, a backlog). The open loop records each
+ * latency here as it measures it, from the request's due time.
  */
-final class ArrivalSeconds {
+public final class ArrivalSeconds {
+    /** What a closed loop has: no due times, no seconds. */
+    static final ArrivalSeconds NONE = new ArrivalSeconds(-1, 1);
+
     private final Histogram[] bins;
     private final double intervalNanos;
-    private long startNanos;
 
+    /** Bins for requests due in {@code seconds} seconds at {@code ratePerSecond} (and one for any later). */
     ArrivalSeconds(int seconds, double ratePerSecond) {
         bins = new Histogram[seconds + 1];
         for (int s = 0; s < bins.length; s++) {
@@ -27,23 +29,10 @@ final class ArrivalSeconds {
         intervalNanos = 1e9 / ratePerSecond;
     }
 
-    void start() {
-        start(System.nanoTime());
-    }
-
-    void start(long nanos) {
-        startNanos = nanos;
-    }
-
-    /** Request {@code index} was answered now. */
-    void answered(long index) {
-        answered(index, System.nanoTime());
-    }
-
-    void answered(long index, long atNanos) {
-        long due = startNanos + (long) (index * intervalNanos);
+    /** Request {@code index} was answered {@code latencyMicros} after it fell due. */
+    void record(long index, long latencyMicros) {
         int second = (int) Math.min(bins.length - 1, (long) (index * intervalNanos / 1e9));
-        bins[second].recordValue(Math.max(1, (atNanos - due) / 1000));
+        bins[second].recordValue(latencyMicros);
     }
 
     List<Map<String, Object>> summary() {

@@ -73,10 +73,9 @@ class BenchChartsTest {
         // 2,000 requests at 100/s, answered 20-69.5 ms after they fell due and one of each second's after 2 s; all of
         // the 5th second's 3 s later still
         ArrivalSeconds bySecond = new ArrivalSeconds(20, 100);
-        bySecond.start(0);
         for (long i = 0; i < 2000; i++) {
-            long late = i % 100 == 99 ? 2_000_000_000L : 20_000_000L + i % 100 * 500_000L;
-            bySecond.answered(i, i * 10_000_000L + late + (i / 100 == 5 ? 3_000_000_000L : 0));
+            long lateMicros = i % 100 == 99 ? 2_000_000L : 20_000L + i % 100 * 500L;
+            bySecond.record(i, lateMicros + (i / 100 == 5 ? 3_000_000L : 0));
         }
         report.put("warmByArrivalSecond", bySecond.summary());
         String windows = bySecond.markdown("Warm storm", 10);

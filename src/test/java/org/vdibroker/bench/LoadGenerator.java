@@ -48,9 +48,21 @@ public final class LoadGenerator implements AutoCloseable {
         }
     }
 
-    /** What a run measured. {@code statuses}: HTTP status (0 for a transport error) to count. */
+    /**
+     * What a run measured. {@code statuses}: HTTP status (0 for a transport error) to count; {@code byDueSecond}: an
+     * open loop's latencies again by the second each request fell due in ({@link ArrivalSeconds#NONE} for a closed
+     * loop).
+     */
     public record Result(String name, String mode, int concurrency, double targetRate, long requests, long ok,
-            long failed, Map<Integer, Long> statuses, double seconds, Histogram latencyMicros) {
+            long failed, Map<Integer, Long> statuses, double seconds, Histogram latencyMicros,
+            ArrivalSeconds byDueSecond) {
+
+        /** A closed loop's result. */
+        public Result(String name, String mode, int concurrency, double targetRate, long requests, long ok,
+                long failed, Map<Integer, Long> statuses, double seconds, Histogram latencyMicros) {
+            this(name, mode, concurrency, targetRate, requests, ok, failed, statuses, seconds, latencyMicros,
+                    ArrivalSeconds.NONE);
+        }
 
         public double throughput() {
             return seconds > 0 ? ok / seconds : 0;
@@ -112,7 +124,7 @@ public final class LoadGenerator implements AutoCloseable {
         await(done, maxDuration.plusSeconds(60));
         double seconds = (lastAnswer.get() - start) / 1e9;
         System.out.printf("[bench] %s, %d clients: until %s%n", name, clients, java.time.Instant.now());
-        return counts.result(name, "closed", clients, 0, seconds, histogram);
+        return counts.result(name, "closed", clients, 0, seconds, histogram, ArrivalSeconds.NONE);
     }
 
     private void closedStep(AtomicLong next, long maxRequests, long deadline, LongFunction<Request> requests,
@@ -146,6 +158,7 @@ public final class LoadGenerator implements AutoCloseable {
         Counts counts = new Counts();
         long intervalNanos = (long) (1e9 / ratePerSecond);
         long total = Math.min(maxRequests, (long) (ratePerSecond * duration.toNanos() / 1e9));
+        ArrivalSeconds bySecond = new ArrivalSeconds((int) Math.ceil(total / ratePerSecond), ratePerSecond);
         CountDownLatch answered = new CountDownLatch((int) total);
         AtomicLong next = new AtomicLong();
         long start = System.nanoTime();
@@ -164,7 +177,9 @@ public final class LoadGenerator implements AutoCloseable {
                 send(index, requests.apply(index), (status, response) -> {
                     long at = System.nanoTime();
                     lastAnswer.accumulateAndGet(at, Math::max);
-                    histogram.recordValue(Math.max(1, (at - due) / 1000));
+                    long latency = Math.max(1, (at - due) / 1000);
+                    histogram.recordValue(latency);
+                    bySecond.record(index, latency);
                     counts.add(status);
                     if (onAnswer != null && response != null) {
                         onAnswer.accept(index, response);
@@ -180,7 +195,7 @@ public final class LoadGenerator implements AutoCloseable {
             counts.missing(answered.getCount());
         }
         double seconds = (lastAnswer.get() - start) / 1e9;
-        return counts.result(name, "open", 0, ratePerSecond, seconds, histogram);
+        return counts.result(name, "open", 0, ratePerSecond, seconds, histogram, bySecond);
     }
 
     /** Sends the requests to these of the nodes from now on (none: to all of them, as before any check). */
@@ -246,11 +261,12 @@ public final class LoadGenerator implements AutoCloseable {
             failed.add(count);
         }
 
-        Result result(String name, String mode, int concurrency, double rate, double seconds, Histogram histogram) {
+        Result result(String name, String mode, int concurrency, double rate, double seconds, Histogram histogram,
+                ArrivalSeconds bySecond) {
             Map<Integer, Long> byStatus = new TreeMap<>();
             statuses.forEach((status, count) -> byStatus.put(status, count.sum()));
             return new Result(name, mode, concurrency, rate, ok.sum() + failed.sum(), ok.sum(), failed.sum(),
-                    byStatus, seconds, histogram.copy());
+                    byStatus, seconds, histogram.copy(), bySecond);
         }
     }
 }

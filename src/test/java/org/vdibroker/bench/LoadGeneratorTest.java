@@ -7,6 +7,7 @@ import io.vertx.core.http.HttpServer;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -82,6 +83,12 @@ class LoadGeneratorTest {
             assertThat(open.ok()).isEqualTo(200);
             // half the requests fell due during the stall and waited up to 1 s: about 500 ms at the 75th percentile
             assertThat(open.millis(75)).isGreaterThan(300);
+            // by due second: the stall is the first second's, the second second's backlog is answered at once
+            List<Map<String, Object>> bySecond = open.byDueSecond().summary();
+            assertThat(bySecond).extracting(s -> s.get("second")).containsExactly(0, 1);
+            assertThat(bySecond).extracting(s -> s.get("requests")).containsExactly(100L, 100L);
+            assertThat((double) bySecond.get(0).get("p50Ms")).isGreaterThan(300);
+            assertThat((double) bySecond.get(1).get("p50Ms")).isLessThan(300);
             // the closed loop's single client sent one request into the stall, then only fast ones
             assertThat(closed.requests()).isGreaterThan(10);
             assertThat(closed.millis(75)).isLessThan(300);

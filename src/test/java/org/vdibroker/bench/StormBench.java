@@ -125,22 +125,17 @@ public final class StormBench {
         String[] users = tokens.users(STORM_USER, settings.users(), GROUPS, 7200);
         LoadGenerator.Result result;
         double rate = settings.users() / (double) settings.seconds();
-        ArrivalSeconds bySecond = new ArrivalSeconds(settings.seconds(), rate);
         try (LoadGenerator load = new LoadGenerator(nodes, 512)) {
-            bySecond.start();
             result = load.openLoop("warm storm", rate, settings.users(), Duration.ofSeconds(settings.seconds()),
                     i -> Request.post("/api/v1/me/pools/" + WarmAssignmentBench.POOL + "/desktop", users[(int) i],
                             "{\"protocol\":\"rdp\"}"),
-                    (i, response) -> {
-                        bySecond.answered(i);
-                        WarmAssignmentBench.record(STORM_USER + i, response, desktopOf, notWarm);
-                    });
+                    (i, response) -> WarmAssignmentBench.record(STORM_USER + i, response, desktopOf, notWarm));
         }
         report.add("warm-storm", result);
         long servedAtOnce = desktopOf.keySet().stream().filter(u -> u.startsWith(STORM_USER)).count();
         long queued = notWarm.stream().filter(u -> u.startsWith(STORM_USER)).count();
-        report.put("warmByArrivalSecond", bySecond.summary());
-        report.markdown(bySecond.markdown("Warm storm", 10));
+        report.put("warmByArrivalSecond", result.byDueSecond().summary());
+        report.markdown(result.byDueSecond().markdown("Warm storm", 10));
         report.markdown(String.format(Locale.ROOT, "Warm storm: %d users in %d s, %d served at once, %d queued, %d"
                         + " failed; time to connection details p50 %.0f ms, p99 %.0f ms (target p99 <= 1,000 ms).",
                 settings.users(), settings.seconds(), servedAtOnce, queued, result.failed(),

@@ -157,20 +157,15 @@ public final class WarmAssignmentBench {
                     long percent = Math.round(share * 100);
                     String prefix = "open" + percent;
                     String[] userTokens = tokens.users("bench-" + prefix + "-", (int) openUsers, GROUPS, 7200);
-                    // by the second: whether the p99 is a pause or two or spread over the run
-                    ArrivalSeconds bySecond = new ArrivalSeconds((int) settings.openDuration().toSeconds(), rate);
-                    bySecond.start();
                     LoadGenerator.Result open = load.openLoop("warm assignment at " + percent + " % of saturation",
                             rate, openUsers, settings.openDuration(),
                             i -> Request.post("/api/v1/me/pools/" + POOL + "/desktop", userTokens[(int) i],
                                     "{\"protocol\":\"rdp\"}"),
-                            (i, response) -> {
-                                bySecond.answered(i);
-                                record("bench-" + prefix + "-" + i, response, desktopOf, notWarm);
-                            });
+                            (i, response) -> record("bench-" + prefix + "-" + i, response, desktopOf, notWarm));
                     report.add("broker-open", open);
-                    report.put("openLoop" + percent + "ByDueSecond", bySecond.summary());
-                    report.markdown(bySecond.markdown("Open loop at " + percent + " % of saturation", 1));
+                    // by the second: whether the p99 is a pause or two or spread over the run
+                    report.put("openLoop" + percent + "ByDueSecond", open.byDueSecond().summary());
+                    report.markdown(open.byDueSecond().markdown("Open loop at " + percent + " % of saturation", 1));
                 }
             }
             violations = invariants(first, admin, poolSize, desktopOf, notWarm, report);
