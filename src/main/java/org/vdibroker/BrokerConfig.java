@@ -87,11 +87,17 @@ public interface BrokerConfig {
 
     /** Database writes that wait in the cluster's outbox (audit events, inventory changes). */
     interface Outbox {
-        /** Keep each node's outbox entries on its disk too ({@code <data-dir>/outbox-journal}), so they survive a stop of every node. */
+        /**
+         * Keep each node's outbox entries on its disk too ({@code <data-dir>/outbox-journal}), so they survive a stop
+         * of every node.
+         */
         @WithDefault("true")
         boolean durable();
 
-        /** Refusals in a row (the database answers but rejects the entry) after which an entry is parked until an admin discards it. */
+        /**
+         * Refusals in a row (the database answers but rejects the entry) after which an entry is parked until an admin
+         * discards it.
+         */
         @WithDefault("10")
         int parkAfter();
     }
@@ -104,7 +110,10 @@ public interface BrokerConfig {
         @WithDefault("10000")
         int size();
 
-        /** Longest a node trusts a token it checked without checking it again, however far its {@code exp} is (a withdrawn realm key stops working within this). */
+        /**
+         * Longest a node trusts a token it checked without checking it again, however far its {@code exp} is (a
+         * withdrawn realm key stops working within this).
+         */
         @WithDefault("2m")
         Duration maxAge();
     }
@@ -334,7 +343,9 @@ public interface BrokerConfig {
     }
 
     interface Demo {
-        /** Creates the simulator hypervisor {@code simulator-1} and the pool {@code demo} when the database is empty. */
+        /**
+         * Creates the simulator hypervisor {@code simulator-1} and the pool {@code demo} when the database is empty.
+         */
         @WithDefault("false")
         boolean enabled();
     }

@@ -261,7 +261,8 @@ public class AccessResource {
         }
         return pools.get(session.poolId()).flatMap(p -> p.protocols().stream().filter(x -> !"rdp".equals(x))
                 .findFirst()).orElseThrow(() -> new ProblemException(409, "protocol-not-offered",
-                        "Protocol not offered", "pool " + session.poolId() + " offers no console protocol (spice, vnc)"));
+                        "Protocol not offered",
+                        "pool " + session.poolId() + " offers no console protocol (spice, vnc)"));
     }
 
     private CompletionStage<SessionRepresentation> withConnection(SessionState session, String protocol,

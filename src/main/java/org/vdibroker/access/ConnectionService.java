@@ -113,7 +113,10 @@ public class ConnectionService {
         return health.guard(t.desktop.hypervisorId(), call);
     }
 
-    /** The session's pool, desktop and driver; refuses an ended session, one without desktop, or a protocol the pool does not offer. */
+    /**
+     * The session's pool, desktop and driver; refuses an ended session, one without desktop, or a protocol the pool
+     * does not offer.
+     */
     private Target target(SessionState session, String protocol) {
         if (session.status() == SessionStatus.ENDED) {
             throw new ProblemException(409, "session-ended", "Session ended", "the session ended ("

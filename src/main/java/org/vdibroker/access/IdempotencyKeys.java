@@ -42,7 +42,9 @@ public class IdempotencyKeys {
         return remembered == null ? Optional.empty() : Optional.ofNullable(remembered.sessions().get(key));
     }
 
-    /** Remembers the key for the session unless the key is already known; forgets the user's oldest beyond the bound. */
+    /**
+     * Remembers the key for the session unless the key is already known; forgets the user's oldest beyond the bound.
+     */
     public void remember(String user, String key, String sessionId) {
         int max = Math.max(1, config.requests().idempotencyKeysPerUser());
         for (int attempt = 0; attempt < 20; attempt++) {

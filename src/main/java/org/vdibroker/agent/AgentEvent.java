@@ -11,7 +11,8 @@ import jakarta.validation.constraints.Size;
  * ({@code idleSeconds}, 0 when active); the pool's idle timeout acts on that.
  */
 public record AgentEvent(
-        @NotNull @Pattern(regexp = "ready|logon|logoff|heartbeat|disconnect", message = "must be ready, logon, logoff, heartbeat or disconnect") String type,
+        @NotNull @Pattern(regexp = "ready|logon|logoff|heartbeat|disconnect",
+                message = "must be ready, logon, logoff, heartbeat or disconnect") String type,
         @Size(max = 255) String user,
         @Min(0) @Max(MAX_IDLE_SECONDS) Long idleSeconds) {
 

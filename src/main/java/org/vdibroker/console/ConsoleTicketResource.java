@@ -50,6 +50,7 @@ public class ConsoleTicketResource {
                 .or(() -> sessions.bindToSubject(sessionId, caller.subject(), caller.user()))
                 .orElseThrow(() -> ProblemException.notFound("Session", sessionId));
         return connections.issue(session, "vnc")
-                .thenApply(i -> new ConsoleTicket(i.connection().ticket(), i.connection().expiresAt(), ConsolePath.PATH));
+                .thenApply(i -> new ConsoleTicket(i.connection().ticket(), i.connection().expiresAt(),
+                        ConsolePath.PATH));
     }
 }

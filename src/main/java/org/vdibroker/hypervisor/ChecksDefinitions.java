@@ -14,6 +14,9 @@ public interface ChecksDefinitions {
     /** Problems of the hypervisor's own settings, keyed by {@code config.<property>}. */
     CompletionStage<Map<String, String>> checkSettings();
 
-    /** Problems of a template on this hypervisor for desktops of the given size, keyed by {@code templateRef} or {@code desktop}. */
+    /**
+     * Problems of a template on this hypervisor for desktops of the given size, keyed by {@code templateRef} or
+     * {@code desktop}.
+     */
     CompletionStage<Map<String, String>> checkTemplate(String templateRef, int vcpus, long memoryMb);
 }

@@ -155,8 +155,8 @@ public class HypervisorHealth {
         Duration delay = config.poolManager().breakerDelay();
         tracker.guard = Guard.create()
                 .withDescription("hypervisor " + hypervisorId)
-                // every call starts on its caller's thread (an executor that runs the task in place). SmallRye's default
-                // on a Vert.x thread runs the call as a task of the caller's context and delivers its answer as
+                // every call starts on its caller's thread (an executor that runs the task in place). SmallRye's
+                // default on a Vert.x thread runs the call as a task of the caller's context and delivers its answer as
                 // another: on a worker thread two waits on the worker pool, behind every request queued there (the
                 // pool manager's polls waited for them in a storm, and a request's connection check paid four hops).
                 // Where a late answer continues is GuardedDriver's business. A call made on an event loop (the console

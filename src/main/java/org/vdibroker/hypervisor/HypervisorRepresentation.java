@@ -20,7 +20,8 @@ import java.util.Map;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record HypervisorRepresentation(
-        @NotBlank @Pattern(regexp = "[a-z0-9][a-z0-9-]{0,62}", message = "must be 1-63 lowercase letters, digits, dashes") String id,
+        @NotBlank @Pattern(regexp = "[a-z0-9][a-z0-9-]{0,62}",
+                message = "must be 1-63 lowercase letters, digits, dashes") String id,
         @NotBlank @Size(max = 63) String driver,
         @Size(max = 1000) String endpoint,
         Map<@Size(max = 100) String, @Size(max = 2000) String> config,

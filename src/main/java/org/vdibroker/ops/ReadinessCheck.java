@@ -59,7 +59,7 @@ public class ReadinessCheck implements HealthCheck {
                 .withData("database", outbox.databaseState())
                 .withData("outbox-pending", outbox.pending())
                 .withData("outbox-parked", outbox.parked())
-                // where hypervisor and pool definitions come from: the database, or the cluster's cache while it is down
+                // where hypervisor and pool definitions come from: the database, or the cluster's cache if it's down
                 .withData("definitions", definitionSource())
                 .withData("cluster-members", members)
                 // shown, not counted: a pool that cannot provision is the admin's to fix, the node serves the rest
@@ -72,7 +72,8 @@ public class ReadinessCheck implements HealthCheck {
     private String cannotProvision() {
         try {
             String blocked = provisionProblems.all().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
-                    .map(e -> e.getKey() + ": " + e.getValue().kind()).collect(java.util.stream.Collectors.joining("; "));
+                    .map(e -> e.getKey() + ": " + e.getValue().kind())
+                    .collect(java.util.stream.Collectors.joining("; "));
             return blocked.isEmpty() ? "none" : blocked;
         } catch (RuntimeException e) {
             return "unknown";

@@ -35,10 +35,10 @@ import org.jboss.logging.Logger;
  * a remove of the same key can never be written in the other order.
  *
  * <p>The price is a short window: a change is on disk a moment after the outbox write returned (the time the journal
- * thread needs to reach it: under a millisecond usually, tens of milliseconds on a loaded machine, see {@link #lag()}). A graceful stop ({@link #close()})
- * writes every noted change first; a {@code kill -9} loses the changes of that last moment on that node, while the
- * entry's other owner has its own copy. After a restart the journal is replayed into the outbox; writers are
- * idempotent and order-independent, so an entry replayed after it was already written does no harm.
+ * thread needs to reach it: under a millisecond usually, tens of milliseconds on a loaded machine, see {@link #lag()}).
+ * A graceful stop ({@link #close()}) writes every noted change first; a {@code kill -9} loses the changes of that last
+ * moment on that node, while the entry's other owner has its own copy. After a restart the journal is replayed into the
+ * outbox; writers are idempotent and order-independent, so an entry replayed after it was already written does no harm.
  */
 @Listener(sync = true, observation = Listener.Observation.POST)
 final class OutboxJournal implements AutoCloseable {

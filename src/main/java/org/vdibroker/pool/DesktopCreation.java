@@ -283,7 +283,8 @@ public class DesktopCreation {
     /** A provision or a first start, issued at {@code issuedAt}, failed: backs the template off, shows the problem. */
     void failedToProvision(String poolId, String hypervisorId, Instant issuedAt, String error) {
         ProvisionBackoff.Failing f = backoff.failed(poolId, hypervisorId, issuedAt);
-        problems.failed(poolId, "hypervisor " + hypervisorId + ": " + error, f.failures(), f.nextAttemptAt().toString());
+        problems.failed(poolId, "hypervisor " + hypervisorId + ": " + error, f.failures(),
+                f.nextAttemptAt().toString());
     }
 
     private int parallelism() {

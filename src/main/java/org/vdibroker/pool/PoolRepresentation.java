@@ -17,13 +17,15 @@ import org.vdibroker.protocol.ConnectionSettings;
 /** A pool in the admin API. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record PoolRepresentation(
-        @NotBlank @Pattern(regexp = "[a-z0-9][a-z0-9-]{0,62}", message = "must be 1-63 lowercase letters, digits, dashes") String id,
+        @NotBlank @Pattern(regexp = "[a-z0-9][a-z0-9-]{0,62}",
+                message = "must be 1-63 lowercase letters, digits, dashes") String id,
         @NotBlank @Size(max = 255) String displayName,
         @NotNull @Pattern(regexp = "floating|dedicated", message = "must be floating or dedicated") String assignment,
         @Min(0) @Max(100000) int minSize,
         @Min(0) @Max(100000) int spare,
         @Min(0) @Max(100000) int maxSize,
-        @NotEmpty List<@Pattern(regexp = "rdp|spice|vnc|vmrc", message = "must be rdp, spice, vnc or vmrc") String> protocols,
+        @NotEmpty List<@Pattern(regexp = "rdp|spice|vnc|vmrc",
+                message = "must be rdp, spice, vnc or vmrc") String> protocols,
         @NotNull @Valid DesktopSize desktop,
         @Min(0) Long idleTimeoutSeconds,
         @Min(0) Long disconnectTimeoutSeconds,

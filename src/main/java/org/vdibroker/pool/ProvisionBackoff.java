@@ -11,10 +11,10 @@ import org.jboss.logging.Logger;
 import org.vdibroker.BrokerConfig;
 
 /**
- * Exponential back-off per template (pool and hypervisor) whose provisions or first starts fail: after a failure the template gets
- * one trial provision per back-off period, the period doubling with each further failure up to a maximum, until one
- * succeeds. So a bad template costs a bounded number of attempts however long it stays bad. Kept by the node that
- * manages the pool; a new owner starts afresh, which costs at most one more round of attempts.
+ * Exponential back-off per template (pool and hypervisor) whose provisions or first starts fail: after a failure the
+ * template gets one trial provision per back-off period, the period doubling with each further failure up to a maximum,
+ * until one succeeds. So a bad template costs a bounded number of attempts however long it stays bad. Kept by the node
+ * that manages the pool; a new owner starts afresh, which costs at most one more round of attempts.
  */
 @ApplicationScoped
 public class ProvisionBackoff {

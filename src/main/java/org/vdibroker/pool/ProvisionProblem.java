@@ -8,9 +8,9 @@ import org.vdibroker.cluster.WireInstant;
 
 /**
  * Why a pool cannot provision desktops now. {@code kind} is stable for clients and alerts: {@code no-capacity},
- * {@code template-missing}, {@code network-inactive}, {@code network-missing}, {@code failing} (provisions or starts fail repeatedly),
- * {@code no-hypervisor} (none of its hypervisors is usable), {@code agent-silent} (desktops' agents never check in:
- * see SilentAgents). {@code detail} is a sentence for the admin.
+ * {@code template-missing}, {@code network-inactive}, {@code network-missing}, {@code failing} (provisions or starts
+ * fail repeatedly), {@code no-hypervisor} (none of its hypervisors is usable), {@code agent-silent} (desktops' agents
+ * never check in: see SilentAgents). {@code detail} is a sentence for the admin.
  */
 public record ProvisionProblem(@ProtoField(number = 1) String kind, @ProtoField(number = 2) String detail,
         Instant since, @ProtoField(number = 4) int failures) implements Serializable {

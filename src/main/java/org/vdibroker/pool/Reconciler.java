@@ -47,8 +47,8 @@ import org.vdibroker.session.SessionStore;
  * (LOST desktops do not count towards the pool's size, so the pool manager provisions replacements).
  * <p>
  * Every {@code reconcile-interval}, soon after this node starts managing the pool (the first rounds of many pools are
- * spread over the interval, a share of them per tick: see {@link #startTick}), and at once when the pool's live state is
- * empty (a whole-cluster restart), it lists the VMs with the pool's naming on each answering hypervisor and repairs
+ * spread over the interval, a share of them per tick: see {@link #startTick}), and at once when the pool's live state
+ * is empty (a whole-cluster restart), it lists the VMs with the pool's naming on each answering hypervisor and repairs
  * drift: a desktop whose VM vanished is dropped (and replaced); a LOST desktop whose hypervisor is back is retired,
  * or, if dedicated, returned to its owner; an unused desktop powered off behind the broker's back is powered on; a VM
  * the inventory knows but the live state does not is rebuilt into a desktop; a VM nobody knows is adopted, retired

@@ -157,7 +157,8 @@ public final class ConnectionSettingsSchema {
     }
 
     private static ConnectionSettingsSchema load() {
-        try (InputStream in = ConnectionSettingsSchema.class.getResourceAsStream("/protocol/connection-settings.json")) {
+        try (InputStream in = ConnectionSettingsSchema.class.getResourceAsStream(
+                "/protocol/connection-settings.json")) {
             if (in == null) {
                 throw new IllegalStateException("protocol/connection-settings.json is missing from the class path");
             }
@@ -166,7 +167,8 @@ public final class ConnectionSettingsSchema {
             Map<String, Set<String>> reserved = new LinkedHashMap<>();
             for (String file : new String[] { "rdp", "vv" }) {
                 Map<String, Spec> specs = new LinkedHashMap<>();
-                root.get(file).get("settings").fields().forEachRemaining(f -> specs.put(f.getKey(), spec(f.getValue())));
+                root.get(file).get("settings").fields()
+                        .forEachRemaining(f -> specs.put(f.getKey(), spec(f.getValue())));
                 settings.put(file, specs);
                 Set<String> names = new HashSet<>();
                 root.get(file).get("reserved").forEach(n -> names.add(n.asText().toLowerCase(Locale.ROOT)));

@@ -88,7 +88,8 @@ public class GroupDirectory {
     /** The REST client reports 404 as NotFoundException or as a plain WebApplicationException carrying it. */
     private static boolean notFound(RuntimeException e) {
         return e instanceof NotFoundException
-                || e instanceof WebApplicationException w && w.getResponse() != null && w.getResponse().getStatus() == 404;
+                || e instanceof WebApplicationException w && w.getResponse() != null
+                        && w.getResponse().getStatus() == 404;
     }
 
     private static Group group(GroupRepresentation g) {

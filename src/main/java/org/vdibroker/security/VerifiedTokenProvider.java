@@ -32,7 +32,8 @@ public class VerifiedTokenProvider implements IdentityProvider<TokenAuthenticati
     }
 
     @Override
-    public Uni<SecurityIdentity> authenticate(TokenAuthenticationRequest request, AuthenticationRequestContext context) {
+    public Uni<SecurityIdentity> authenticate(TokenAuthenticationRequest request,
+            AuthenticationRequestContext context) {
         if (!(request.getToken() instanceof AccessTokenCredential credential)) {
             return Uni.createFrom().nullItem(); // ID tokens of a code flow: not this cache's business
         }

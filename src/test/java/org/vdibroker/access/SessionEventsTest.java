@@ -24,7 +24,8 @@ class SessionEventsTest {
         String stream = given().auth().oauth2(token).accept("text/event-stream")
                 .get("/api/v1/me/sessions/" + id + "/events").then().statusCode(200).extract().asString();
         List<String> events = stream.lines().filter(l -> l.startsWith("data:")).toList();
-        assertThat(events.get(0)).containsPattern("\"state\":\"(QUEUED|PROVISIONING)\"").contains("\"queuePosition\":1");
+        assertThat(events.get(0)).containsPattern("\"state\":\"(QUEUED|PROVISIONING)\"")
+                .contains("\"queuePosition\":1");
         assertThat(events.get(events.size() - 1)).contains("\"state\":\"READY\"").contains("\"desktopId\"");
     }
 }

@@ -187,7 +187,8 @@ final class PoolTickHarness {
                 DesktopService.class, SessionStore.class, TimeToDesktop.class, SessionService.class,
                 HypervisorHealth.class, ProvisionBackoff.class, ProvisionProblems.class, Placement.class,
                 DesktopCreation.class, Evacuations.class, PublicationRollout.class, SessionTimeouts.class,
-                Reconciler.class, AgentEventService.class, AgentCheckIns.class, SilentAgents.class, PoolManager.class)) {
+                Reconciler.class, AgentEventService.class, AgentCheckIns.class, SilentAgents.class,
+                PoolManager.class)) {
             beans.putIfAbsent(type, type.getDeclaredConstructor().newInstance());
         }
         for (Object bean : List.copyOf(beans.values())) {

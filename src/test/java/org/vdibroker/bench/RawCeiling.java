@@ -63,7 +63,8 @@ public final class RawCeiling implements AutoCloseable {
                 java.net.URL url = RawCeiling.class.getClassLoader().getResource("infinispan-cluster.xml");
                 try (InputStream xml = resource("infinispan-cluster.xml")) {
                     holder = new ParserRegistry(RawCeiling.class.getClassLoader(), false, properties)
-                            .parse(xml, new org.infinispan.commons.configuration.io.URLConfigurationResourceResolver(url),
+                            .parse(xml,
+                                    new org.infinispan.commons.configuration.io.URLConfigurationResourceResolver(url),
                                     org.infinispan.commons.dataconversion.MediaType.APPLICATION_XML);
                 }
                 // the same encrypted stack as the broker's nodes (SYM_ENCRYPT with a cluster key), so the ceiling

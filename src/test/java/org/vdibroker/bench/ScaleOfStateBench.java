@@ -33,11 +33,11 @@ import org.vdibroker.session.SessionStore;
 
 /**
  * Benchmark 4, scale of state (in-process, one JVM, no HTTP): heap per 10,000 sessions and per 10,000 desktops, the
- * pool manager's walk over 100,000 desktops, and the cost of a queued user's position at 1k/10k/100k queued users. Entries are the broker's own cache values
- * (SessionState, DesktopState) in a cache manager built from the broker's infinispan-local.xml; the sessions go
- * through the real SessionStore, whose listeners keep its node-local indexes (by user, queued by pool, by status).
- * Heap is read from the MemoryMXBean after System.gc() (retained heap of the whole JVM before and after, divided by
- * the count). Writes target/bench/scale-of-state.{json,md}.
+ * pool manager's walk over 100,000 desktops, and the cost of a queued user's position at 1k/10k/100k queued users.
+ * Entries are the broker's own cache values (SessionState, DesktopState) in a cache manager built from the broker's
+ * infinispan-local.xml; the sessions go through the real SessionStore, whose listeners keep its node-local indexes (by
+ * user, queued by pool, by status). Heap is read from the MemoryMXBean after System.gc() (retained heap of the whole
+ * JVM before and after, divided by the count). Writes target/bench/scale-of-state.{json,md}.
  */
 public final class ScaleOfStateBench {
 
@@ -200,8 +200,9 @@ public final class ScaleOfStateBench {
             report.put("tickIndexedMaxMillis", indexedMaxMs);
             report.put("tickReconcileRoundMillis", roundMs);
             report.put("tickSteadyStateHeld", broken == null);
-            System.out.printf(Locale.ROOT, "[bench] whole tick over %d desktops: sweep-every 1 %.1f ms, sweep-every 30 %.1f"
-                    + " ms (mean %.1f, max %.1f), no sweeps %.1f ms, reconcile-round ticks max %.1f ms, steady state %s%n",
+            System.out.printf(Locale.ROOT, "[bench] whole tick over %d desktops: sweep-every 1 %.1f ms, sweep-every 30"
+                    + " %.1f ms (mean %.1f, max %.1f), no sweeps %.1f ms, reconcile-round ticks max %.1f ms, steady"
+                    + " state %s%n",
                     TICK_DESKTOPS, sweptMs, indexedMs, indexedMeanMs, indexedMaxMs, unsweptMs, roundMs,
                     broken == null ? "held" : broken);
             md.append(String.format(Locale.ROOT, "Pool manager over %d desktops in %d pools on %d simulator "
@@ -377,8 +378,8 @@ public final class ScaleOfStateBench {
             String sessionId = UUID.randomUUID().toString();
             String user = "user-" + i;
             SessionState session = new SessionState(sessionId, pool, "sub-" + user, user,
-                    gone ? SessionStatus.DISCONNECTED : SessionStatus.READY, id, "rdp", i + 1, changed, changed, changed,
-                    null, null, 1);
+                    gone ? SessionStatus.DISCONNECTED : SessionStatus.READY, id, "rdp", i + 1, changed, changed,
+                    changed, null, null, 1);
             sessions.put(sessionId, session);
             userSessions.put(pool + "|" + session.subject(), sessionId);
             desktops.put(id, new DesktopState(id, pool, hv, name, vmRef, DesktopStatus.ASSIGNED, sessionId, null, null,
@@ -391,7 +392,8 @@ public final class ScaleOfStateBench {
         for (int p = 0; p < 10; p++) {
             for (int u = 0; u < 100; u++) {
                 SessionState waiting = new SessionState(UUID.randomUUID().toString(), "p" + p, "sub-waiting-" + u,
-                        "waiting-" + u, SessionStatus.QUEUED, null, "rdp", TICK_DESKTOPS + u + 1L, now, now, now, null, null, 1);
+                        "waiting-" + u, SessionStatus.QUEUED, null, "rdp", TICK_DESKTOPS + u + 1L, now, now, now,
+                        null, null, 1);
                 sessions.put(waiting.id(), waiting);
                 userSessions.put(waiting.poolId() + "|" + waiting.subject(), waiting.id());
                 queued++;

@@ -85,7 +85,8 @@ public final class SkipLockedDesign {
     public LoadGenerator.Result claim(String name, String pool, String userPrefix, long users, int clients,
             Duration maxDuration) throws SQLException {
         int connections = Math.min(clients, MAX_CONNECTIONS);
-        java.util.concurrent.BlockingQueue<Connection> idle = new java.util.concurrent.ArrayBlockingQueue<>(connections);
+        java.util.concurrent.BlockingQueue<Connection> idle =
+                new java.util.concurrent.ArrayBlockingQueue<>(connections);
         for (int i = 0; i < connections; i++) {
             Connection connection = connect();
             connection.setAutoCommit(false);

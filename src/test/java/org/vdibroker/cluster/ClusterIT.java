@@ -158,7 +158,8 @@ class ClusterIT {
         assertThat(again.jsonPath().getString("id")).isEqualTo(sessionId);
 
         await(Duration.ofSeconds(30), "the session to have a desktop on node 3", () -> cluster.node(3).api()
-                .auth().oauth2(alice).get("/api/v1/me/sessions/" + sessionId).jsonPath().getString("desktopId") != null);
+                .auth().oauth2(alice).get("/api/v1/me/sessions/" + sessionId).jsonPath()
+                .getString("desktopId") != null);
         Response seen = cluster.node(3).api().auth().oauth2(alice).get("/api/v1/me/sessions/" + sessionId);
         assertThat(seen.statusCode()).isEqualTo(200);
         assertThat(seen.jsonPath().getString("user")).isEqualTo("alice");

@@ -332,7 +332,8 @@ public final class ClusterNodes implements AutoCloseable {
     private String everyTail() {
         StringBuilder logs = new StringBuilder();
         for (Node node : nodes) {
-            logs.append("\n--- node ").append(node.index()).append(node.process().isAlive() ? " (running)" : " (exited)")
+            logs.append("\n--- node ").append(node.index())
+                    .append(node.process().isAlive() ? " (running)" : " (exited)")
                     .append('\n').append(tail(node));
         }
         return logs.toString();

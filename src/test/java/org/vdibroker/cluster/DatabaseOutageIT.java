@@ -148,7 +148,8 @@ class DatabaseOutageIT {
                     Duration.between(stoppedAt, Instant.now()).toMillis(), servedAtOnce, USERS,
                     provisionedDuringOutage.size(), pending);
             assertThat(servedAtOnce).as("users served from ready desktops").isGreaterThan(0);
-            assertThat(provisionedDuringOutage).as("desktops provisioned during the outage").hasSizeGreaterThan(USERS / 2);
+            assertThat(provisionedDuringOutage).as("desktops provisioned during the outage")
+                    .hasSizeGreaterThan(USERS / 2);
             assertThat(pending).as("writes waiting in the outbox").isGreaterThan(USERS);
 
             // invariant 4: a node dying while writes wait loses none of them; their other copies are written
@@ -199,7 +200,7 @@ class DatabaseOutageIT {
         return List.of(cluster.node(1), cluster.node(2));
     }
 
-    // --- HTTP ----------------------------------------------------------------------------------------------------------
+    // --- HTTP --------------------------------------------------------------------------------------------------------
 
     private record Answer(int status, String body) {
         JsonPath json() {

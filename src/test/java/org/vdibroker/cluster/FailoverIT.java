@@ -147,7 +147,8 @@ class FailoverIT {
             List<Map<String, Object>> sessions = assertInvariants(node, "race", users);
             assertThat(sessions).as("through node %d", node.index()).filteredOn(s -> s.get("desktopId") != null)
                     .hasSize(100);
-            assertThat(sessions).extracting(s -> (String) s.get("id")).containsExactlyInAnyOrderElementsOf(acknowledged);
+            assertThat(sessions).extracting(s -> (String) s.get("id"))
+                    .containsExactlyInAnyOrderElementsOf(acknowledged);
         }
         List<Map<String, Object>> desktops = desktops(cluster.node(3), "race");
         assertThat(desktops.stream().filter(d -> !"RETIRING".equals(d.get("state"))
@@ -507,7 +508,7 @@ class FailoverIT {
         }
     }
 
-    // --- HTTP ----------------------------------------------------------------------------------------------------------
+    // --- HTTP --------------------------------------------------------------------------------------------------------
 
     /** An HTTP answer; status -1 when the node did not answer in time or refused the connection. */
     private record Answer(int status, String body) {

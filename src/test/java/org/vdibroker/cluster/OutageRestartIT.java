@@ -77,11 +77,13 @@ class OutageRestartIT {
     @Order(1)
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void aNodeRestartedDuringTheOutageServesEveryPoolFromItsPeers() throws Exception {
-        cluster.await(Duration.ofSeconds(40), "2 ready desktops in pool early", () -> ready(cluster.node(1), "early") >= 2);
+        cluster.await(Duration.ofSeconds(40), "2 ready desktops in pool early",
+                () -> ready(cluster.node(1), "early") >= 2);
         // added just before the outage, through node 1: node 3 never reads it from the database
         createSimulator(cluster.node(1), "sim-late");
         createPool(cluster.node(1), "late", "sim-late");
-        cluster.await(Duration.ofSeconds(30), "2 ready desktops in pool late", () -> ready(cluster.node(2), "late") >= 2);
+        cluster.await(Duration.ofSeconds(30), "2 ready desktops in pool late",
+                () -> ready(cluster.node(2), "late") >= 2);
 
         postgres.stop();
         // under load: users keep asking through nodes 1 and 2 while node 3 restarts
@@ -228,7 +230,7 @@ class OutageRestartIT {
         }).sum();
     }
 
-    // --- HTTP ----------------------------------------------------------------------------------------------------------
+    // --- HTTP --------------------------------------------------------------------------------------------------------
 
     private record Answer(int status, String body) {
         JsonPath json() {

@@ -111,7 +111,8 @@ class ConsoleProxyTest {
     @Test
     void theProxyAnswersPlainRequestsWithAProblem() {
         given().queryParam("ticket", "x").get("/api/v1/console/websocket").then().statusCode(400)
-                .contentType("application/problem+json").body("type", org.hamcrest.Matchers.endsWith("/websocket-required"));
+                .contentType("application/problem+json")
+                .body("type", org.hamcrest.Matchers.endsWith("/websocket-required"));
     }
 
     private String ticket(String token, String sessionId) {

@@ -33,8 +33,10 @@ final class DocsChecker {
     // written in two parts so that this file does not point outside the repository itself
     private static final List<String> OUTSIDE = List.of(".." + "/shared", "/" + "work/");
 
-    private static final Pattern KEY = Pattern.compile("(?<![\\w./-])((?:broker|quarkus)\\.[a-z0-9\"][a-zA-Z0-9.\"*-]*[a-z0-9\"*])");
-    private static final Pattern ENDPOINT = Pattern.compile("(/api/v1(?:/[A-Za-z0-9{}$_.\\-]+)*(?:/\\.\\.\\.)?|/q/[a-z/-]+)");
+    private static final Pattern KEY = Pattern.compile(
+            "(?<![\\w./-])((?:broker|quarkus)\\.[a-z0-9\"][a-zA-Z0-9.\"*-]*[a-z0-9\"*])");
+    private static final Pattern ENDPOINT = Pattern.compile(
+            "(/api/v1(?:/[A-Za-z0-9{}$_.\\-]+)*(?:/\\.\\.\\.)?|/q/[a-z/-]+)");
     private static final Pattern FILE = Pattern.compile(
             "`((?:src|config|helm|\\.ci)/[A-Za-z0-9_./{},*-]+|pom\\.xml|README\\.md)`");
     private static final Pattern CLASS = Pattern.compile("\\borg\\.vdibroker\\.[a-z.]*[A-Z]\\w*");

@@ -102,7 +102,8 @@ class DocsTest {
     }
 
     private static JsonNode openapi() throws Exception {
-        String json = management().queryParam("format", "json").get("/q/openapi").then().statusCode(200).extract().asString();
+        String json = management().queryParam("format", "json").get("/q/openapi")
+                .then().statusCode(200).extract().asString();
         Files.createDirectories(REPO.resolve("target"));
         Files.writeString(REPO.resolve("target/openapi.json"), json);
         return new ObjectMapper().readTree(json);

@@ -203,7 +203,8 @@ class HelmChartTest {
         assertThat(secretRef(broker, "BROKER_DB_PASSWORD")).isEqualTo("vdi-broker-db/password");
         assertThat(secretRef(broker, "QUARKUS_OIDC_CREDENTIALS_SECRET")).isEqualTo("vdi-broker-keycloak/client-secret");
         assertThat(rendered.configMapData("vdi-broker"))
-                .containsEntry("BROKER_DB_URL", "jdbc:postgresql://pg.db.svc.cluster.local:5432/vdibroker?sslmode=require")
+                .containsEntry("BROKER_DB_URL",
+                        "jdbc:postgresql://pg.db.svc.cluster.local:5432/vdibroker?sslmode=require")
                 .containsEntry("QUARKUS_OIDC_AUTH_SERVER_URL", "https://sso.example.com/realms/vdi")
                 .containsEntry("BROKER_TICKETS_LIFETIME", "30s");
 
@@ -241,7 +242,8 @@ class HelmChartTest {
 
     @Test
     void schemaRejectsValuesThatWouldBreakTheClusterOrLeakSecrets() {
-        assertThatThrownBy(() -> render(t -> t.set("database.existingSecret", ""))).hasMessageContaining("existingSecret");
+        assertThatThrownBy(() -> render(t -> t.set("database.existingSecret", "")))
+                .hasMessageContaining("existingSecret");
         assertThatThrownBy(() -> render(t -> t.set("podSecurityContext.runAsNonRoot", "false")))
                 .hasMessageContaining("runAsNonRoot");
         assertThatThrownBy(() -> render(t -> t.set("podDisruptionBudget.maxUnavailable", "2")))

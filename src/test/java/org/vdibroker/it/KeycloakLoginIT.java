@@ -299,7 +299,8 @@ class KeycloakLoginIT {
         new java.security.SecureRandom().nextBytes(random);
         String verifier = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
         String challenge = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-                java.security.MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII)));
+                java.security.MessageDigest.getInstance("SHA-256")
+                        .digest(verifier.getBytes(StandardCharsets.US_ASCII)));
         String state = Long.toHexString(System.nanoTime());
         String authorize = KeycloakServer.realmUrl() + "/protocol/openid-connect/auth?" + Map.of(
                 "client_id", clientId, "response_type", "code", "scope", "openid",

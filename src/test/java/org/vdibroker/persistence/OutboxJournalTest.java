@@ -181,7 +181,8 @@ class OutboxJournalTest {
             }
             threads.shutdown();
             journal.awaitWritten(Duration.ofSeconds(10));
-            assertThat(new HashMap<>(node.disk)).as("the journal holds exactly what waits").isEqualTo(new HashMap<>(node.outbox));
+            assertThat(new HashMap<>(node.disk)).as("the journal holds exactly what waits")
+                    .isEqualTo(new HashMap<>(node.outbox));
             journal.close();
         }
     }

@@ -45,7 +45,8 @@ class OutboxPoisonTest {
         Map<String, Object> parked = poison().orElseThrow();
         assertThat(parked.get("kind")).isEqualTo("AuditEvent");
         assertThat(parked.get("attempts")).isEqualTo(3);
-        assertThat((String) parked.get("lastError")).as("the database's own error").containsIgnoringCase("value too long");
+        assertThat((String) parked.get("lastError")).as("the database's own error")
+                .containsIgnoringCase("value too long");
         assertThat(parked.get("lastAttemptAt")).isNotNull();
         assertThat(audited(marker + " before")).as("the others written meanwhile").isEqualTo(5);
 
@@ -85,7 +86,8 @@ class OutboxPoisonTest {
         given().auth().oauth2(user).get("/api/v1/admin/outbox").then().statusCode(403);
         given().auth().oauth2(user).post("/api/v1/admin/outbox/audit:x/discard").then().statusCode(403);
         given().auth().oauth2(Api.ADMIN).queryParam("limit", 0).get("/api/v1/admin/outbox").then().statusCode(400)
-                .contentType("application/problem+json").body("type", org.hamcrest.Matchers.endsWith("invalid-request"));
+                .contentType("application/problem+json")
+                .body("type", org.hamcrest.Matchers.endsWith("invalid-request"));
     }
 
     private java.util.Optional<Map<String, Object>> poison() {

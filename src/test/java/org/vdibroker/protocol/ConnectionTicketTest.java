@@ -71,7 +71,8 @@ class ConnectionTicketTest {
 
     @Test
     void ticketDoesNotWorkAfterItExpires() throws Exception {
-        TicketService.IssuedTicket shortLived = tickets.issue("s-1", "d-1", "sub-u", "u", "vnc", Duration.ofMillis(300));
+        TicketService.IssuedTicket shortLived = tickets.issue("s-1", "d-1", "sub-u", "u", "vnc",
+                Duration.ofMillis(300));
         TicketService.IssuedTicket other = tickets.issue("s-2", "d-2", "sub-u", "u", "vnc", Duration.ofMillis(300));
         assertThat(tickets.redeem(other.ticket())).isPresent(); // valid while fresh
         Thread.sleep(600);

@@ -64,7 +64,8 @@ public final class SignedRdp {
     }
 
     /** Whether {@code openssl cms -verify} accepts the file's signature, with {@code caPem} as the trusted root. */
-    public static boolean opensslVerifies(String file, String caPem, Path dir) throws IOException, InterruptedException {
+    public static boolean opensslVerifies(String file, String caPem, Path dir)
+            throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Path sig = Files.write(dir.resolve("signature.der"), cms(file));
         Path content = Files.write(dir.resolve("content.bin"), signedContent(file));

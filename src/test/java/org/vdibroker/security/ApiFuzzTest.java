@@ -24,7 +24,6 @@ import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.sessions.JqwikSession;
 import org.junit.jupiter.api.Test;
-import org.vdibroker.security.ApiOperations.Audience;
 import org.vdibroker.security.ApiOperations.Operation;
 import org.vdibroker.security.ApiOperations.Parameter;
 import org.vdibroker.testsupport.Api;
@@ -115,7 +114,8 @@ class ApiFuzzTest {
             case ADMIN -> request.auth().oauth2(Api.ADMIN);
             case USER -> request.auth().oauth2(ALICE);
             case GATEWAY -> request.auth().oauth2(Tokens.gateway("fuzz-gateway"));
-            case AGENT -> request.header("Authorization", "Desktop " + sample(STRINGS, random).replaceAll("[\\r\\n]", ""));
+            case AGENT -> request.header("Authorization",
+                    "Desktop " + sample(STRINGS, random).replaceAll("[\\r\\n]", ""));
             case PUBLIC -> {
             }
         }

@@ -108,7 +108,8 @@ class SecurityHardeningTest {
             if (r.statusCode() == 200) {
                 ok++;
             } else {
-                r.then().statusCode(429).contentType(PROBLEM).header("Retry-After", org.hamcrest.Matchers.notNullValue())
+                r.then().statusCode(429).contentType(PROBLEM)
+                        .header("Retry-After", org.hamcrest.Matchers.notNullValue())
                         .body("type", containsString("too-many-requests"));
                 limited++;
             }

@@ -15,7 +15,9 @@ import org.vdibroker.hypervisor.simulator.SimulatorControl;
 import org.vdibroker.testsupport.Api;
 import org.vdibroker.testsupport.Tokens;
 
-/** What logoff does to a desktop: floating ones are refreshed before anyone else; dedicated ones stay with the owner. */
+/**
+ * What logoff does to a desktop: floating ones are refreshed before anyone else; dedicated ones stay with the owner.
+ */
 @QuarkusTest
 class LogoffTest {
 

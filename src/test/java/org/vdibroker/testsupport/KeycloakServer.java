@@ -125,7 +125,9 @@ public final class KeycloakServer {
         return "http://127.0.0.1:" + port;
     }
 
-    /** For example {@code http://127.0.0.1:41234/realms/vdi}; what Quarkus calls {@code quarkus.oidc.auth-server-url}. */
+    /**
+     * For example {@code http://127.0.0.1:41234/realms/vdi}; what Quarkus calls {@code quarkus.oidc.auth-server-url}.
+     */
     public static String realmUrl() {
         return baseUrl() + "/realms/" + REALM;
     }

@@ -45,7 +45,8 @@ public final class Management {
                 port = Integer.parseInt(m.group(1));
             }
             if (port == 0) {
-                throw new IllegalStateException("no management port in " + IT_LOG + " nor quarkus.management.test-port");
+                throw new IllegalStateException("no management port in " + IT_LOG
+                        + " nor quarkus.management.test-port");
             }
             return port;
         } catch (IOException e) {

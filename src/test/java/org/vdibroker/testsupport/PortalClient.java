@@ -29,7 +29,8 @@ public final class PortalClient {
             KeycloakServer.AdminAnswer answer = KeycloakServer.admin("PUT", "/clients/" + client.get("id").asText(),
                     JSON.writeValueAsString(client));
             if (answer.status() != 204) {
-                throw new IllegalStateException("could not update vdi-portal: " + answer.status() + " " + answer.body());
+                throw new IllegalStateException("could not update vdi-portal: " + answer.status() + " "
+                        + answer.body());
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

@@ -75,7 +75,8 @@ public class LoginService {
         http = HttpClient.newBuilder().connectTimeout(login.timeout()).followRedirects(HttpClient.Redirect.NEVER)
                 .build();
         tokenEndpoint = URI.create(login.tokenEndpoint().orElseGet(() -> authServerUrl.filter(s -> !s.isBlank())
-                .orElse(config.keycloak().url() + "/realms/" + config.keycloak().realm()) + "/protocol/openid-connect/token"));
+                .orElse(config.keycloak().url() + "/realms/" + config.keycloak().realm())
+                + "/protocol/openid-connect/token"));
         AdvancedCache<String, Object> counts = caches.<String, Object>getCache(CacheNames.LOGIN_LIMITS)
                 .getAdvancedCache();
         BrokerConfig.Login.RateLimit limits = login.rateLimit();

@@ -297,9 +297,10 @@ public final class HyperVDriver implements HypervisorDriver, SupportsGuestIp, Su
                         return new ConsoleAddress("rdp", settings.host(), settings.vmConnectPort(),
                                 json.path("id").asText());
                     }
-                    return ip.map(a -> new ConsoleAddress("rdp", a, RDP_PORT)).orElseThrow(() -> new HypervisorException(
-                            "VM " + vmRef + " on Hyper-V host " + id + " reports no guest IP address yet (not running,"
-                                    + " no network or no integration services)", true));
+                    return ip.map(a -> new ConsoleAddress("rdp", a, RDP_PORT))
+                            .orElseThrow(() -> new HypervisorException("VM " + vmRef + " on Hyper-V host " + id
+                                    + " reports no guest IP address yet (not running, no network or no integration"
+                                    + " services)", true));
                 });
     }
 

@@ -71,8 +71,10 @@ final class HyperVScripts {
                 Set-VMProcessor -VM $vm -Count $c
                 Set-VM -VM $vm -Notes $o -CheckpointType Standard -AutomaticCheckpointsEnabled $false
                 $v=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_VirtualSystemManagementService
-                $cs=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_ComputerSystem -Filter ("Name='"+$vm.VMId+"'")
-                foreach($k in $kvp.Keys){$i=([WMIClass]'root\\virtualization\\v2:Msvm_KvpExchangeDataItem').CreateInstance();\
+                $cs=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_ComputerSystem -Filter (\
+                "Name='"+$vm.VMId+"'")
+                foreach($k in $kvp.Keys){\
+                $i=([WMIClass]'root\\virtualization\\v2:Msvm_KvpExchangeDataItem').CreateInstance();\
                 $i.Name=$k;$i.Data=$kvp[$k];$i.Source=0;$v.AddKvpItems($cs,$i.PSBase.GetText(1))|Out-Null}
                 Checkpoint-VM -VM $vm -SnapshotName $b
                 }catch{Remove-VM -Name $n -Force -ErrorAction SilentlyContinue;\
@@ -128,8 +130,10 @@ final class HyperVScripts {
                 if($vm.State -ne 'Off'){Stop-VM -VM $vm -TurnOff -Force}
                 Restore-VMSnapshot -VMName $n -Name $b -Confirm:$false
                 $v=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_VirtualSystemManagementService
-                $cs=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_ComputerSystem -Filter ("Name='"+$vm.VMId+"'")
-                foreach($k in $kvp.Keys){$i=([WMIClass]'root\\virtualization\\v2:Msvm_KvpExchangeDataItem').CreateInstance();\
+                $cs=Get-WmiObject -Namespace root\\virtualization\\v2 -Class Msvm_ComputerSystem -Filter (\
+                "Name='"+$vm.VMId+"'")
+                foreach($k in $kvp.Keys){\
+                $i=([WMIClass]'root\\virtualization\\v2:Msvm_KvpExchangeDataItem').CreateInstance();\
                 $i.Name=$k;$i.Data=$kvp[$k];$i.Source=0;$t=$i.PSBase.GetText(1);\
                 $v.RemoveKvpItems($cs,$t)|Out-Null;$v.AddKvpItems($cs,$t)|Out-Null}
                 @{id=[string]$vm.VMId;state=[string](Get-VM -Name $n).State}|ConvertTo-Json -Compress""",

@@ -20,7 +20,9 @@ record HyperVSettings(String url, String host, String authScheme, String domain,
     enum RdpTarget {
         /** the guest's own RDP service on its IP address (port 3389) */
         GUEST,
-        /** VMConnect: the host's port 2179 with the VM id as preconnection blob; works before the guest has a network */
+        /**
+         * VMConnect: the host's port 2179 with the VM id as preconnection blob; works before the guest has a network
+         */
         VMCONNECT,
         /** the guest when it reports an IP address, VMConnect until then */
         AUTO

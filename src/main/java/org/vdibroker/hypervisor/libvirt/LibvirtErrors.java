@@ -20,9 +20,10 @@ final class LibvirtErrors {
     private static final Set<ErrorNumber> RETRYABLE = EnumSet.of(ErrorNumber.VIR_ERR_NO_CONNECT,
             ErrorNumber.VIR_ERR_INVALID_CONN, ErrorNumber.VIR_ERR_SYSTEM_ERROR, ErrorNumber.VIR_ERR_RPC,
             ErrorNumber.VIR_ERR_OPERATION_TIMEOUT, ErrorNumber.VIR_ERR_AGENT_UNRESPONSIVE,
-            ErrorNumber.VIR_ERR_AGENT_UNSYNCED, ErrorNumber.VIR_ERR_RESOURCE_BUSY, ErrorNumber.VIR_ERR_OPERATION_ABORTED,
-            ErrorNumber.VIR_ERR_NO_SERVER, ErrorNumber.VIR_ERR_NO_CLIENT, ErrorNumber.VIR_ERR_SSH,
-            ErrorNumber.VIR_ERR_LIBSSH, ErrorNumber.VIR_ERR_AUTH_UNAVAILABLE, ErrorNumber.VIR_ERR_NO_MEMORY);
+            ErrorNumber.VIR_ERR_AGENT_UNSYNCED, ErrorNumber.VIR_ERR_RESOURCE_BUSY,
+            ErrorNumber.VIR_ERR_OPERATION_ABORTED, ErrorNumber.VIR_ERR_NO_SERVER, ErrorNumber.VIR_ERR_NO_CLIENT,
+            ErrorNumber.VIR_ERR_SSH, ErrorNumber.VIR_ERR_LIBSSH, ErrorNumber.VIR_ERR_AUTH_UNAVAILABLE,
+            ErrorNumber.VIR_ERR_NO_MEMORY);
 
     /** Errors that mean the connection itself is gone and must be opened again. */
     private static final Set<ErrorNumber> CONNECTION_LOST = EnumSet.of(ErrorNumber.VIR_ERR_NO_CONNECT,

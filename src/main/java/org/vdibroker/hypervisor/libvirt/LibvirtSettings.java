@@ -41,10 +41,12 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
                     "Address on the host that VM consoles (VNC, SPICE) listen on. Default 127.0.0.1."),
             DriverProperty.optional(CONSOLE_HOST,
                     "Host name or address clients are told to connect to. Default: consoleListen."),
-            DriverProperty.optional(CONSOLES, "Consoles each desktop gets: vnc, spice or vnc,spice. Default vnc,spice."),
+            DriverProperty.optional(CONSOLES,
+                    "Consoles each desktop gets: vnc, spice or vnc,spice. Default vnc,spice."),
             DriverProperty.optional(STORAGE_POOL, "libvirt storage pool for the desktops' qcow2 overlays."
                     + " Default: the pool of the template's base image."),
-            DriverProperty.optional(NETWORK, "libvirt network to attach each desktop to, e.g. default. Default: no NIC."),
+            DriverProperty.optional(NETWORK,
+                    "libvirt network to attach each desktop to, e.g. default. Default: no NIC."),
             DriverProperty.optional(DISK_BUS, "Disk bus: virtio, sata, scsi or ide. Default virtio."),
             DriverProperty.optional(DOMAIN_TYPE,
                     "libvirt domain type (kvm, qemu, xen, ...). Default: the best the host offers (kvm before qemu)."),
@@ -101,7 +103,8 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
     private static String uri(String endpoint) {
         if (endpoint == null || endpoint.isBlank()) {
             throw new InvalidHypervisorConfigException("endpoint",
-                    "A libvirt hypervisor needs its URI as endpoint, e.g. qemu:///system or qemu+ssh://user@host/system");
+                    "A libvirt hypervisor needs its URI as endpoint, e.g. qemu:///system or"
+                            + " qemu+ssh://user@host/system");
         }
         URI uri;
         try {
@@ -124,7 +127,8 @@ record LibvirtSettings(String uri, String consoleListen, String consoleHost, Lis
                 String name = parameter.split("=", 2)[0].toLowerCase(Locale.ROOT);
                 if (!URI_PARAMETERS.contains(name)) {
                     throw new InvalidHypervisorConfigException("endpoint", "endpoint parameter '" + name
-                            + "' is not allowed; allowed: " + String.join(", ", new java.util.TreeSet<>(URI_PARAMETERS)));
+                            + "' is not allowed; allowed: "
+                            + String.join(", ", new java.util.TreeSet<>(URI_PARAMETERS)));
                 }
             }
         }

@@ -58,7 +58,8 @@ public record SimulatedHost(@ProtoField(number = 1) long lastSeq, @ProtoField(nu
     /** The host with {@code fault} to hit the next {@code n} calls. */
     SimulatedHost with(Fault fault, int n) {
         return new SimulatedHost(lastSeq, desktops, usedVcpus, usedMemoryMb, unreachable,
-                fault == Fault.FAIL_PROVISION ? n : failNextProvisions, fault == Fault.FAIL_REVERT ? n : failNextReverts,
+                fault == Fault.FAIL_PROVISION ? n : failNextProvisions,
+                fault == Fault.FAIL_REVERT ? n : failNextReverts,
                 fault == Fault.LOSE_PROVISION_ANSWER ? n : loseNextProvisionAnswers,
                 fault == Fault.LOSE_POWER_ON_ANSWER ? n : loseNextPowerOnAnswers);
     }

@@ -125,7 +125,10 @@ public class SimulatorControl {
         return accepted[0];
     }
 
-    /** The metadata the guest was given at provisioning or its latest refresh, e.g. its agent's secret. Callers must not log the values. */
+    /**
+     * The metadata the guest was given at provisioning or its latest refresh, e.g. its agent's secret. Callers must not
+     * log the values.
+     */
     public Map<String, String> guestMetadata(String hypervisorId, String vmRef) {
         SimulatedVm vm = store().vm(hypervisorId, vmRef);
         if (vm == null) {

@@ -81,7 +81,8 @@ public final class SimulatorDriver
     public CompletionStage<TaskRef> provision(ProvisionSpec spec) {
         return call(() -> {
             if (spec.name() == null || spec.name().isBlank() || spec.vcpus() < 1 || spec.memoryMb() < 1) {
-                throw new HypervisorException("Cannot provision " + spec + ": it needs a name, vcpus and memory", false);
+                throw new HypervisorException("Cannot provision " + spec + ": it needs a name, vcpus and memory",
+                        false);
             }
             Instant completesAt = now().plus(latency(settings.cloneLatency()));
             boolean drawnFailure = ThreadLocalRandom.current().nextDouble() < settings.failureRate();

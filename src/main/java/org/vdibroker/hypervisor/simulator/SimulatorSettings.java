@@ -20,7 +20,8 @@ record SimulatorSettings(Duration cloneLatency, Duration bootLatency, double lat
     static final String CONSOLE_BASE_PORT = "consoleBasePort";
 
     static final List<DriverProperty> PROPERTIES = List.of(
-            DriverProperty.optional(CLONE_LATENCY_MS, "How long a clone (provision, revert) takes, in ms. Default 2000."),
+            DriverProperty.optional(CLONE_LATENCY_MS,
+                    "How long a clone (provision, revert) takes, in ms. Default 2000."),
             DriverProperty.optional(BOOT_LATENCY_MS, "How long a VM takes to boot, in ms. Default 3000."),
             DriverProperty.optional(LATENCY_JITTER,
                     "0..1: each operation takes its latency times a random factor in [1-j, 1+j]. Default 0."),

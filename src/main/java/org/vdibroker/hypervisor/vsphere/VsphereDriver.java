@@ -603,8 +603,8 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                     }
                     ObjectContent p = o.get();
                     ProvisionSpec again = new ProvisionSpec(name, recloneSource(p, oldRef),
-                            (int) number(p.text("summary.config.numCpu")), number(p.text("summary.config.memorySizeMB")),
-                            metadata(p.prop("config.extraConfig")));
+                            (int) number(p.text("summary.config.numCpu")),
+                            number(p.text("summary.config.memorySizeMB")), metadata(p.prop("config.extraConfig")));
                     if (!"poweredOff".equals(p.text("runtime.powerState"))) {
                         return issued(taskId, vim.call("PowerOffVM_Task", old, "").thenApply(VsphereDriver::taskMoid));
                     }
@@ -704,8 +704,8 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
      * did not issue it issues it again: revert and destroy may repeat, the base snapshot is only taken when missing.
      * {@code issue} yields null when there is nothing left to do.
      */
-    private CompletionStage<TaskStatus> followUp(String taskId, java.util.function.Supplier<CompletionStage<String>> issue,
-            String vmRef) {
+    private CompletionStage<TaskStatus> followUp(String taskId,
+            java.util.function.Supplier<CompletionStage<String>> issue, String vmRef) {
         String known = followUps.get(taskId);
         CompletionStage<String> second = known != null ? CompletableFuture.completedFuture(known)
                 : issue.get().thenApply(t -> {
@@ -909,8 +909,8 @@ public final class VsphereDriver implements HypervisorDriver, SupportsLinkedClon
                 }).thenApply(r -> {
                     String host = Xml.text(r, "returnval/host");
                     String port = Xml.text(r, "returnval/port");
-                    return "wss://" + (host == null ? settings.consoleHost() : host) + ":" + (port == null ? "443" : port)
-                            + "/ticket/" + Xml.text(r, "returnval/ticket");
+                    return "wss://" + (host == null ? settings.consoleHost() : host) + ":"
+                            + (port == null ? "443" : port) + "/ticket/" + Xml.text(r, "returnval/ticket");
                 }));
     }
 

@@ -37,7 +37,9 @@ public class VsphereDriverFactory implements HypervisorDriverFactory {
         VsphereSettings.validate(definition);
     }
 
-    /** Asks vCenter whether the configured inventory names and network exist (see {@link VsphereDriver#checkSettings}). */
+    /**
+     * Asks vCenter whether the configured inventory names and network exist (see {@link VsphereDriver#checkSettings}).
+     */
     @Override
     public Map<String, String> checkLive(HypervisorDefinition definition) {
         try (VsphereDriver probe = new VsphereDriver(definition, VsphereSettings.from(definition),

@@ -80,7 +80,8 @@ record VsphereSettings(URI sdk, String username, String password, String datacen
                     "SHA-256 fingerprint (hex, colons allowed) of the server certificate to trust instead of the JDK's"
                             + " CAs: the safe way to talk to a host with a self-signed certificate."),
             DriverProperty.optional(CALL_TIMEOUT_MS,
-                    "Longest a single SOAP call may take, in ms; keep it below the broker's call-timeout. Default 8000."),
+                    "Longest a single SOAP call may take, in ms; keep it below the broker's call-timeout."
+                            + " Default 8000."),
             DriverProperty.optional(TASK_POLL_MS, "How soon the pool manager polls a running vSphere task again, in ms."
                     + " Default 1000."),
             DriverProperty.optional(SHUTDOWN_TIMEOUT_MS, "How long a guest with VMware Tools gets to shut down before"

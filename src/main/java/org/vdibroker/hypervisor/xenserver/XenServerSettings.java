@@ -32,12 +32,14 @@ record XenServerSettings(URL endpoint, String username, String password, String 
                     true, false),
             new DriverProperty(PASSWORD, "Password of the XAPI user.", true, true),
             DriverProperty.optional(SR, "Name label or UUID of the storage repository to copy desktops to (VM.copy:"
-                    + " a full copy). Default: none, desktops are copy-on-write clones on the template's SR (VM.clone)."),
+                    + " a full copy). Default: none, desktops are copy-on-write clones on the template's SR"
+                    + " (VM.clone)."),
             DriverProperty.optional(REFRESH, "How a desktop is refreshed at logoff: revert (to the snapshot taken"
                     + " when it was made, VM.revert) or reclone (destroy it and clone it again). Default revert."),
             DriverProperty.optional(CALL_TIMEOUT_MS, "Longest a single XAPI call may take, in ms. Default 20000."),
             DriverProperty.optional(TASK_TIMEOUT_MS,
-                    "Longest a provision, revert or delete may take before it counts as failed, in ms. Default 600000."),
+                    "Longest a provision, revert or delete may take before it counts as failed, in ms."
+                            + " Default 600000."),
             DriverProperty.optional(SHUTDOWN_TIMEOUT_MS,
                     "How long a guest gets to shut down before it is powered off hard, in ms. Default 60000."));
 

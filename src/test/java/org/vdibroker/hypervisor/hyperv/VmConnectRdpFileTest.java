@@ -32,8 +32,8 @@ import org.vdibroker.protocol.ConnectionFiles;
 /**
  * A Hyper-V desktop's VMConnect {@code .rdp}: made from what the driver reports (host, port 2179, VM id), written by
  * {@link ConnectionFiles}, and opened by FreeRDP ({@code xfreerdp +auth-only} under Xvfb, from Debian's freerdp2-x11,
- * installed by .ci/install-debian.sh from pom.xml). FreeRDP only ever connects to 127.0.0.1: to the closed default port, and to a
- * listener of this test that reads the preconnection PDU FreeRDP sends, which must carry the VM id.
+ * installed by .ci/install-debian.sh from pom.xml). FreeRDP only ever connects to 127.0.0.1: to the closed default
+ * port, and to a listener of this test that reads the preconnection PDU FreeRDP sends, which must carry the VM id.
  */
 class VmConnectRdpFileTest {
 

@@ -23,7 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
@@ -149,8 +148,8 @@ class BrowserDesktopIT {
                 .post("/api/v1/admin/pools").then().statusCode(201);
         try {
             long deadline = System.nanoTime() + Duration.ofSeconds(300).toNanos();
-            while (given().auth().oauth2(admin).get("/api/v1/admin/pools/" + POOL + "/desktops").then().extract().jsonPath()
-                    .getList("findAll { it.state == 'READY' }").isEmpty()) {
+            while (given().auth().oauth2(admin).get("/api/v1/admin/pools/" + POOL + "/desktops").then().extract()
+                    .jsonPath().getList("findAll { it.state == 'READY' }").isEmpty()) {
                 assertThat(System.nanoTime()).as("a ready desktop on libvirt").isLessThan(deadline);
                 Thread.sleep(500);
             }
@@ -179,7 +178,8 @@ class BrowserDesktopIT {
                     .statusCode(200).extract().path("ticket");
             WebSocket first = console(base, ticket);
             Throwable refused = catchThrowable(() -> console(base, ticket));
-            WebSocketHandshakeException handshake = causes(refused).filter(WebSocketHandshakeException.class::isInstance)
+            WebSocketHandshakeException handshake = causes(refused)
+                    .filter(WebSocketHandshakeException.class::isInstance)
                     .map(WebSocketHandshakeException.class::cast).findFirst()
                     .orElseThrow(() -> new AssertionError("the same ticket again was not refused", refused));
             assertThat(handshake.getResponse().statusCode()).as("the same ticket again").isEqualTo(403);

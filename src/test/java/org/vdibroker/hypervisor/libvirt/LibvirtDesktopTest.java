@@ -104,7 +104,8 @@ class LibvirtDesktopTest {
     void aUserOpensTheConsoleOfARealVmWithAOneTimeTicket() throws Exception {
         hypervisor("kvm-local", 4);
         Api.createPool(pool("kvm-desk", 1, 1, List.of("kvm-local")));
-        await("a ready desktop on the KVM host", Duration.ofSeconds(60), () -> Api.desktopsIn("kvm-desk", "READY") == 1);
+        await("a ready desktop on the KVM host", Duration.ofSeconds(60),
+                () -> Api.desktopsIn("kvm-desk", "READY") == 1);
 
         String user = Tokens.user("alice", "/engineering");
         JsonPath got = given().auth().oauth2(user).contentType(ContentType.JSON).body("{\"protocol\":\"vnc\"}")

@@ -209,7 +209,8 @@ class SpiceConsoleTest {
         String xml = "<domain type='qemu'><name>" + NEIGHBOUR + "</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
                 + "<os><type arch='x86_64'>hvm</type><boot dev='hd'/></os><devices><disk type='file' device='disk'>"
                 + "<driver name='qemu' type='raw'/><source file='" + DIR.resolve("neighbour.img")
-                + "'/><target dev='hda' bus='ide'/></disk><graphics type='vnc' listen='127.0.0.1' autoport='yes'/></devices></domain>";
+                + "'/><target dev='hda' bus='ide'/></disk><graphics type='vnc' listen='127.0.0.1'"
+                + " autoport='yes'/></devices></domain>";
         try {
             Connect c = new Connect(URI);
             try {

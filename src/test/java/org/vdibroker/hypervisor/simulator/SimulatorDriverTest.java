@@ -88,7 +88,8 @@ class SimulatorDriverTest {
         String vmRef = clone.vmRef();
         assertThat(clone.taskId()).startsWith(vmRef + ":");
         assertThat(done(driver.pollTask(clone))).isEqualTo(TaskStatus.running(Duration.ofMillis(2000)));
-        assertThat(done(driver.listVms(""))).containsExactly(new VmInfo(vmRef, "pool-a-1", PowerState.STOPPED, 2, 4096));
+        assertThat(done(driver.listVms("")))
+                .containsExactly(new VmInfo(vmRef, "pool-a-1", PowerState.STOPPED, 2, 4096));
 
         clock.advance(Duration.ofMillis(1999));
         assertThat(done(driver.pollTask(clone))).isEqualTo(TaskStatus.running(Duration.ofMillis(1)));

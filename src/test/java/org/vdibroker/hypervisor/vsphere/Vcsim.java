@@ -132,7 +132,8 @@ public final class Vcsim implements AutoCloseable {
     /** A client with a session of its own, to change the simulator behind the driver's back. */
     VimClient admin() {
         if (admin == null) {
-            admin = new VimClient("vcsim-admin", url, USER, PASSWORD, Duration.ofSeconds(20), VsphereTls.context(null, tls),
+            admin = new VimClient("vcsim-admin", url, USER, PASSWORD, Duration.ofSeconds(20),
+                    VsphereTls.context(null, tls),
                     Executors.newSingleThreadExecutor(r -> {
                         Thread t = new Thread(r, "vcsim-admin");
                         t.setDaemon(true);

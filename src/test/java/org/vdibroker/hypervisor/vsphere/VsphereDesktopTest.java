@@ -259,8 +259,8 @@ class VsphereDesktopTest {
                 return "READY".equals(d.get("state")) && !oldVm.equals(d.get("vmRef"));
             });
             long recloneMs = (System.nanoTime() - t0) / 1_000_000;
-            System.out.printf("VsphereDesktopTest: with 1 s clones: logoff %d ms, READY again by re-clone after %d ms%n",
-                    logoffMs, recloneMs);
+            System.out.printf("VsphereDesktopTest: with 1 s clones: logoff %d ms, READY again by re-clone after"
+                    + " %d ms%n", logoffMs, recloneMs);
             assertThat(logoffMs).as("the logoff did not wait for the re-clone").isLessThan(700);
             assertThat(recloneMs).as("the re-clone took its second").isGreaterThanOrEqualTo(1000);
             Map<String, Object> after = Api.desktop("vcrc", desktopId);

@@ -113,8 +113,8 @@ class XenServerToHyperVEvacuationTest {
         }
         await("2 spares", Duration.ofSeconds(60), () -> readySpares(poolId) >= 2);
         assertThat(on(poolId, destination)).isZero();
-        given().auth().oauth2(Api.ADMIN).post("/api/v1/admin/hypervisors/" + destination + "/maintenance?enabled=false").then()
-                .statusCode(200);
+        given().auth().oauth2(Api.ADMIN).post("/api/v1/admin/hypervisors/" + destination + "/maintenance?enabled=false")
+                .then().statusCode(200);
 
         given().auth().oauth2(Api.ADMIN).post("/api/v1/admin/hypervisors/" + xenId + "/evacuate").then().statusCode(200)
                 .body("evacuation.inUse", org.hamcrest.Matchers.equalTo(20));
