@@ -13,6 +13,7 @@ import java.util.Enumeration;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,8 +23,9 @@ import java.util.stream.Stream;
  * Checks what README.md and the pages under src/site/markdown name: configuration keys ({@code broker.*} must be a
  * key of BrokerConfig, {@code quarkus.*} a key of an extension on the class path or set in application.properties),
  * endpoints ({@code /api/v1/...} must match an operation of the OpenAPI document, {@code /q/...} a known path),
- * repository files, classes and relative links (must exist). It also checks that no file of the repository points
- * outside it. Every check returns problems as sentences; none means the docs are true.
+ * repository files, classes and relative links (must exist, and a link to a heading of a page must name one of its
+ * headings). It also checks that no file of the repository points outside it. Every check returns problems as
+ * sentences; none means the docs are true.
  */
 final class DocsChecker {
 
@@ -41,6 +43,11 @@ final class DocsChecker {
             "`((?:src|config|helm|\\.ci)/[A-Za-z0-9_./{},*-]+|pom\\.xml|README\\.md)`");
     private static final Pattern CLASS = Pattern.compile("\\borg\\.vdibroker\\.[a-z.]*[A-Z]\\w*");
     private static final Pattern LINK = Pattern.compile("\\]\\(([^)\\s#]+)(?:#[^)]*)?\\)");
+    /** A link to a heading: the page (empty: this one) and the heading's anchor. */
+    private static final Pattern ANCHOR_LINK = Pattern.compile("\\]\\(([^)\\s#]*)#([^)\\s]+)\\)");
+    private static final Pattern HEADING = Pattern.compile("^#{1,6}\\s+(.+?)\\s*#*\\s*$", Pattern.MULTILINE);
+    /** What a heading's anchor drops: everything but letters, marks, digits, connector punctuation, spaces, dashes. */
+    private static final Pattern NOT_IN_ANCHOR = Pattern.compile("[^\\p{L}\\p{M}\\p{N}\\p{Pc} -]");
 
     private final Path repository;
     private final Set<String> brokerKeys;
@@ -131,12 +138,60 @@ final class DocsChecker {
                 problems.add(name + " links to " + target + ", which is not in the repository");
             }
         }
+        m = ANCHOR_LINK.matcher(text);
+        while (m.find()) {
+            String target = m.group(1);
+            if (!target.isEmpty() && !target.endsWith(".md")) {
+                continue; // an external page, or a file without headings
+            }
+            Path base = repository.resolve(name).getParent();
+            Path page = target.isEmpty() ? repository.resolve(name)
+                    : (base == null ? repository : base).resolve(target).normalize();
+            String pageText;
+            if (target.isEmpty()) {
+                pageText = text;
+            } else if (page.startsWith(repository) && Files.exists(page)) {
+                pageText = read(page);
+            } else {
+                continue; // reported above as a missing file
+            }
+            if (!anchors(pageText).contains(m.group(2))) {
+                problems.add(name + " links to the heading #" + m.group(2) + " of "
+                        + (target.isEmpty() ? "itself" : target) + ", which has no such heading");
+            }
+        }
         for (String outside : OUTSIDE) {
             if (text.contains(outside)) {
                 problems.add(name + " points outside the repository (" + outside + ")");
             }
         }
         return problems;
+    }
+
+    /**
+     * The anchors a Markdown renderer (GitHub's, and the site's) gives the headings of a page: the heading's text in
+     * lower case, without punctuation, spaces as dashes; a text that comes again gets -1, -2, ...
+     */
+    static Set<String> anchors(String page) {
+        Set<String> anchors = new HashSet<>();
+        Matcher m = HEADING.matcher(page.replaceAll("(?ms)^```.*?^```", ""));
+        while (m.find()) {
+            String anchor = NOT_IN_ANCHOR.matcher(m.group(1).toLowerCase(Locale.ROOT)).replaceAll("")
+                    .replace(' ', '-');
+            String unique = anchor;
+            for (int n = 1; !anchors.add(unique); n++) {
+                unique = anchor + "-" + n;
+            }
+        }
+        return anchors;
+    }
+
+    private static String read(Path page) {
+        try {
+            return Files.readString(page);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     boolean keyExists(String key) {

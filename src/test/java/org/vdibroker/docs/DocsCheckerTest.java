@@ -65,6 +65,29 @@ class DocsCheckerTest {
     }
 
     @Test
+    void linksToHeadingsMustNameAHeadingOfThePage() {
+        assertThat(DocsChecker.anchors("""
+                # Tests
+                ## The heap's size from the start (2026-12-07 16:29-17:04 UTC)
+                ### `bench.jfr`: profiling a run ###
+                ## Results
+                ```
+                # not a heading
+                ```
+                ## Results
+                """)).containsExactlyInAnyOrder("tests", "the-heaps-size-from-the-start-2026-12-07-1629-1704-utc",
+                "benchjfr-profiling-a-run", "results", "results-1");
+        assertThat(checker(brokerKeys).check("src/site/markdown/x.md", """
+                ## Here
+                [ok](#here), [ok](benchmarks.md#results), [ok](../../../README.md#performance),
+                [bad](#there), [bad](benchmarks.md#no-such-heading), [external](https://example.com/a#b)
+                """)).containsExactly(
+                "src/site/markdown/x.md links to the heading #there of itself, which has no such heading",
+                "src/site/markdown/x.md links to the heading #no-such-heading of benchmarks.md, which has no such"
+                        + " heading");
+    }
+
+    @Test
     void pointersOutsideTheRepositoryAreReported(@TempDir Path dir) throws Exception {
         String outside = ".." + "/shared/design/API.md";
         assertThat(checker(brokerKeys).check("x.md", "as in `" + outside + "`")).hasSize(1);
