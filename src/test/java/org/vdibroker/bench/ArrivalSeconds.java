@@ -15,23 +15,21 @@ import org.HdrHistogram.Histogram;
  */
 public final class ArrivalSeconds {
     /** What a closed loop has: no due times, no seconds. */
-    static final ArrivalSeconds NONE = new ArrivalSeconds(-1, 1);
+    static final ArrivalSeconds NONE = new ArrivalSeconds(-1);
 
     private final Histogram[] bins;
-    private final double intervalNanos;
 
-    /** Bins for requests due in {@code seconds} seconds at {@code ratePerSecond} (and one for any later). */
-    ArrivalSeconds(int seconds, double ratePerSecond) {
+    /** Bins for requests due in {@code seconds} seconds (and one for any later). */
+    ArrivalSeconds(int seconds) {
         bins = new Histogram[seconds + 1];
         for (int s = 0; s < bins.length; s++) {
             bins[s] = new ConcurrentHistogram(TimeUnit.MINUTES.toMicros(10), 3);
         }
-        intervalNanos = 1e9 / ratePerSecond;
     }
 
-    /** Request {@code index} was answered {@code latencyMicros} after it fell due. */
-    void record(long index, long latencyMicros) {
-        int second = (int) Math.min(bins.length - 1, (long) (index * intervalNanos / 1e9));
+    /** A request due {@code dueNanos} after the loop's start was answered {@code latencyMicros} after it fell due. */
+    void record(long dueNanos, long latencyMicros) {
+        int second = (int) Math.min(bins.length - 1, dueNanos / 1_000_000_000L);
         bins[second].recordValue(latencyMicros);
     }
 

@@ -72,10 +72,10 @@ class BenchChartsTest {
         report.add("warm-storm", result("warm storm", 0, 10, 10, 40, random));
         // 2,000 requests at 100/s, answered 20-69.5 ms after they fell due and one of each second's after 2 s; all of
         // the 5th second's 3 s later still
-        ArrivalSeconds bySecond = new ArrivalSeconds(20, 100);
+        ArrivalSeconds bySecond = new ArrivalSeconds(20);
         for (long i = 0; i < 2000; i++) {
             long lateMicros = i % 100 == 99 ? 2_000_000L : 20_000L + i % 100 * 500L;
-            bySecond.record(i, lateMicros + (i / 100 == 5 ? 3_000_000L : 0));
+            bySecond.record(i * 10_000_000L, lateMicros + (i / 100 == 5 ? 3_000_000L : 0));
         }
         report.put("warmByArrivalSecond", bySecond.summary());
         String windows = bySecond.markdown("Warm storm", 10);

@@ -158,7 +158,7 @@ public final class LoadGenerator implements AutoCloseable {
         Counts counts = new Counts();
         long intervalNanos = (long) (1e9 / ratePerSecond);
         long total = Math.min(maxRequests, (long) (ratePerSecond * duration.toNanos() / 1e9));
-        ArrivalSeconds bySecond = new ArrivalSeconds((int) Math.ceil(total / ratePerSecond), ratePerSecond);
+        ArrivalSeconds bySecond = new ArrivalSeconds((int) Math.ceil(total / ratePerSecond));
         CountDownLatch answered = new CountDownLatch((int) total);
         AtomicLong next = new AtomicLong();
         long start = System.nanoTime();
@@ -179,7 +179,7 @@ public final class LoadGenerator implements AutoCloseable {
                     lastAnswer.accumulateAndGet(at, Math::max);
                     long latency = Math.max(1, (at - due) / 1000);
                     histogram.recordValue(latency);
-                    bySecond.record(index, latency);
+                    bySecond.record(due - start, latency);
                     counts.add(status);
                     if (onAnswer != null && response != null) {
                         onAnswer.accept(index, response);
