@@ -10,10 +10,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Enumeration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -132,30 +134,25 @@ final class DocsChecker {
             if (target.matches("^[a-z]+:.*")) {
                 continue; // http:, https:, mailto:
             }
-            Path base = repository.resolve(name).getParent();
-            Path resolved = (base == null ? repository : base).resolve(target).normalize();
+            Path resolved = linked(name, target);
             if (!resolved.startsWith(repository) || !Files.exists(resolved)) {
                 problems.add(name + " links to " + target + ", which is not in the repository");
             }
         }
         m = ANCHOR_LINK.matcher(text);
+        Map<Path, Set<String>> anchorsOf = new HashMap<>(); // a page is read once however often it is linked to
         while (m.find()) {
             String target = m.group(1);
             if (!target.isEmpty() && !target.endsWith(".md")) {
                 continue; // an external page, or a file without headings
             }
-            Path base = repository.resolve(name).getParent();
-            Path page = target.isEmpty() ? repository.resolve(name)
-                    : (base == null ? repository : base).resolve(target).normalize();
-            String pageText;
-            if (target.isEmpty()) {
-                pageText = text;
-            } else if (page.startsWith(repository) && Files.exists(page)) {
-                pageText = read(page);
-            } else {
+            Path page = target.isEmpty() ? repository.resolve(name) : linked(name, target);
+            if (!target.isEmpty() && (!page.startsWith(repository) || !Files.exists(page))) {
                 continue; // reported above as a missing file
             }
-            if (!anchors(pageText).contains(m.group(2))) {
+            Set<String> anchors = anchorsOf.computeIfAbsent(page,
+                    p -> anchors(target.isEmpty() ? text : read(p)));
+            if (!anchors.contains(m.group(2))) {
                 problems.add(name + " links to the heading #" + m.group(2) + " of "
                         + (target.isEmpty() ? "itself" : target) + ", which has no such heading");
             }
@@ -184,6 +181,12 @@ final class DocsChecker {
             }
         }
         return anchors;
+    }
+
+    /** Where a relative link {@code target} on the page {@code name} points. */
+    private Path linked(String name, String target) {
+        Path base = repository.resolve(name).getParent();
+        return (base == null ? repository : base).resolve(target).normalize();
     }
 
     private static String read(Path page) {
