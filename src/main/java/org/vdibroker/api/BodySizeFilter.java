@@ -38,9 +38,17 @@ public class BodySizeFilter implements ReaderInterceptor {
         return tooLarge ? tooLarge(max).toResponse() : null; // null: go on
     }
 
-    /** Reads at most one byte past the limit, so a chunked body over it is refused before it is parsed. */
+    /**
+     * Reads a chunked body up to one byte past the limit, so one over it is refused before it is parsed. A body with
+     * a Content-Length is read as it comes: {@link #limit} checked the length, and HTTP's framing ends the body there
+     * (buffering it cost every desktop request an 8 KB array, 2.6 % of what a node allocates per assignment).
+     */
     @Override
     public Object aroundReadFrom(ReaderInterceptorContext context) throws IOException {
+        if (context.getHeaders().getFirst(HttpHeaders.CONTENT_LENGTH) != null
+                && context.getHeaders().getFirst("Transfer-Encoding") == null) {
+            return context.proceed();
+        }
         long max = configs.get().requests().maxBodyBytes();
         byte[] body = context.getInputStream().readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         if (body.length > max) {
