@@ -25,9 +25,12 @@ public class BodySizeFilter implements ReaderInterceptor {
     @Inject
     Provider<BrokerConfig> configs;
 
+    /** The limit, read once: the mapping is a dependent bean, so each {@code configs.get()} built a new one. */
+    private volatile long maxBodyBytes = -1;
+
     @ServerRequestFilter(preMatching = true)
     public Response limit(ContainerRequestContext context) {
-        long max = configs.get().requests().maxBodyBytes();
+        long max = maxBodyBytes();
         String length = context.getHeaderString(HttpHeaders.CONTENT_LENGTH);
         boolean tooLarge;
         try {
@@ -49,7 +52,7 @@ public class BodySizeFilter implements ReaderInterceptor {
                 && context.getHeaders().getFirst("Transfer-Encoding") == null) {
             return context.proceed();
         }
-        long max = configs.get().requests().maxBodyBytes();
+        long max = maxBodyBytes();
         byte[] body = context.getInputStream().readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         if (body.length > max) {
             Problem problem = tooLarge(max);
@@ -57,6 +60,15 @@ public class BodySizeFilter implements ReaderInterceptor {
         }
         context.setInputStream(new ByteArrayInputStream(body));
         return context.proceed();
+    }
+
+    private long maxBodyBytes() {
+        long max = maxBodyBytes;
+        if (max < 0) {
+            max = configs.get().requests().maxBodyBytes();
+            maxBodyBytes = max;
+        }
+        return max;
     }
 
     private static Problem tooLarge(long max) {
