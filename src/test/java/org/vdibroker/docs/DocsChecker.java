@@ -135,7 +135,7 @@ final class DocsChecker {
                 continue; // http:, https:, mailto:
             }
             Path resolved = linked(name, target);
-            if (!resolved.startsWith(repository) || !Files.exists(resolved)) {
+            if (!inRepository(resolved)) {
                 problems.add(name + " links to " + target + ", which is not in the repository");
             }
         }
@@ -147,7 +147,7 @@ final class DocsChecker {
                 continue; // an external page, or a file without headings
             }
             Path page = target.isEmpty() ? repository.resolve(name) : linked(name, target);
-            if (!target.isEmpty() && (!page.startsWith(repository) || !Files.exists(page))) {
+            if (!target.isEmpty() && !inRepository(page)) {
                 continue; // reported above as a missing file
             }
             Set<String> anchors = anchorsOf.computeIfAbsent(page,
@@ -187,6 +187,11 @@ final class DocsChecker {
     private Path linked(String name, String target) {
         Path base = repository.resolve(name).getParent();
         return (base == null ? repository : base).resolve(target).normalize();
+    }
+
+    /** Whether a linked file exists inside the repository (not outside it, as {@code ../} could reach). */
+    private boolean inRepository(Path linked) {
+        return linked.startsWith(repository) && Files.exists(linked);
     }
 
     private static String read(Path page) {
